@@ -1,0 +1,298 @@
+import { AppError, type Character, type InventoryItem } from "../protocol";
+import { authorize, isDm, type Actor } from "../session/authorize";
+import { ALL, DMS, NON_DMS, type Tx } from "../session/tx";
+import { participants } from "./session";
+import { Table, bump, checkVersion, create } from "./store";
+import { defineHandlers, type HandlerContext } from "./types";
+
+export const characters = new Table<Character>(
+  "characters",
+  [
+    "world_id", "kind", "name", "description", "owner_participant_id", "hidden", "is_alive", "is_active",
+    "archetype", "stats", "region_id", "portrait_asset_id", "sprite_asset_id", "dm_notes",
+  ],
+  { json: ["stats"], bool: ["hidden", "is_alive", "is_active"] },
+);
+
+export const inventory = new Table<InventoryItem>(
+  "inventory_items",
+  ["character_id", "name", "description", "item_type", "quantity", "equipped", "properties"],
+  { json: ["properties"], bool: ["equipped"] },
+);
+
+/** Fields only a DM may set on a character. */
+const DM_FIELDS = ["owner_participant_id", "hidden", "dm_notes"] as const;
+
+const visibleTo = (actor: Actor, c: Character) => isDm(actor) || !c.hidden;
+
+/** A character the actor may see; hidden NPCs do not exist for players (NOT_FOUND, no leak). */
+export async function visibleCharacter(ctx: HandlerContext, id: string): Promise<Character> {
+  const c = await characters.get(ctx.db, ctx.session.sessionId, id);
+  if (!c || !visibleTo(ctx.actor, c)) throw new AppError("NOT_FOUND", `character '${id}' not found`, { id });
+  return c;
+}
+
+/** A character the actor may edit: DMs any, a player only its own PC. */
+async function editableCharacter(ctx: HandlerContext, id: string): Promise<Character> {
+  const c = await visibleCharacter(ctx, id);
+  authorize(ctx.actor, "own", c, "edit a character that is not its own");
+  return c;
+}
+
+/**
+ * Emits the events of a character change. Hidden characters exist for DMs only, so a change of
+ * visibility is, for players, a creation or a deletion.
+ */
+export function emitCharacterChange(tx: Tx, before: Character | null, after: Character | null): void {
+  const wasVisible = !!before && !before.hidden;
+  if (after) {
+    const type = before ? "CharacterUpdated" : "CharacterCreated";
+    if (!after.hidden) {
+      if (before && !wasVisible) {
+        tx.emit({ type, character: after }, DMS).emit({ type: "CharacterCreated", character: after }, NON_DMS);
+      } else tx.emit({ type, character: after } as never, ALL);
+    } else {
+      tx.emit({ type, character: after } as never, DMS);
+      if (wasVisible) tx.emit({ type: "CharacterDeleted", character_id: after.id }, NON_DMS);
+    }
+  } else if (before) {
+    tx.emit({ type: "CharacterDeleted", character_id: before.id }, wasVisible ? ALL : DMS);
+  }
+}
+
+const audienceOf = (...cs: Character[]) => (cs.some((c) => c.hidden) ? DMS : ALL);
+
+function forbidDmFields(ctx: HandlerContext, data: Record<string, unknown>): void {
+  if (isDm(ctx.actor)) return;
+  const field = DM_FIELDS.find((f) => data[f] !== undefined);
+  if (field) throw new AppError("FORBIDDEN", `only a DM may set '${field}'`, { field });
+}
+
+async function checkOwner(ctx: HandlerContext, ownerId: string | null | undefined): Promise<void> {
+  if (!ownerId) return;
+  await participants.require(ctx.db, ctx.session.sessionId, ownerId, "participant");
+}
+
+function checkHiddenKind(kind: Character["kind"], hidden: boolean): void {
+  if (kind === "pc" && hidden) {
+    throw new AppError("VALIDATION_ERROR", "invalid field 'data.hidden': only NPCs can be hidden", {
+      issues: [{ path: "data.hidden", message: "only NPCs can be hidden" }],
+    });
+  }
+}
+
+export const characterHandlers = defineHandlers({
+  ListCharacters: {
+    access: "read",
+    write: false,
+    async handle(ctx, p) {
+      const conds: string[] = [];
+      const params: unknown[] = [];
+      if (!isDm(ctx.actor)) conds.push("hidden = 0");
+      if (p.kind) {
+        conds.push("kind = ?");
+        params.push(p.kind);
+      }
+      return characters.page(ctx.db, ctx.session.sessionId, { where: conds.join(" AND ") || undefined, params, cursor: p.cursor, limit: p.limit });
+    },
+  },
+
+  GetCharacter: {
+    access: "read",
+    write: false,
+    handle: (ctx, p) => visibleCharacter(ctx, p.character_id),
+  },
+
+  CreateCharacter: {
+    access: "play",
+    write: true,
+    async handle(ctx, p) {
+      const { kind, ...data } = p.data;
+      forbidDmFields(ctx, data);
+      if (!isDm(ctx.actor)) {
+        if (kind !== "pc") throw new AppError("FORBIDDEN", "players may create only their own player character");
+        if (!ctx.session.settings.allow_player_characters) {
+          throw new AppError("FORBIDDEN", "player character creation is turned off in this session's settings");
+        }
+        const owned = await ctx.db
+          .prepare("SELECT id FROM characters WHERE session_id = ? AND kind = 'pc' AND owner_participant_id = ?")
+          .bind(ctx.session.sessionId, ctx.actor.participant_id)
+          .first<{ id: string }>();
+        if (owned) throw new AppError("CONFLICT", "you already have a player character", { character_id: owned.id });
+      }
+      checkHiddenKind(kind, data.hidden ?? false);
+      await checkOwner(ctx, data.owner_participant_id);
+      const character = create<Character>(
+        {
+          world_id: ctx.session.worldId,
+          kind,
+          name: data.name,
+          description: data.description ?? "",
+          owner_participant_id: isDm(ctx.actor) ? (data.owner_participant_id ?? null) : ctx.actor.participant_id,
+          hidden: data.hidden ?? false,
+          is_alive: data.is_alive ?? true,
+          is_active: data.is_active ?? true,
+          archetype: data.archetype ?? null,
+          stats: data.stats ?? {},
+          region_id: data.region_id ?? null,
+          portrait_asset_id: data.portrait_asset_id ?? null,
+          sprite_asset_id: data.sprite_asset_id ?? null,
+          dm_notes: data.dm_notes ?? "",
+        },
+        ctx.now,
+      );
+      ctx.tx.write(characters.insert(ctx.db, { session_id: ctx.session.sessionId, world_id: ctx.session.worldId }, character));
+      emitCharacterChange(ctx.tx, null, character);
+      return character;
+    },
+  },
+
+  UpdateCharacter: {
+    access: "play",
+    write: true,
+    async handle(ctx, p) {
+      const before = await editableCharacter(ctx, p.character_id);
+      checkVersion(before, p.expected_version, "character");
+      forbidDmFields(ctx, p.data);
+      checkHiddenKind(before.kind, p.data.hidden ?? before.hidden);
+      await checkOwner(ctx, p.data.owner_participant_id);
+      const after = bump(before, p.data, ctx.now);
+      ctx.tx.write(characters.update(ctx.db, ctx.session.sessionId, after));
+      emitCharacterChange(ctx.tx, before, after);
+      return after;
+    },
+  },
+
+  DeleteCharacter: {
+    access: "play",
+    write: true,
+    async handle(ctx, p) {
+      const before = await editableCharacter(ctx, p.character_id);
+      checkVersion(before, p.expected_version, "character");
+      ctx.tx.write(
+        characters.delete(ctx.db, ctx.session.sessionId, before.id),
+        ctx.db.prepare("DELETE FROM inventory_items WHERE session_id = ? AND character_id = ?").bind(ctx.session.sessionId, before.id),
+      );
+      emitCharacterChange(ctx.tx, before, null);
+      return { deleted: true as const };
+    },
+  },
+
+  SetCharacterStat: {
+    access: "play",
+    write: true,
+    async handle(ctx, p) {
+      const before = await editableCharacter(ctx, p.character_id);
+      checkVersion(before, p.expected_version, "character");
+      const stats = { ...before.stats };
+      if (p.value === null) delete stats[p.stat];
+      else stats[p.stat] = p.value;
+      const after = bump(before, { stats }, ctx.now);
+      ctx.tx.write(characters.update(ctx.db, ctx.session.sessionId, after));
+      emitCharacterChange(ctx.tx, before, after);
+      return after;
+    },
+  },
+
+  ListInventory: {
+    access: "read",
+    write: false,
+    async handle(ctx, p) {
+      await visibleCharacter(ctx, p.character_id);
+      return inventory.page(ctx.db, ctx.session.sessionId, { where: "character_id = ?", params: [p.character_id], cursor: p.cursor, limit: p.limit });
+    },
+  },
+
+  AddInventoryItem: {
+    access: "play",
+    write: true,
+    async handle(ctx, p) {
+      const owner = await editableCharacter(ctx, p.character_id);
+      const item = create<InventoryItem>(
+        {
+          character_id: owner.id,
+          name: p.data.name,
+          description: p.data.description ?? "",
+          item_type: p.data.item_type ?? "misc",
+          quantity: p.data.quantity ?? 1,
+          equipped: p.data.equipped ?? false,
+          properties: p.data.properties ?? {},
+        },
+        ctx.now,
+      );
+      ctx.tx.write(inventory.insert(ctx.db, { session_id: ctx.session.sessionId, world_id: ctx.session.worldId }, item));
+      ctx.tx.emit({ type: "InventoryItemAdded", item }, audienceOf(owner));
+      return item;
+    },
+  },
+
+  UpdateInventoryItem: {
+    access: "play",
+    write: true,
+    async handle(ctx, p) {
+      const { item: before, owner } = await editableItem(ctx, p.item_id);
+      checkVersion(before, p.expected_version, "inventory item");
+      const after = bump(before, p.data, ctx.now);
+      ctx.tx.write(inventory.update(ctx.db, ctx.session.sessionId, after));
+      ctx.tx.emit({ type: "InventoryItemUpdated", item: after }, audienceOf(owner));
+      return after;
+    },
+  },
+
+  RemoveInventoryItem: {
+    access: "play",
+    write: true,
+    async handle(ctx, p) {
+      const { item, owner } = await editableItem(ctx, p.item_id);
+      checkVersion(item, p.expected_version, "inventory item");
+      ctx.tx.write(inventory.delete(ctx.db, ctx.session.sessionId, item.id));
+      ctx.tx.emit({ type: "InventoryItemRemoved", item_id: item.id, character_id: owner.id }, audienceOf(owner));
+      return { deleted: true as const };
+    },
+  },
+
+  GiveItem: {
+    access: "play",
+    write: true,
+    async handle(ctx, p) {
+      const { item, owner } = await editableItem(ctx, p.item_id);
+      const target = await visibleCharacter(ctx, p.to_character_id);
+      if (target.id === owner.id) {
+        throw new AppError("VALIDATION_ERROR", "invalid field 'to_character_id': the item already belongs to that character", {
+          issues: [{ path: "to_character_id", message: "same character" }],
+        });
+      }
+      const quantity = p.quantity ?? item.quantity;
+      if (quantity > item.quantity) {
+        throw new AppError("VALIDATION_ERROR", `invalid field 'quantity': only ${item.quantity} available`, {
+          issues: [{ path: "quantity", message: `at most ${item.quantity}` }],
+        });
+      }
+      const scope = { session_id: ctx.session.sessionId, world_id: ctx.session.worldId };
+      let from: InventoryItem | null = null;
+      let to: InventoryItem;
+      if (quantity === item.quantity) {
+        to = bump(item, { character_id: target.id, equipped: false }, ctx.now);
+        ctx.tx.write(inventory.update(ctx.db, ctx.session.sessionId, to));
+      } else {
+        from = bump(item, { quantity: item.quantity - quantity }, ctx.now);
+        const { id: _id, version: _v, created_at: _c, updated_at: _u, ...fields } = item;
+        to = create<InventoryItem>({ ...fields, character_id: target.id, quantity, equipped: false }, ctx.now);
+        ctx.tx.write(inventory.update(ctx.db, ctx.session.sessionId, from), inventory.insert(ctx.db, scope, to));
+      }
+      ctx.tx.emit(
+        { type: "ItemGiven", from_character_id: owner.id, to_character_id: target.id, quantity, from, to },
+        audienceOf(owner, target),
+      );
+      return { from, to };
+    },
+  },
+});
+
+async function editableItem(ctx: HandlerContext, itemId: string): Promise<{ item: InventoryItem; owner: Character }> {
+  const item = await inventory.get(ctx.db, ctx.session.sessionId, itemId);
+  const owner = item && (await characters.get(ctx.db, ctx.session.sessionId, item.character_id));
+  if (!item || !owner || !visibleTo(ctx.actor, owner)) throw new AppError("NOT_FOUND", `inventory item '${itemId}' not found`, { id: itemId });
+  authorize(ctx.actor, "own", owner, "change another character's inventory");
+  return { item, owner };
+}

@@ -1,0 +1,122 @@
+import { AppError, CLOSE_CODES, type Participant, type Role } from "../protocol";
+import { ALL } from "../session/tx";
+import { characters } from "./characters";
+import { Table, bump } from "./store";
+import { defineHandlers, type HandlerContext, type SessionServices } from "./types";
+import { worlds } from "./world";
+
+export interface ParticipantRow {
+  id: string;
+  version: number;
+  created_at: number;
+  updated_at: number;
+  world_id: string;
+  name: string;
+  role: Role;
+  kicked_at: number | null;
+}
+
+export const participants = new Table<ParticipantRow>("participants", ["world_id", "name", "role", "kicked_at"]);
+
+/** A participant as the protocol shows it, with its live presence. */
+export function toParticipant(row: ParticipantRow, session: SessionServices, online = session.onlineParticipantIds()): Participant {
+  const { world_id: _w, kicked_at, ...rest } = row;
+  return { ...rest, online: online.has(row.id), kicked: kicked_at !== null };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Snapshot cap: larger worlds page the rest with ListCharacters. */
+const SNAPSHOT_CHARACTERS = 500;
+
+export const sessionHandlers = defineHandlers({
+  Ping: {
+    access: "read",
+    write: false,
+    async handle(_ctx, p) {
+      // delay_ms simulates server work: lets clients measure and test their timeouts.
+      if (p.delay_ms) await sleep(p.delay_ms);
+      return { pong: true as const, server_time: Date.now() };
+    },
+  },
+
+  GetSessionSnapshot: {
+    access: "read",
+    write: false,
+    async handle(ctx) {
+      // seq is read first: anything committed meanwhile is in the data AND arrives as an event
+      // after seq; entities carry versions, so applying it again is harmless. Nothing is missed.
+      const seq = ctx.session.seq;
+      const s = ctx.session;
+      const [world, roster, chars, me] = await Promise.all([
+        worlds.require(ctx.db, s.sessionId, s.worldId, "world"),
+        participants.page(ctx.db, s.sessionId, { limit: 200 }),
+        characters.page(ctx.db, s.sessionId, { where: ctx.actor.role === "dm" ? undefined : "hidden = 0", limit: SNAPSHOT_CHARACTERS }),
+        participants.require(ctx.db, s.sessionId, ctx.actor.participant_id, "participant"),
+      ]);
+      const online = s.onlineParticipantIds();
+      return {
+        session: { id: s.sessionId, world_id: s.worldId, settings: s.settings, seq },
+        world,
+        you: toParticipant(me, s, online),
+        participants: roster.items.map((r) => toParticipant(r, s, online)),
+        characters: chars.items,
+        current_scene: null,
+      };
+    },
+  },
+
+  ListParticipants: {
+    access: "read",
+    write: false,
+    async handle(ctx, p) {
+      const page = await participants.page(ctx.db, ctx.session.sessionId, { cursor: p.cursor, limit: p.limit });
+      const online = ctx.session.onlineParticipantIds();
+      return { items: page.items.map((r) => toParticipant(r, ctx.session, online)), next_cursor: page.next_cursor };
+    },
+  },
+
+  KickParticipant: {
+    access: "dm",
+    write: true,
+    async handle(ctx, p) {
+      if (p.participant_id === ctx.actor.participant_id) {
+        throw new AppError("VALIDATION_ERROR", "invalid field 'participant_id': a DM cannot kick itself", {
+          issues: [{ path: "participant_id", message: "cannot kick yourself" }],
+        });
+      }
+      const target = await participants.require(ctx.db, ctx.session.sessionId, p.participant_id, "participant");
+      if (target.kicked_at !== null) throw new AppError("CONFLICT", `participant '${target.id}' was already kicked`);
+      const after = bump(target, { kicked_at: ctx.now }, ctx.now);
+      ctx.tx
+        .write(participants.update(ctx.db, ctx.session.sessionId, after))
+        .emit({ type: "ParticipantKicked", participant_id: target.id }, ALL)
+        .onCommit(() => {
+          ctx.session.markKicked(target.id);
+          ctx.session.closeParticipant(target.id, CLOSE_CODES.KICKED, "kicked by the DM");
+        });
+      return { participant_id: target.id, kicked: true as const };
+    },
+  },
+
+  UpdateSessionSettings: {
+    access: "dm",
+    write: true,
+    async handle(ctx, p) {
+      const settings = { ...ctx.session.settings, ...p.data };
+      ctx.tx
+        .write(
+          ctx.db
+            .prepare("UPDATE sessions SET settings = ?, version = version + 1, updated_at = ? WHERE id = ?")
+            .bind(JSON.stringify(settings), ctx.now, ctx.session.sessionId),
+        )
+        .emit({ type: "SessionSettingsUpdated", settings }, ALL)
+        .onCommit(() => {
+          ctx.session.settings = settings;
+        });
+      return settings;
+    },
+  },
+});
+
+export type { HandlerContext };

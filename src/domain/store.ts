@@ -1,0 +1,147 @@
+import { AppError } from "../protocol";
+
+interface Versioned {
+  id: string;
+  version: number;
+  created_at: number;
+  updated_at: number;
+}
+
+type Row = Record<string, unknown>;
+
+/**
+ * One versioned table of the world: row ⇄ entity mapping (JSON and boolean columns), and the
+ * reads and write statements every area needs. Every row is scoped by session_id.
+ */
+export class Table<E extends Versioned> {
+  private readonly json: Set<string>;
+  private readonly bool: Set<string>;
+
+  constructor(
+    readonly name: string,
+    /** Entity fields stored as columns, besides id/version/created_at/updated_at. */
+    readonly fields: readonly (keyof E & string)[],
+    opts: { json?: readonly (keyof E & string)[]; bool?: readonly (keyof E & string)[] } = {},
+  ) {
+    this.json = new Set(opts.json ?? []);
+    this.bool = new Set(opts.bool ?? []);
+  }
+
+  fromRow(row: Row): E {
+    const e: Row = { id: row.id, version: row.version, created_at: row.created_at, updated_at: row.updated_at };
+    for (const f of this.fields) {
+      const v = row[f];
+      e[f] = this.json.has(f) ? JSON.parse(String(v ?? "null")) : this.bool.has(f) ? v === 1 || v === true : v ?? null;
+    }
+    return e as E;
+  }
+
+  private toValue(field: string, v: unknown): unknown {
+    if (this.json.has(field)) return JSON.stringify(v ?? null);
+    if (this.bool.has(field)) return v ? 1 : 0;
+    return v ?? null;
+  }
+
+  async get(db: D1Database, sessionId: string, id: string): Promise<E | null> {
+    const row = await db.prepare(`SELECT * FROM ${this.name} WHERE session_id = ? AND id = ?`).bind(sessionId, id).first<Row>();
+    return row ? this.fromRow(row) : null;
+  }
+
+  /** Like get, but a missing row is NOT_FOUND naming what was looked for. */
+  async require(db: D1Database, sessionId: string, id: string, what: string): Promise<E> {
+    const e = await this.get(db, sessionId, id);
+    if (!e) throw new AppError("NOT_FOUND", `${what} '${id}' not found`, { id });
+    return e;
+  }
+
+  /**
+   * A page in creation order. `where` adds conditions (SQL fragment with ? params) to the session
+   * scope. The cursor is opaque to clients: the (created_at, id) of the last item returned.
+   */
+  async page(
+    db: D1Database,
+    sessionId: string,
+    opts: { where?: string; params?: unknown[]; cursor?: string; limit?: number },
+  ): Promise<{ items: E[]; next_cursor: string | null }> {
+    const limit = opts.limit ?? 50;
+    const conds = ["session_id = ?"];
+    const params: unknown[] = [sessionId];
+    if (opts.where) {
+      conds.push(`(${opts.where})`);
+      params.push(...(opts.params ?? []));
+    }
+    if (opts.cursor) {
+      const [t, id] = decodeCursor(opts.cursor);
+      conds.push("(created_at > ? OR (created_at = ? AND id > ?))");
+      params.push(t, t, id);
+    }
+    const { results } = await db
+      .prepare(`SELECT * FROM ${this.name} WHERE ${conds.join(" AND ")} ORDER BY created_at, id LIMIT ?`)
+      .bind(...params, limit + 1)
+      .all<Row>();
+    const items = results.slice(0, limit).map((r) => this.fromRow(r));
+    const last = items[items.length - 1];
+    return { items, next_cursor: results.length > limit && last ? encodeCursor(last.created_at, last.id) : null };
+  }
+
+  insert(db: D1Database, scope: { session_id: string; world_id: string }, e: E): D1PreparedStatement {
+    const cols = ["id", "session_id", "world_id", "version", "created_at", "updated_at", ...this.fields.filter((f) => f !== "world_id")];
+    const values = cols.map((c) =>
+      c === "session_id" ? scope.session_id : c === "world_id" ? scope.world_id : this.toValue(c, (e as unknown as Row)[c]),
+    );
+    return db.prepare(`INSERT INTO ${this.name} (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`).bind(...values);
+  }
+
+  /** Writes every field of `e` (already bumped with `bump`). */
+  update(db: D1Database, sessionId: string, e: E): D1PreparedStatement {
+    const cols = ["version", "updated_at", ...this.fields.filter((f) => f !== "world_id" && f !== "session_id")];
+    const values = cols.map((c) => this.toValue(c, (e as unknown as Row)[c]));
+    return db
+      .prepare(`UPDATE ${this.name} SET ${cols.map((c) => `${c} = ?`).join(", ")} WHERE session_id = ? AND id = ?`)
+      .bind(...values, sessionId, e.id);
+  }
+
+  delete(db: D1Database, sessionId: string, id: string): D1PreparedStatement {
+    return db.prepare(`DELETE FROM ${this.name} WHERE session_id = ? AND id = ?`).bind(sessionId, id);
+  }
+}
+
+/** Optimistic concurrency: a stale expected_version is CONFLICT carrying the current entity. */
+export function checkVersion<E extends Versioned>(entity: E, expected: number | undefined, what: string): void {
+  if (expected !== undefined && expected !== entity.version) {
+    throw new AppError("CONFLICT", `${what} '${entity.id}' is at version ${entity.version}, not ${expected}`, {
+      current: entity,
+      expected_version: expected,
+    });
+  }
+}
+
+/** The next version of an entity with a patch applied. */
+export function bump<E extends Versioned>(entity: E, patch: Partial<E>, now: number): E {
+  const next = { ...entity };
+  for (const [k, v] of Object.entries(patch)) if (v !== undefined) (next as Row)[k] = v;
+  next.version = entity.version + 1;
+  next.updated_at = Math.max(now, entity.updated_at);
+  return next;
+}
+
+/** A new entity with fresh id and version 1. */
+export function create<E extends Versioned>(fields: Omit<E, keyof Versioned>, now: number): E {
+  return { id: crypto.randomUUID(), version: 1, created_at: now, updated_at: now, ...fields } as E;
+}
+
+function encodeCursor(createdAt: number, id: string): string {
+  return btoa(JSON.stringify([createdAt, id])).replace(/=+$/, "");
+}
+
+function decodeCursor(cursor: string): [number, string] {
+  try {
+    const v = JSON.parse(atob(cursor));
+    if (Array.isArray(v) && typeof v[0] === "number" && typeof v[1] === "string") return [v[0], v[1]];
+  } catch {
+    // fall through
+  }
+  throw new AppError("VALIDATION_ERROR", "invalid field 'cursor': not a cursor this server issued", {
+    issues: [{ path: "cursor", message: "invalid cursor" }],
+  });
+}

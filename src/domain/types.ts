@@ -1,0 +1,43 @@
+import type { Env, Limits } from "../env";
+import type { OperationType, PayloadOf, ResultOf, SessionSettings } from "../protocol";
+import type { Actor, Permission } from "../session/authorize";
+import type { Tx } from "../session/tx";
+
+/** What the session object offers handlers beyond D1 (its in-memory state and sockets). */
+export interface SessionServices {
+  readonly sessionId: string;
+  readonly worldId: string;
+  settings: SessionSettings;
+  readonly seq: number;
+  onlineParticipantIds(): Set<string>;
+  isKicked(participantId: string): boolean;
+  markKicked(participantId: string): void;
+  closeParticipant(participantId: string, code: number, reason: string): void;
+}
+
+export interface HandlerContext {
+  env: Env;
+  db: D1Database;
+  limits: Limits;
+  actor: Actor;
+  session: SessionServices;
+  /** Writes and events to commit atomically once the handler returns. */
+  tx: Tx;
+  now: number;
+}
+
+export interface HandlerDef<K extends OperationType> {
+  /** Checked by the router before the handler runs (resource checks happen inside). */
+  access: Permission;
+  /** Writes run one at a time per session, in the order received, and are recorded for replay. */
+  write: boolean;
+  handle(ctx: HandlerContext, payload: PayloadOf<K>): Promise<ResultOf<K>>;
+}
+
+export type HandlerType = Exclude<OperationType, "Batch">;
+export type HandlerMap = { [K in HandlerType]: HandlerDef<K> };
+
+/** Typed helper: a domain module declares its handlers with full payload/result types. */
+export function defineHandlers<T extends Partial<HandlerMap>>(defs: T & Partial<HandlerMap>): T {
+  return defs;
+}

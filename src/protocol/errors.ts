@@ -1,0 +1,75 @@
+import { z } from "zod";
+
+/**
+ * The closed error catalogue (DESIGN.md §1). Each code has a fixed `retryable` flag and the HTTP
+ * status used when the same error is returned by an HTTP route.
+ */
+export const ERROR_CATALOGUE = {
+  BAD_FRAME: { retryable: false, status: 400 },
+  VALIDATION_ERROR: { retryable: false, status: 400 },
+  UNKNOWN_REQUEST: { retryable: false, status: 400 },
+  UNAUTHENTICATED: { retryable: false, status: 401 },
+  FORBIDDEN: { retryable: false, status: 403 },
+  NOT_FOUND: { retryable: false, status: 404 },
+  CONFLICT: { retryable: false, status: 409 },
+  PAYLOAD_TOO_LARGE: { retryable: false, status: 413 },
+  RATE_LIMITED: { retryable: true, status: 429 },
+  TIMEOUT: { retryable: true, status: 504 },
+  UNAVAILABLE: { retryable: true, status: 503 },
+  INTERNAL: { retryable: true, status: 500 },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+export const ErrorCodeSchema = z.enum(Object.keys(ERROR_CATALOGUE) as [ErrorCode, ...ErrorCode[]]);
+
+/** The body of an error, on the wire (inside a Response result) and over HTTP. */
+export const ErrorBodySchema = z.object({
+  code: ErrorCodeSchema,
+  message: z.string(),
+  retryable: z.boolean(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+
+/** An error as a value: thrown by handlers, turned into an error Response by the router. */
+export class AppError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = "AppError";
+  }
+
+  get retryable(): boolean {
+    return ERROR_CATALOGUE[this.code].retryable;
+  }
+
+  get status(): number {
+    return ERROR_CATALOGUE[this.code].status;
+  }
+
+  toBody(): ErrorBody {
+    const body: ErrorBody = { code: this.code, message: this.message, retryable: this.retryable };
+    if (this.details) body.details = this.details;
+    return body;
+  }
+
+  /** Any thrown value as an AppError; unknown failures become INTERNAL without leaking internals. */
+  static from(err: unknown): AppError {
+    if (err instanceof AppError) return err;
+    return new AppError("INTERNAL", "internal error");
+  }
+}
+
+/** Turns a zod failure into VALIDATION_ERROR naming every offending field by its path. */
+export function validationError(error: z.ZodError, prefix: (string | number)[] = []): AppError {
+  const issues = error.issues.map((i) => ({
+    path: [...prefix, ...i.path].map(String).join("."),
+    message: i.message,
+  }));
+  const first = issues[0];
+  const message = first ? `invalid field '${first.path || "(root)"}': ${first.message}` : "invalid input";
+  return new AppError("VALIDATION_ERROR", message, { issues });
+}

@@ -1,0 +1,6 @@
+export * from "./errors";
+export * from "./entities";
+export * from "./operations";
+export * from "./events";
+export * from "./envelope";
+export * from "./http";

@@ -1,0 +1,516 @@
+import { DurableObject } from "cloudflare:workers";
+import { limits, type Env, type Limits } from "../env";
+import { participants, toParticipant, type ParticipantRow } from "../domain/session";
+import type { SessionServices } from "../domain/types";
+import {
+  AppError,
+  CLOSE_CODES,
+  ClientFrameSchema,
+  DEFAULT_SESSION_SETTINGS,
+  RequestIdSchema,
+  SessionSettingsSchema,
+  WS_SUBPROTOCOL,
+  type ErrorBody,
+  type Result,
+  type Role,
+  type SessionSettings,
+} from "../protocol";
+import { EventLog, type StoredEvent } from "./eventlog";
+import { Metrics } from "./metrics";
+import { inAudience, viewFor } from "./redact";
+import { routeRequest, type RouterDeps } from "./router";
+import { ALL, Tx } from "./tx";
+
+/** Per-connection identity, kept in the socket attachment so it survives hibernation. */
+interface Attachment {
+  participant_id: string;
+  role: Role;
+  /** Token expiry, ms since epoch: checked on every message. */
+  exp: number;
+  /** Set by JoinSession: only joined sockets receive events. */
+  joined: boolean;
+}
+
+/** Identity the Worker verified from the token and hands over with the upgrade. */
+export const IDENTITY_HEADERS = {
+  session: "x-wb-session",
+  participant: "x-wb-participant",
+  role: "x-wb-role",
+  exp: "x-wb-exp",
+} as const;
+
+export type RpcResult<T> = { ok: true; value: T } | { ok: false; error: ErrorBody };
+
+const METRICS_FLUSH_MS = 5_000;
+const TRIM_EVERY_EVENTS = 200;
+const encoder = new TextEncoder();
+
+function byteLength(s: string): number {
+  // UTF-16 length ≤ UTF-8 length ≤ 3 × UTF-16 length: encode only when it could matter.
+  return s.length * 3 <= 65_536 ? s.length * 3 : encoder.encode(s).byteLength;
+}
+
+function generateInviteCode(): string {
+  const alphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+  const bytes = crypto.getRandomValues(new Uint8Array(10));
+  return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join("");
+}
+
+/**
+ * One game session: its sockets (hibernatable), its request router and its event log.
+ * The only writer of its session's rows in D1. Everything that must survive lives in D1 or in
+ * socket attachments; memory only caches (seq, settings, kicked set) and is rebuilt on wake.
+ */
+export class GameSession extends DurableObject<Env> implements SessionServices {
+  private readonly limits: Limits;
+  private state?: { sessionId: string; worldId: string; settings: SessionSettings; kicked: Set<string>; log: EventLog };
+  private loading?: Promise<void>;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly buckets = new WeakMap<WebSocket, { tokens: number; at: number }>();
+  private readonly attachments = new WeakMap<WebSocket, Attachment>();
+  private readonly metrics = new Metrics();
+  private alarmSet = false;
+  private lastTrimSeq = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.limits = limits(env);
+    // Heartbeats are answered by the runtime without waking the object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+  }
+
+  // ---- SessionServices (what handlers may use) ----
+
+  get sessionId(): string {
+    return this.loaded().sessionId;
+  }
+  get worldId(): string {
+    return this.loaded().worldId;
+  }
+  get settings(): SessionSettings {
+    return this.loaded().settings;
+  }
+  set settings(s: SessionSettings) {
+    this.loaded().settings = s;
+  }
+  get seq(): number {
+    return this.loaded().log.seq;
+  }
+  isKicked(participantId: string): boolean {
+    return this.loaded().kicked.has(participantId);
+  }
+  markKicked(participantId: string): void {
+    this.loaded().kicked.add(participantId);
+  }
+  onlineParticipantIds(except?: WebSocket): Set<string> {
+    const ids = new Set<string>();
+    for (const ws of this.ctx.getWebSockets()) {
+      if (ws === except || ws.readyState !== WebSocket.OPEN) continue;
+      const a = this.attachment(ws);
+      if (a.joined) ids.add(a.participant_id);
+    }
+    return ids;
+  }
+  closeParticipant(participantId: string, code: number, reason: string): void {
+    for (const ws of this.ctx.getWebSockets(participantId)) {
+      this.send(ws, { type: "Error", code: "UNAUTHENTICATED", message: reason, retryable: false });
+      try {
+        ws.close(code, reason);
+      } catch {
+        // already closing
+      }
+    }
+  }
+
+  // ---- RPC from the Worker (auth routes) ----
+
+  /** POST /auth/sessions: the session row, its world and its first DM, in one batch. */
+  async createSession(input: { session_id: string; world_name: string; dm_name: string }) {
+    const db = this.env.DB;
+    const now = Date.now();
+    const world_id = crypto.randomUUID();
+    const invite_code = generateInviteCode();
+    const dm: ParticipantRow = { id: crypto.randomUUID(), version: 1, created_at: now, updated_at: now, world_id, name: input.dm_name, role: "dm", kicked_at: null };
+    await db.batch([
+      db
+        .prepare("INSERT INTO sessions (id, world_id, invite_code, settings, seq, version, created_at, updated_at) VALUES (?,?,?,?,0,1,?,?)")
+        .bind(input.session_id, world_id, invite_code, JSON.stringify(DEFAULT_SESSION_SETTINGS), now, now),
+      db
+        .prepare("INSERT INTO worlds (id, session_id, name, description, version, created_at, updated_at) VALUES (?,?,?,'',1,?,?)")
+        .bind(world_id, input.session_id, input.world_name, now, now),
+      participants.insert(db, { session_id: input.session_id, world_id }, dm),
+    ]);
+    await this.ctx.storage.put("session_id", input.session_id);
+    return { world_id, invite_code, participant_id: dm.id };
+  }
+
+  /** POST /auth/join: a new participant of this session. */
+  async addParticipant(input: { session_id: string; name: string; role: Role }): Promise<RpcResult<{ world_id: string; participant_id: string }>> {
+    return this.rpc(input.session_id, async () => {
+      const s = this.loaded();
+      const now = Date.now();
+      const row: ParticipantRow = { id: crypto.randomUUID(), version: 1, created_at: now, updated_at: now, world_id: s.worldId, name: input.name, role: input.role, kicked_at: null };
+      await participants.insert(this.env.DB, { session_id: s.sessionId, world_id: s.worldId }, row).run();
+      return { world_id: s.worldId, participant_id: row.id };
+    });
+  }
+
+  /** POST /auth/refresh: is this participant still allowed in (exists, not kicked)? */
+  async checkParticipant(input: { session_id: string; participant_id: string }): Promise<RpcResult<{ role: Role; world_id: string }>> {
+    return this.rpc(input.session_id, async () => {
+      const row = await participants.get(this.env.DB, input.session_id, input.participant_id);
+      if (!row) throw new AppError("UNAUTHENTICATED", "unknown participant");
+      if (row.kicked_at !== null || this.isKicked(row.id)) throw new AppError("UNAUTHENTICATED", "token revoked: the participant was kicked");
+      return { role: row.role, world_id: row.world_id };
+    });
+  }
+
+  /** Applies event-log retention now with explicit bounds (ops tooling and tests). */
+  async trimEventLog(input: { session_id: string; min_events: number; min_age_ms: number }): Promise<RpcResult<{ oldest_seq: number | null }>> {
+    return this.rpc(input.session_id, async () => {
+      const log = this.loaded().log;
+      await log.trim({ minEvents: input.min_events, minAgeMs: input.min_age_ms, requestTtlMs: this.limits.requestLogTtlMs }, Date.now());
+      return { oldest_seq: await log.oldestSeq() };
+    });
+  }
+
+  private async rpc<T>(sessionId: string, fn: () => Promise<T>): Promise<RpcResult<T>> {
+    try {
+      await this.ensureLoaded(sessionId);
+      return { ok: true, value: await fn() };
+    } catch (err) {
+      return { ok: false, error: AppError.from(err).toBody() };
+    }
+  }
+
+  // ---- WebSocket upgrade (identity already verified by the Worker) ----
+
+  override async fetch(request: Request): Promise<Response> {
+    const h = request.headers;
+    const sessionId = h.get(IDENTITY_HEADERS.session) ?? "";
+    const attachment: Attachment = {
+      participant_id: h.get(IDENTITY_HEADERS.participant) ?? "",
+      role: (h.get(IDENTITY_HEADERS.role) ?? "spectator") as Role,
+      exp: Number(h.get(IDENTITY_HEADERS.exp) ?? 0),
+      joined: false,
+    };
+    try {
+      await this.ensureLoaded(sessionId);
+      if (this.isKicked(attachment.participant_id)) throw new AppError("UNAUTHENTICATED", "token revoked: the participant was kicked");
+      if (this.ctx.getWebSockets().length >= this.limits.maxSockets) {
+        throw new AppError("UNAVAILABLE", `session is full (${this.limits.maxSockets} connections)`, { reason: "session_full", limit: this.limits.maxSockets });
+      }
+    } catch (err) {
+      const e = AppError.from(err);
+      return Response.json(e.toBody(), { status: e.status });
+    }
+    const { 0: client, 1: server } = new WebSocketPair();
+    this.ctx.acceptWebSocket(server, [attachment.participant_id, `role:${attachment.role}`]);
+    this.saveAttachment(server, attachment);
+    const headers = new Headers();
+    const offered = (h.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
+    if (offered.includes(WS_SUBPROTOCOL)) headers.set("sec-websocket-protocol", WS_SUBPROTOCOL);
+    return new Response(null, { status: 101, webSocket: client, headers });
+  }
+
+  // ---- Hibernation API handlers ----
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    await this.ensureLoaded();
+    const att = this.attachment(ws);
+    if (Date.now() >= att.exp) return this.refuse(ws, CLOSE_CODES.UNAUTHENTICATED, "token expired: refresh it and reconnect");
+    if (this.isKicked(att.participant_id)) return this.refuse(ws, CLOSE_CODES.KICKED, "token revoked: the participant was kicked");
+    if (typeof message !== "string") return this.sendError(ws, "BAD_FRAME", "binary frames are not supported; send JSON text");
+
+    const bytes = byteLength(message);
+    if (bytes > this.limits.maxBatchFrameBytes) {
+      // Too large to parse: answer the request if its id can be seen cheaply, else an Error frame.
+      const id = /"request_id"\s*:\s*"([^"\\]{1,128})"/.exec(message.slice(0, 512))?.[1];
+      const body = new AppError("PAYLOAD_TOO_LARGE", `frame of ${bytes} bytes exceeds ${this.limits.maxBatchFrameBytes}`, { limit: this.limits.maxBatchFrameBytes }).toBody();
+      return id ? this.respond(ws, att.role, id, { status: "error", ...body }) : this.send(ws, { type: "Error", ...body });
+    }
+
+    let json: unknown;
+    try {
+      json = JSON.parse(message);
+    } catch {
+      return this.sendError(ws, "BAD_FRAME", "frame is not valid JSON");
+    }
+    const frameType = (json as { type?: unknown } | null)?.type;
+    if (frameType === "Request") {
+      const req = json as { request_id?: unknown; payload?: unknown };
+      const id = RequestIdSchema.safeParse(req.request_id);
+      if (!id.success) return this.sendError(ws, "BAD_FRAME", "Request has no usable request_id (a string of 1–128 characters)");
+      const requestId = id.data;
+      const fail = (e: AppError) => this.respond(ws, att.role, requestId, { status: "error", ...e.toBody() });
+      const wait = this.takeToken(ws);
+      if (wait > 0) return fail(new AppError("RATE_LIMITED", `too many requests; retry in ${wait} ms`, { retry_after_ms: wait }));
+      const payload = req.payload as { type?: unknown } | undefined;
+      if (!payload || typeof payload !== "object" || Array.isArray(payload)) {
+        return fail(new AppError("VALIDATION_ERROR", "invalid field 'payload': expected an object with a type", { issues: [{ path: "payload", message: "required object" }] }));
+      }
+      const limit = payload.type === "Batch" ? this.limits.maxBatchFrameBytes : this.limits.maxFrameBytes;
+      if (bytes > limit) return fail(new AppError("PAYLOAD_TOO_LARGE", `frame of ${bytes} bytes exceeds ${limit}`, { limit }));
+      const actor = { participant_id: att.participant_id, role: att.role };
+      await routeRequest(this.routerDeps(ws, att.role, requestId), actor, requestId, payload);
+      this.scheduleFlush();
+      return;
+    }
+    const frame = ClientFrameSchema.safeParse(json);
+    if (!frame.success) return this.sendError(ws, "BAD_FRAME", `not a client frame: ${frame.error.issues[0]?.message ?? "unknown type"}`);
+    if (frame.data.type === "JoinSession") {
+      const wait = this.takeToken(ws);
+      if (wait > 0) return this.sendError(ws, "RATE_LIMITED", `too many frames; retry in ${wait} ms`, { retry_after_ms: wait });
+      return this.join(ws, att, frame.data.last_seq);
+    }
+    // Ack: the log in D1 is every client's buffer, so there is nothing to trim per connection.
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+    } catch {
+      // already closed
+    }
+    await this.left(ws);
+  }
+
+  override async webSocketError(ws: WebSocket): Promise<void> {
+    await this.left(ws);
+  }
+
+  override async alarm(): Promise<void> {
+    this.alarmSet = false;
+    await this.ensureLoaded();
+    await this.metrics.flush(this.env.DB, this.sessionId, this.ctx.getWebSockets().length, Date.now());
+  }
+
+  // ---- internals ----
+
+  private loaded() {
+    if (!this.state) throw new AppError("INTERNAL", "session not loaded");
+    return this.state;
+  }
+
+  /** Loads the session from D1 once per instance (after creation, wake or eviction). */
+  private async ensureLoaded(sessionId?: string): Promise<void> {
+    if (this.state) {
+      if (sessionId && sessionId !== this.state.sessionId) throw new AppError("FORBIDDEN", "token is for another session");
+      return;
+    }
+    this.loading ??= (async () => {
+      const id = sessionId || (await this.ctx.storage.get<string>("session_id"));
+      if (!id) throw new AppError("NOT_FOUND", "session not found");
+      const db = this.env.DB;
+      const row = await db.prepare("SELECT world_id, settings, seq FROM sessions WHERE id = ?").bind(id).first<{ world_id: string; settings: string; seq: number }>();
+      if (!row) throw new AppError("NOT_FOUND", `session '${id}' not found`);
+      const { results } = await db.prepare("SELECT id FROM participants WHERE session_id = ? AND kicked_at IS NOT NULL").bind(id).all<{ id: string }>();
+      if (!sessionId) {
+        // woke from hibernation: the id came from storage
+      } else if ((await this.ctx.storage.get<string>("session_id")) !== id) {
+        await this.ctx.storage.put("session_id", id);
+      }
+      const settings = SessionSettingsSchema.parse({ ...DEFAULT_SESSION_SETTINGS, ...JSON.parse(row.settings) });
+      this.state = { sessionId: id, worldId: row.world_id, settings, kicked: new Set(results.map((r) => r.id)), log: new EventLog(db, id, row.seq) };
+      this.lastTrimSeq = row.seq;
+    })().finally(() => {
+      this.loading = undefined;
+    });
+    await this.loading;
+  }
+
+  /** One writer at a time: commits (and joins, which must not interleave with them) queue here. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private routerDeps(ws: WebSocket, role: Role, requestId: string): RouterDeps {
+    return {
+      env: this.env,
+      db: this.env.DB,
+      limits: this.limits,
+      session: this,
+      log: this.loaded().log,
+      metrics: this.metrics,
+      serial: (fn) => this.serial(fn),
+      deliver: (result, events) => {
+        this.respond(ws, role, requestId, result);
+        this.broadcast(events);
+      },
+      afterCommit: () => this.maybeTrim(),
+    };
+  }
+
+  /** JoinSession: replay what this participant may see after last_seq, then go live. */
+  private join(ws: WebSocket, att: Attachment, lastSeq: number | undefined): Promise<void> {
+    return this.serial(async () => {
+      const { log } = this.loaded();
+      const current = log.seq;
+      let resume: "replayed" | "snapshot" = "snapshot";
+      let count = 0;
+      if (lastSeq !== undefined && lastSeq <= current) {
+        const oldest = lastSeq === current ? null : await log.oldestSeq();
+        if (lastSeq === current || (oldest !== null && lastSeq >= oldest - 1)) {
+          resume = "replayed";
+          for await (const e of log.since(lastSeq)) {
+            if (!inAudience(e.audience, att.participant_id, att.role)) continue;
+            this.sendRaw(ws, this.eventFrame(e, att.role));
+            count++;
+          }
+          this.metrics.replayedEvent(count);
+        }
+      }
+      const wasOnline = this.onlineParticipantIds(ws).has(att.participant_id);
+      att.joined = true;
+      this.saveAttachment(ws, att);
+      const db = this.env.DB;
+      const [me, roster] = await Promise.all([
+        participants.require(db, this.sessionId, att.participant_id, "participant"),
+        participants.page(db, this.sessionId, { limit: 200 }),
+      ]);
+      const online = this.onlineParticipantIds();
+      const participant = toParticipant(me, this, online);
+      this.send(ws, {
+        type: "SessionJoined",
+        session_id: this.sessionId,
+        world_id: this.worldId,
+        participant,
+        participants: roster.items.map((r) => toParticipant(r, this, online)),
+        seq: current,
+        resume,
+        replayed_events: count,
+      });
+      if (!wasOnline) await this.commitSystem(new Tx().emit({ type: "ParticipantJoined", participant }, ALL), att.participant_id);
+    });
+  }
+
+  /** A socket went away: when it was its participant's last, everyone learns it left. */
+  private async left(ws: WebSocket): Promise<void> {
+    await this.ensureLoaded();
+    const att = this.attachment(ws);
+    if (!att.joined) return;
+    att.joined = false;
+    this.attachments.set(ws, att);
+    if (this.onlineParticipantIds(ws).has(att.participant_id)) return;
+    await this.serial(() => this.commitSystem(new Tx().emit({ type: "ParticipantLeft", participant_id: att.participant_id }, ALL), att.participant_id));
+  }
+
+  /** Commits events the session itself causes (no request), then broadcasts them. */
+  private async commitSystem(tx: Tx, participantId: string): Promise<void> {
+    try {
+      const stored = await this.loaded().log.commit(tx, { request_id: null, participant_id: participantId }, null, Date.now());
+      tx.runCommitted();
+      this.broadcast(stored);
+    } catch (err) {
+      console.error(JSON.stringify({ msg: "system commit failed", error: String(err) }));
+    }
+  }
+
+  private broadcast(events: StoredEvent[]): void {
+    if (events.length === 0) return;
+    // Each event is serialized at most twice (DM view, player view), whatever the socket count.
+    const frames = events.map(() => ({}) as Partial<Record<"dm" | "other", string>>);
+    for (const ws of this.ctx.getWebSockets()) {
+      const att = this.attachment(ws);
+      if (!att.joined) continue;
+      const view = att.role === "dm" ? "dm" : "other";
+      events.forEach((e, i) => {
+        if (!inAudience(e.audience, att.participant_id, att.role)) return;
+        const f = frames[i]!;
+        this.sendRaw(ws, (f[view] ??= this.eventFrame(e, att.role)));
+      });
+    }
+  }
+
+  private eventFrame(e: StoredEvent, role: Role): string {
+    return JSON.stringify({ type: "Event", seq: e.seq, event: viewFor(role, e.event), cause: e.cause });
+  }
+
+  /** Sends a Response, split into ResponseChunks when larger than the outbound frame limit. */
+  private respond(ws: WebSocket, role: Role, requestId: string, result: Result): void {
+    const body = JSON.stringify(viewFor(role, result));
+    const max = this.limits.maxOutboundFrameBytes;
+    if (byteLength(body) + 200 <= max) {
+      this.sendRaw(ws, `{"type":"Response","request_id":${JSON.stringify(requestId)},"result":${body}}`);
+      return;
+    }
+    const size = Math.max(1024, Math.floor((max - 200) / 3)); // chars: ≤ 3 UTF-8 bytes each
+    const total = Math.ceil(body.length / size);
+    for (let i = 0; i < total; i++) {
+      this.send(ws, { type: "ResponseChunk", request_id: requestId, index: i, total, data: body.slice(i * size, (i + 1) * size) });
+    }
+    this.send(ws, { type: "Response", request_id: requestId, chunks: total });
+  }
+
+  private refuse(ws: WebSocket, code: number, message: string): void {
+    this.sendError(ws, "UNAUTHENTICATED", message);
+    try {
+      ws.close(code, message);
+    } catch {
+      // already closing
+    }
+  }
+
+  private sendError(ws: WebSocket, code: ErrorBody["code"], message: string, details?: Record<string, unknown>): void {
+    this.send(ws, { type: "Error", ...new AppError(code, message, details).toBody() });
+  }
+
+  private send(ws: WebSocket, frame: unknown): void {
+    this.sendRaw(ws, JSON.stringify(frame));
+  }
+
+  private sendRaw(ws: WebSocket, text: string): void {
+    try {
+      ws.send(text);
+    } catch {
+      // the socket closed meanwhile; its close handler does the bookkeeping
+    }
+  }
+
+  private attachment(ws: WebSocket): Attachment {
+    let a = this.attachments.get(ws);
+    if (!a) {
+      a = ws.deserializeAttachment() as Attachment;
+      this.attachments.set(ws, a);
+    }
+    return a;
+  }
+
+  private saveAttachment(ws: WebSocket, a: Attachment): void {
+    ws.serializeAttachment(a);
+    this.attachments.set(ws, a);
+  }
+
+  /** Token bucket per connection; returns 0 when allowed, else ms until a token is available. */
+  private takeToken(ws: WebSocket): number {
+    const { ratePerSecond: rate, rateBurst: burst } = this.limits;
+    const now = Date.now();
+    const b = this.buckets.get(ws) ?? { tokens: burst, at: now };
+    b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * rate);
+    b.at = now;
+    this.buckets.set(ws, b);
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil(((1 - b.tokens) / rate) * 1000));
+  }
+
+  private scheduleFlush(): void {
+    if (this.alarmSet || !this.metrics.dirty) return;
+    this.alarmSet = true;
+    void this.ctx.storage.setAlarm(Date.now() + METRICS_FLUSH_MS);
+  }
+
+  private maybeTrim(): void {
+    const { log } = this.loaded();
+    if (log.seq - this.lastTrimSeq < TRIM_EVERY_EVENTS) return;
+    this.lastTrimSeq = log.seq;
+    const l = this.limits;
+    log.trim({ minEvents: l.eventLogMinEvents, minAgeMs: l.eventLogMinAgeMs, requestTtlMs: l.requestLogTtlMs }, Date.now()).catch((err) =>
+      console.error(JSON.stringify({ msg: "trim failed", error: String(err) })),
+    );
+  }
+}

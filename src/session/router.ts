@@ -1,0 +1,170 @@
+import type { Env, Limits } from "../env";
+import { HANDLERS } from "../domain/registry";
+import type { HandlerContext, HandlerDef, HandlerType, SessionServices } from "../domain/types";
+import {
+  AppError,
+  isOperationType,
+  payloadSchema,
+  validationError,
+  type OperationType,
+  type Result,
+} from "../protocol";
+import { authorize, type Actor } from "./authorize";
+import type { EventLog, StoredEvent } from "./eventlog";
+import type { Metrics } from "./metrics";
+import { Tx } from "./tx";
+
+export interface RouterDeps {
+  env: Env;
+  db: D1Database;
+  limits: Limits;
+  session: SessionServices;
+  log: EventLog;
+  metrics: Metrics;
+  /** Runs fn after every earlier serialized call has finished (one writer at a time). */
+  serial<T>(fn: () => Promise<T>): Promise<T>;
+  /** Sends the response, then broadcasts the committed events (called inside the serial section). */
+  deliver(result: Result, events: StoredEvent[]): void;
+  /** Called after each commit, e.g. to trim the logs now and then. */
+  afterCommit(): void;
+}
+
+type Prepared = { type: OperationType; payload: { type: string } & Record<string, unknown> };
+
+/**
+ * One request through the pipeline: validate → authorize → handle → commit → respond → broadcast.
+ * Always ends in exactly one deliver() call, success or error.
+ */
+export async function routeRequest(deps: RouterDeps, actor: Actor, requestId: string, raw: unknown): Promise<void> {
+  const started = Date.now();
+  let op = "unknown";
+  let code = "OK";
+  let replayed = false;
+  try {
+    const prepared = prepare(deps, actor, raw);
+    op = prepared.type;
+    const isWrite = prepared.type === "Batch" || HANDLERS[prepared.type as HandlerType].write;
+    if (!isWrite) {
+      const data = await withTimeout(deps.limits.handlerTimeoutMs, runOne(deps, actor, new Tx(), prepared));
+      deps.deliver({ status: "success", data }, []);
+      return;
+    }
+    await deps.serial(async () => {
+      // Inside the serial section, so a re-sent id waits for its first copy and then finds it here.
+      const recorded = await deps.log.recorded(actor.participant_id, requestId);
+      if (recorded) {
+        replayed = true;
+        deps.metrics.replayedRequest();
+        deps.deliver({ status: "success", data: recorded.data, replayed: true }, []);
+        return;
+      }
+      const tx = new Tx();
+      const now = Date.now();
+      const data = await withTimeout(deps.limits.handlerTimeoutMs, runOne(deps, actor, tx, prepared, now));
+      const stored = await deps.log.commit(
+        tx,
+        { request_id: requestId, participant_id: actor.participant_id },
+        { participant_id: actor.participant_id, request_id: requestId, data },
+        now,
+      );
+      tx.runCommitted();
+      deps.deliver({ status: "success", data }, stored);
+      deps.afterCommit();
+    });
+  } catch (err) {
+    const e = AppError.from(err);
+    code = e.code;
+    if (!(err instanceof AppError)) console.error(JSON.stringify({ msg: "handler failed", op, error: String(err), stack: (err as Error)?.stack }));
+    deps.deliver({ status: "error", ...e.toBody() }, []);
+  } finally {
+    const duration_ms = Date.now() - started;
+    deps.metrics.request(op, code, duration_ms);
+    // One structured line per request: `wrangler tail` shows it, Workers Logs index it.
+    console.log(
+      JSON.stringify({
+        msg: "request",
+        session_id: deps.session.sessionId,
+        op,
+        request_id: requestId,
+        participant_id: actor.participant_id,
+        role: actor.role,
+        code,
+        replayed,
+        duration_ms,
+      }),
+    );
+  }
+}
+
+/** Known type → valid payload → same world → allowed for this role. */
+function prepare(deps: RouterDeps, actor: Actor, raw: unknown, path: (string | number)[] = ["payload"]): Prepared {
+  const type = (raw as { type?: unknown } | null)?.type;
+  if (!isOperationType(type)) {
+    throw new AppError("UNKNOWN_REQUEST", `unknown request type '${String(type)}'`, { type: String(type) });
+  }
+  const parsed = payloadSchema(type).safeParse(raw);
+  if (!parsed.success) throw validationError(parsed.error, path);
+  const payload = parsed.data as Prepared["payload"];
+  if (payload.world_id !== undefined && payload.world_id !== deps.session.worldId) {
+    throw new AppError("FORBIDDEN", "world_id is not this session's world", { world_id: payload.world_id });
+  }
+  if (type !== "Batch") authorize(actor, HANDLERS[type as HandlerType].access, undefined, `perform ${type}`);
+  return { type, payload };
+}
+
+function context(deps: RouterDeps, actor: Actor, tx: Tx, now: number): HandlerContext {
+  return { env: deps.env, db: deps.db, limits: deps.limits, actor, session: deps.session, tx, now };
+}
+
+async function runOne(deps: RouterDeps, actor: Actor, tx: Tx, p: Prepared, now = Date.now()): Promise<unknown> {
+  if (p.type === "Batch") return runBatch(deps, actor, tx, p.payload as unknown as { operations: unknown[]; atomic?: boolean }, now);
+  const def = HANDLERS[p.type as HandlerType] as unknown as HandlerDef<HandlerType>;
+  return def.handle(context(deps, actor, tx, now), p.payload as never);
+}
+
+/**
+ * A Batch runs its operations in order, each into its own Tx. Atomic (the default): the first
+ * failure fails the whole batch, naming its index, and nothing commits. Not atomic: failed
+ * operations contribute nothing and report their error; the rest commit together.
+ * Operations see the state from before the batch (D1 has no interactive transactions).
+ */
+async function runBatch(
+  deps: RouterDeps,
+  actor: Actor,
+  tx: Tx,
+  payload: { operations: unknown[]; atomic?: boolean },
+  now: number,
+): Promise<{ results: unknown[] }> {
+  const atomic = payload.atomic ?? true;
+  const results: unknown[] = [];
+  for (const [index, raw] of payload.operations.entries()) {
+    const child = new Tx();
+    try {
+      if ((raw as { type?: unknown }).type === "Batch") {
+        throw new AppError("VALIDATION_ERROR", `invalid field 'payload.operations.${index}.type': batches cannot be nested`);
+      }
+      const data = await runOne(deps, actor, child, prepare(deps, actor, raw, ["payload", "operations", index]), now);
+      tx.merge(child);
+      results.push(atomic ? data : { status: "success", data });
+    } catch (err) {
+      const e = AppError.from(err);
+      if (atomic) {
+        throw new AppError(e.code, `operation ${index} failed: ${e.message}`, { index, error: e.toBody() });
+      }
+      results.push({ status: "error", ...e.toBody() });
+    }
+  }
+  return { results };
+}
+
+async function withTimeout<T>(ms: number, work: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new AppError("TIMEOUT", `the server did not finish within ${ms} ms; nothing was changed`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    if (timer !== undefined) clearTimeout(timer);
+  }
+}
