@@ -1,28 +1,13 @@
 import { z } from "zod";
-import { CharacterSchema, InventoryItemSchema, ParticipantSchema, SessionSettingsSchema } from "./entities";
+import { CHARACTER_EVENTS, SESSION_EVENTS } from "./events/session";
 
 /**
  * Every event the session broadcasts, by `type`. Events carry entities under their snake_case
  * name (`CharacterCreated{character}`); deletions carry the id.
  */
 export const EVENTS = {
-  ParticipantJoined: { participant: ParticipantSchema },
-  ParticipantLeft: { participant_id: z.string() },
-  ParticipantKicked: { participant_id: z.string() },
-  SessionSettingsUpdated: { settings: SessionSettingsSchema },
-  CharacterCreated: { character: CharacterSchema },
-  CharacterUpdated: { character: CharacterSchema },
-  CharacterDeleted: { character_id: z.string() },
-  InventoryItemAdded: { item: InventoryItemSchema },
-  InventoryItemUpdated: { item: InventoryItemSchema },
-  InventoryItemRemoved: { item_id: z.string(), character_id: z.string() },
-  ItemGiven: {
-    from_character_id: z.string(),
-    to_character_id: z.string(),
-    quantity: z.number().int(),
-    from: InventoryItemSchema.nullable(),
-    to: InventoryItemSchema,
-  },
+  ...SESSION_EVENTS,
+  ...CHARACTER_EVENTS,
 } as const;
 
 export type EventType = keyof typeof EVENTS;

@@ -1,0 +1,26 @@
+import { z } from "zod";
+import { PageParams, ParticipantSchema, SessionSettingsSchema, WorldSchema, CharacterSchema, pageOf } from "../entities";
+import { Id, op } from "./define";
+
+/** Session: ping, snapshot, roster, kick, settings. */
+export const SESSION_OPS = {
+  Ping: op(
+    { delay_ms: z.number().int().min(0).max(30_000).optional() },
+    z.object({ pong: z.literal(true), server_time: z.number() }),
+  ),
+  GetSessionSnapshot: op(
+    {},
+    z.object({
+      session: z.object({ id: z.string(), world_id: z.string(), settings: SessionSettingsSchema, seq: z.number().int() }),
+      world: WorldSchema,
+      you: ParticipantSchema,
+      participants: z.array(ParticipantSchema),
+      characters: z.array(CharacterSchema),
+      current_scene: z.null(),
+    }),
+  ),
+  ListParticipants: op({ ...PageParams }, pageOf(ParticipantSchema)),
+  KickParticipant: op({ participant_id: Id }, z.object({ participant_id: z.string(), kicked: z.literal(true) })),
+  UpdateSessionSettings: op({ data: SessionSettingsSchema.partial().strict() }, SessionSettingsSchema),
+
+} as const;
