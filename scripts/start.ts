@@ -1,0 +1,110 @@
+/**
+ * `npm start`: applies the local D1 migrations, serves the engine on 127.0.0.1 (local D1, R2 and
+ * Durable Objects, persisted under .wrangler/state), prepares a demo session, prints how to use it.
+ * The demo session is kept across restarts (.wrangler/demo-session.json).
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT, ensureDevVars, startEngine, type Engine } from "./engine";
+import { seedAsDm, seedAsPlayer } from "./demo";
+import { openRequester } from "./ws-requester";
+
+const DEMO_FILE = join(ROOT, ".wrangler", "demo-session.json");
+
+interface Demo {
+  session_id: string;
+  ws_url: string;
+  invite_code: string;
+  dm_token: string;
+  player_token: string;
+}
+
+async function post(engine: Engine, path: string, body: unknown, token?: string): Promise<any> {
+  const res = await fetch(`${engine.url}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  const data = await res.json();
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(data)}`);
+  return data;
+}
+
+/** Reuses the saved demo session (tokens refreshed), or creates and seeds a new one. */
+async function demoSession(engine: Engine): Promise<{ demo: Demo; created: boolean }> {
+  if (existsSync(DEMO_FILE)) {
+    try {
+      const saved: Demo = JSON.parse(readFileSync(DEMO_FILE, "utf8"));
+      const dm = await post(engine, "/auth/refresh", {}, saved.dm_token);
+      const player = await post(engine, "/auth/refresh", {}, saved.player_token);
+      const demo = { ...saved, ws_url: dm.ws_url, dm_token: dm.token, player_token: player.token };
+      writeFileSync(DEMO_FILE, JSON.stringify(demo, null, 2));
+      return { demo, created: false };
+    } catch (err) {
+      console.log(`(saved demo session not usable: ${(err as Error).message}; creating a new one)`);
+    }
+  }
+  const dm = await post(engine, "/auth/sessions", { world_name: "Emberfall", dm_name: "Demo DM" });
+  const player = await post(engine, "/auth/join", { invite_code: dm.invite_code, name: "Demo Player" });
+  const dmConn = await openRequester(dm.ws_url, dm.token);
+  const playerConn = await openRequester(player.ws_url, player.token);
+  try {
+    await seedAsDm(dmConn.request);
+    await seedAsPlayer(playerConn.request);
+  } finally {
+    dmConn.close();
+    playerConn.close();
+  }
+  const demo: Demo = { session_id: dm.session_id, ws_url: dm.ws_url, invite_code: dm.invite_code, dm_token: dm.token, player_token: player.token };
+  writeFileSync(DEMO_FILE, JSON.stringify(demo, null, 2));
+  return { demo, created: true };
+}
+
+async function main(): Promise<void> {
+  ensureDevVars();
+  const port = Number(process.env.PORT ?? 8787);
+  console.log("Applying local D1 migrations and starting the engine…");
+  const engine = await startEngine({ port, persistDir: join(ROOT, ".wrangler", "state") });
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await engine.stop();
+    process.exit(0);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  const { demo, created } = await demoSession(engine);
+  console.log(`
+WrldBldr Edge is running at ${engine.url}  (local D1/R2 in .wrangler/state; Ctrl-C stops)
+
+  health:        ${engine.url}/health
+  metrics:       ${engine.url}/metrics
+  demo session:  ${demo.session_id}  (${created ? "created and seeded now" : "kept from an earlier start"})
+  WebSocket:     ${demo.ws_url}
+  DM token:      ${demo.dm_token}
+  player token:  ${demo.player_token}
+  invite code:   ${demo.invite_code}   (POST ${engine.url}/auth/join {"invite_code":"${demo.invite_code}","name":"You"})
+
+Try it:
+  npx wscat -c '${demo.ws_url}?token=<DM token>'   then send {"type":"JoinSession"} and
+  {"type":"Request","request_id":"1","payload":{"type":"ListCharacters"}}
+  The client SDK (src/client, docs/client.md) connects with connect({ url: ws_url, token, WebSocket }).
+  Tokens last an hour; restart npm start (or POST /auth/refresh) for fresh ones.
+Request log lines follow.
+`);
+  // wrangler's startup noise stays unprinted; from here on its output (request logs) is shown.
+  let printed = engine.output().length;
+  setInterval(() => {
+    const out = engine.output();
+    if (out.length > printed) {
+      process.stdout.write(out.slice(printed));
+      printed = out.length;
+    }
+  }, 500);
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
