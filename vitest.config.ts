@@ -22,6 +22,8 @@ export default defineConfig({
                 METRICS_TOKEN: "test-metrics-token",
                 // Small caps so the limit tests stay small; the rest keep their defaults.
                 MAX_SOCKETS_PER_SESSION: "12",
+                MAX_OUTBOUND_FRAME_BYTES: "32768",
+                HANDLER_TIMEOUT_MS: "3000",
               },
             },
           })),
@@ -31,6 +33,8 @@ export default defineConfig({
           include: ["test/workers/**/*.test.ts"],
           setupFiles: ["./test/workers/apply-migrations.ts"],
           testTimeout: 30_000,
+          // The per-request log lines are for `wrangler tail`; in test output they are noise.
+          onConsoleLog: (log) => !log.includes('"msg":"request"'),
         },
       },
       {

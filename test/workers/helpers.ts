@@ -90,12 +90,19 @@ export class TestSocket {
     });
   }
 
-  /** Sends a Request and resolves with its Response's result. */
+  /** Sends a Request and resolves with its Response's result (reassembling ResponseChunks). */
   async request(payload: Record<string, unknown>, requestId = `r${++counter}`): Promise<any> {
     const from = this.frames.length;
     this.send({ type: "Request", request_id: requestId, payload });
+    return this.response(requestId, from);
+  }
+
+  async response(requestId: string, from = 0): Promise<any> {
     const res = await this.waitFor((f) => f.type === "Response" && f.request_id === requestId, 10_000, from);
-    return res.result;
+    if (res.result) return res.result;
+    const chunks = this.frames.filter((f, i) => i >= from && f.type === "ResponseChunk" && f.request_id === requestId);
+    if (chunks.length !== res.chunks) throw new Error(`expected ${res.chunks} chunks, got ${chunks.length}`);
+    return JSON.parse(chunks.sort((a, b) => a.index - b.index).map((c) => c.data).join(""));
   }
 
   /** request() that expects success and returns data. */
