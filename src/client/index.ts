@@ -1,0 +1,15 @@
+/**
+ * WrldbldrEdge client SDK: `import { connect } from "wrldbldr-edge/client"`. See docs/client.md.
+ */
+export { connect, WrldbldrClient, type RestoredOutcome } from "./client";
+export { WrldbldrError, isWrldbldrError } from "./errors";
+export { MemoryOutboxStore, type OutboxEntry, type OutboxStore } from "./store";
+export { IndexedDBOutboxStore, type IDBFactoryLike, type IndexedDBOutboxOptions } from "./indexeddb-store";
+export { refreshGrant, refreshViaHttp, tokenExpiry, type RefreshOptions } from "./token";
+export { backoffDelay, type BackoffOptions } from "./backoff";
+export type { WebSocketConstructor, WebSocketLike } from "./socket";
+export type * from "./types";
+export type { AnyEvent, EventOf, EventType } from "../protocol/events";
+export type { OperationType, PayloadInput, ResultOf } from "../protocol/operations";
+export type { ErrorCode, ErrorBody } from "../protocol/errors";
+export type { AuthGrant } from "../protocol/http";

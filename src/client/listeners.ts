@@ -1,0 +1,53 @@
+/** A set of callbacks; one throwing does not stop the others (it is reported instead). */
+export class Listeners<A extends unknown[]> {
+  private readonly set = new Set<(...args: A) => void>();
+
+  constructor(private readonly report: (err: unknown) => void) {}
+
+  add(fn: (...args: A) => void): () => void {
+    this.set.add(fn);
+    return () => this.set.delete(fn);
+  }
+
+  delete(fn: (...args: A) => void): void {
+    this.set.delete(fn);
+  }
+
+  get size(): number {
+    return this.set.size;
+  }
+
+  emit(...args: A): void {
+    for (const fn of [...this.set]) {
+      try {
+        fn(...args);
+      } catch (err) {
+        this.report(err);
+      }
+    }
+  }
+}
+
+/** Remembers the last `capacity` strings added (oldest forgotten first). */
+export class BoundedSet {
+  private readonly items = new Set<string>();
+
+  constructor(private readonly capacity: number) {}
+
+  add(item: string): void {
+    this.items.delete(item);
+    this.items.add(item);
+    if (this.items.size > this.capacity) {
+      const oldest = this.items.values().next().value;
+      if (oldest !== undefined) this.items.delete(oldest);
+    }
+  }
+
+  has(item: string | null | undefined): boolean {
+    return item != null && this.items.has(item);
+  }
+
+  delete(item: string): void {
+    this.items.delete(item);
+  }
+}
