@@ -1,9 +1,21 @@
 import { characterHandlers } from "./characters";
 import { sessionHandlers } from "./session";
+import { worldHandlers } from "./world";
+import { locationHandlers } from "./locations";
+import { sceneHandlers } from "./scenes";
+import { goalHandlers } from "./goals";
+import { storyHandlers } from "./story";
+import { promptHandlers } from "./prompts";
 import type { HandlerMap } from "./types";
 
 /** Every operation's handler, in one place. The registry test checks none is missing. */
 export const HANDLERS = {
   ...sessionHandlers,
   ...characterHandlers,
+  ...worldHandlers,
+  ...locationHandlers,
+  ...sceneHandlers,
+  ...goalHandlers,
+  ...storyHandlers,
+  ...promptHandlers,
 } satisfies HandlerMap;

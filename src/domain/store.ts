@@ -55,13 +55,14 @@ export class Table<E extends Versioned> {
   }
 
   /**
-   * A page in creation order. `where` adds conditions (SQL fragment with ? params) to the session
-   * scope. The cursor is opaque to clients: the (created_at, id) of the last item returned.
+   * A page in creation order (`order: "desc"`: newest first). `where` adds conditions (SQL fragment
+   * with ? params) to the session scope. The cursor is opaque to clients: the (created_at, id) of
+   * the last item returned.
    */
   async page(
     db: D1Database,
     sessionId: string,
-    opts: { where?: string; params?: unknown[]; cursor?: string; limit?: number },
+    opts: { where?: string; params?: unknown[]; cursor?: string; limit?: number; order?: "asc" | "desc" },
   ): Promise<{ items: E[]; next_cursor: string | null }> {
     const limit = opts.limit ?? 50;
     const conds = ["session_id = ?"];
@@ -72,11 +73,12 @@ export class Table<E extends Versioned> {
     }
     if (opts.cursor) {
       const [t, id] = decodeCursor(opts.cursor);
-      conds.push("(created_at > ? OR (created_at = ? AND id > ?))");
+      const cmp = opts.order === "desc" ? "<" : ">";
+      conds.push(`(created_at ${cmp} ? OR (created_at = ? AND id ${cmp} ?))`);
       params.push(t, t, id);
     }
     const { results } = await db
-      .prepare(`SELECT * FROM ${this.name} WHERE ${conds.join(" AND ")} ORDER BY created_at, id LIMIT ?`)
+      .prepare(`SELECT * FROM ${this.name} WHERE ${conds.join(" AND ")} ORDER BY ${opts.order === "desc" ? "created_at DESC, id DESC" : "created_at, id"} LIMIT ?`)
       .bind(...params, limit + 1)
       .all<Row>();
     const items = results.slice(0, limit).map((r) => this.fromRow(r));

@@ -1,5 +1,210 @@
-import type { World } from "../protocol";
-import { Table } from "./store";
+import { AppError, WORLD_DOCUMENT_FORMAT, type World, type WorldDocument } from "../protocol";
+import { ALL } from "../session/tx";
+import { allRows, invalid, scopeOf } from "./changes";
+import { characters, inventory } from "./characters";
+import { Table, bump, checkVersion } from "./store";
+import { defineHandlers, type HandlerContext } from "./types";
+import { locations, npcRegionRelationships, promptOverrides, regionConnections, regions, scenes, goals, storyEvents } from "./world-tables";
 
-/** The session's world (its operations come with the world-building issue). */
+/** The session's world. */
 export const worlds = new Table<World>("worlds", ["session_id", "name", "description", "rule_system"], { json: ["rule_system"] });
+
+/**
+ * Every table of the world's content, by its key in the export document. A function, because
+ * characters.ts imports this module indirectly (through session.ts): read at call time.
+ */
+const content = () => ({
+  locations,
+  regions,
+  region_connections: regionConnections,
+  npc_region_relationships: npcRegionRelationships,
+  scenes,
+  goals,
+  story_events: storyEvents,
+  prompt_templates: promptOverrides,
+  characters,
+  inventory,
+});
+type ContentKey = keyof ReturnType<typeof content>;
+
+async function exportWorld(ctx: HandlerContext): Promise<WorldDocument> {
+  const { db } = ctx;
+  const s = ctx.session.sessionId;
+  const { session_id: _s, ...world } = await worlds.require(db, s, ctx.session.worldId, "world");
+  const active = await db.prepare("SELECT active_scene_id FROM worlds WHERE id = ?").bind(ctx.session.worldId).first<{ active_scene_id: string | null }>();
+  const read = <K extends ContentKey>(k: K) => allRows(db, s, content()[k] as Table<any>) as Promise<WorldDocument[K]>;
+  const [locs, regs, conns, rels, scns, gls, story, prompts, chars, inv] = await Promise.all([
+    read("locations"),
+    read("regions"),
+    read("region_connections"),
+    read("npc_region_relationships"),
+    read("scenes"),
+    read("goals"),
+    read("story_events"),
+    allRows(db, s, promptOverrides, "value IS NOT NULL"),
+    read("characters"),
+    read("inventory"),
+  ]);
+  return {
+    format: WORLD_DOCUMENT_FORMAT,
+    exported_at: ctx.now,
+    world: { ...world, active_scene_id: active?.active_scene_id ?? null },
+    locations: locs,
+    regions: regs,
+    region_connections: conns,
+    npc_region_relationships: rels,
+    scenes: scns,
+    goals: gls,
+    story_events: story,
+    prompt_templates: prompts.map((p) => ({ key: p.key, value: p.value ?? "", version: p.version, created_at: p.created_at, updated_at: p.updated_at })),
+    characters: chars,
+    inventory: inv,
+  };
+}
+
+/**
+ * Builds every statement of an import: each entity gets a fresh id (so a document can be imported
+ * into any session, even twice), and every reference is rewritten to the new ids. A required
+ * reference to something not in the document is a VALIDATION_ERROR naming it; an optional one is
+ * dropped (set to null, or left out of a list).
+ */
+async function importStatements(ctx: HandlerContext, doc: WorldDocument): Promise<D1PreparedStatement[]> {
+  const ids = new Map<string, string>();
+  const fresh = (old: string) => {
+    const id = crypto.randomUUID();
+    ids.set(old, id);
+    return id;
+  };
+  for (const k of Object.keys(content()) as ContentKey[]) if (k !== "prompt_templates") for (const e of doc[k]) fresh(e.id);
+  const opt = (id: string | null) => (id !== null && ids.get(id)) || null;
+  const list = (xs: string[]) => xs.flatMap((x) => ids.get(x) ?? []);
+  const req = (id: string, path: string) => {
+    const mapped = ids.get(id);
+    if (!mapped) throw invalid(`document.${path}`, `'${id}' is not in the document`);
+    return mapped;
+  };
+  const { results } = await ctx.db.prepare("SELECT id FROM participants WHERE session_id = ?").bind(ctx.session.sessionId).all<{ id: string }>();
+  const here = new Set(results.map((r) => r.id));
+  // PCs keep their player only when that participant is in this session.
+  const participant = (id: string | null) => (id && here.has(id) ? id : null);
+
+  const scope = scopeOf(ctx);
+  const out: D1PreparedStatement[] = [];
+  const add = <E extends { id: string; version: number; created_at: number; updated_at: number }>(t: Table<E>, e: E) => out.push(t.insert(ctx.db, scope, e));
+  const w = ctx.session.worldId;
+  doc.locations.forEach((l) => add(locations, { ...l, world_id: w, id: ids.get(l.id)!, default_region_id: opt(l.default_region_id) }));
+  doc.regions.forEach((r, i) => add(regions, { ...r, world_id: w, id: ids.get(r.id)!, location_id: req(r.location_id, `regions.${i}.location_id`) }));
+  doc.region_connections.forEach((c, i) =>
+    add(regionConnections, {
+      ...c,
+      world_id: w,
+      id: ids.get(c.id)!,
+      from_region_id: req(c.from_region_id, `region_connections.${i}.from_region_id`),
+      to_region_id: req(c.to_region_id, `region_connections.${i}.to_region_id`),
+    }),
+  );
+  doc.npc_region_relationships.forEach((r, i) =>
+    add(npcRegionRelationships, {
+      ...r,
+      world_id: w,
+      id: ids.get(r.id)!,
+      character_id: req(r.character_id, `npc_region_relationships.${i}.character_id`),
+      region_id: req(r.region_id, `npc_region_relationships.${i}.region_id`),
+    }),
+  );
+  doc.scenes.forEach((s) =>
+    add(scenes, {
+      ...s,
+      world_id: w,
+      id: ids.get(s.id)!,
+      location_id: opt(s.location_id),
+      featured_character_ids: list(s.featured_character_ids),
+      directorial_notes: s.directorial_notes ?? "",
+    }),
+  );
+  doc.goals.forEach((g) => add(goals, { ...g, world_id: w, id: ids.get(g.id)! }));
+  doc.story_events.forEach((e) =>
+    add(storyEvents, {
+      ...e,
+      world_id: w,
+      id: ids.get(e.id)!,
+      character_ids: list(e.character_ids),
+      location_id: opt(e.location_id),
+      region_id: opt(e.region_id),
+      scene_id: opt(e.scene_id),
+      created_by: participant(e.created_by),
+    }),
+  );
+  doc.prompt_templates.forEach((p) => add(promptOverrides, { ...p, id: crypto.randomUUID() }));
+  doc.characters.forEach((c) =>
+    add(characters, {
+      ...c,
+      world_id: w,
+      id: ids.get(c.id)!,
+      region_id: opt(c.region_id),
+      owner_participant_id: participant(c.owner_participant_id),
+      dm_notes: c.dm_notes ?? "",
+    }),
+  );
+  doc.inventory.forEach((item, i) => add(inventory, { ...item, id: ids.get(item.id)!, character_id: req(item.character_id, `inventory.${i}.character_id`) }));
+  const activeSceneId = opt(doc.world.active_scene_id);
+  out.push(
+    ctx.db.prepare("UPDATE worlds SET active_scene_id = ? WHERE session_id = ? AND id = ?").bind(activeSceneId, ctx.session.sessionId, w),
+  );
+  return out;
+}
+
+export const worldHandlers = defineHandlers({
+  GetWorld: {
+    access: "read",
+    write: false,
+    handle: (ctx) => worlds.require(ctx.db, ctx.session.sessionId, ctx.session.worldId, "world"),
+  },
+
+  UpdateWorld: {
+    access: "dm",
+    write: true,
+    async handle(ctx, p) {
+      const before = await worlds.require(ctx.db, ctx.session.sessionId, ctx.session.worldId, "world");
+      checkVersion(before, p.expected_version, "world");
+      const after = bump(before, p.data, ctx.now);
+      ctx.tx.write(worlds.update(ctx.db, ctx.session.sessionId, after)).emit({ type: "WorldUpdated", world: after }, ALL);
+      return after;
+    },
+  },
+
+  ExportWorld: {
+    access: "dm",
+    write: false,
+    handle: (ctx) => exportWorld(ctx),
+  },
+
+  ImportWorld: {
+    access: "dm",
+    write: true,
+    async handle(ctx, p) {
+      const mode = p.mode ?? "fill";
+      const s = ctx.session.sessionId;
+      const tables = Object.values(content());
+      if (mode === "fill") {
+        const used = await ctx.db
+          .prepare(tables.map((t) => `SELECT '${t.name}' AS name FROM ${t.name} WHERE session_id = ?1`).join(" UNION ALL ") + " LIMIT 1")
+          .bind(s)
+          .first<{ name: string }>();
+        if (used) {
+          throw new AppError("CONFLICT", `the world is not empty (it has ${used.name}); import with mode 'replace' to overwrite it`, { table: used.name });
+        }
+      } else {
+        ctx.tx.write(...tables.map((t) => ctx.db.prepare(`DELETE FROM ${t.name} WHERE session_id = ?`).bind(s)));
+      }
+      ctx.tx.write(...(await importStatements(ctx, p.document)));
+      const before = await worlds.require(ctx.db, s, ctx.session.worldId, "world");
+      const { name, description, rule_system } = p.document.world;
+      const world = bump(before, { name, description, rule_system }, ctx.now);
+      ctx.tx.write(worlds.update(ctx.db, s, world)).emit({ type: "WorldImported", world }, ALL);
+      const counts = Object.fromEntries((Object.keys(content()) as ContentKey[]).map((k) => [k, p.document[k].length]));
+      return { world, counts };
+    },
+  },
+});
+

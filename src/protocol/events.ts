@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CHARACTER_EVENTS, SESSION_EVENTS } from "./events/session";
+import { GOAL_EVENTS, LOCATION_EVENTS, PROMPT_EVENTS, SCENE_EVENTS, STORY_EVENTS, WORLD_EVENTS } from "./events/world";
 
 /**
  * Every event the session broadcasts, by `type`. Events carry entities under their snake_case
@@ -8,6 +9,12 @@ import { CHARACTER_EVENTS, SESSION_EVENTS } from "./events/session";
 export const EVENTS = {
   ...SESSION_EVENTS,
   ...CHARACTER_EVENTS,
+  ...WORLD_EVENTS,
+  ...LOCATION_EVENTS,
+  ...SCENE_EVENTS,
+  ...GOAL_EVENTS,
+  ...STORY_EVENTS,
+  ...PROMPT_EVENTS,
 } as const;
 
 export type EventType = keyof typeof EVENTS;

@@ -1,5 +1,6 @@
 export * from "./errors";
 export * from "./entities";
+export * from "./world-entities";
 export * from "./operations";
 export * from "./events";
 export * from "./envelope";

@@ -1,6 +1,12 @@
 import { z } from "zod";
 import { SESSION_OPS } from "./ops/session";
 import { CHARACTER_OPS } from "./ops/characters";
+import { WORLD_OPS } from "./ops/world";
+import { LOCATION_OPS } from "./ops/locations";
+import { SCENE_OPS } from "./ops/scenes";
+import { GOAL_OPS } from "./ops/goals";
+import { STORY_OPS } from "./ops/story";
+import { PROMPT_OPS } from "./ops/prompts";
 import { op } from "./ops/define";
 
 /**
@@ -12,6 +18,12 @@ import { op } from "./ops/define";
 export const OPERATIONS = {
   ...SESSION_OPS,
   ...CHARACTER_OPS,
+  ...WORLD_OPS,
+  ...LOCATION_OPS,
+  ...SCENE_OPS,
+  ...GOAL_OPS,
+  ...STORY_OPS,
+  ...PROMPT_OPS,
   // Composition: several operations in one transaction.
   Batch: op(
     {

@@ -1,0 +1,140 @@
+import { AppError, type AnyEvent, type EventType } from "../protocol";
+import { isDm } from "../session/authorize";
+import { ALL, DMS, NON_DMS, type Tx } from "../session/tx";
+import { Table, bump, checkVersion, create } from "./store";
+import type { HandlerContext } from "./types";
+
+type Versioned = { id: string; version: number; created_at: number; updated_at: number };
+type Fields<E> = Omit<E, keyof Versioned>;
+
+/**
+ * One kind of world entity: its table, its events and who may see it. The helpers below give
+ * every area the same read, write and event rules (DESIGN.md §1, pattern of characters.ts).
+ */
+export interface EntityKind<E extends Versioned> {
+  table: Table<E>;
+  /** Name used in error messages ("location 'x' not found"). */
+  what: string;
+  events: {
+    created: EventType;
+    updated: EventType;
+    deleted: EventType;
+    /** `<Entity>Created/Updated` carry the entity under this key… */
+    key: string;
+    /** …and `<Entity>Deleted` its id under this one. */
+    idKey: string;
+  };
+  /** Entities for which this is true exist for DMs only (hidden story events). */
+  hidden?: (e: E) => boolean;
+  /** The whole kind is DM material: every event goes to DMs only. */
+  dmOnly?: boolean;
+}
+
+export const scopeOf = (ctx: HandlerContext) => ({ session_id: ctx.session.sessionId, world_id: ctx.session.worldId });
+
+const hiddenFor = <E extends Versioned>(kind: EntityKind<E>, e: E) => !!kind.dmOnly || (kind.hidden?.(e) ?? false);
+
+/**
+ * Emits the events of a change. What is hidden exists for DMs only, so for players a change of
+ * visibility is a creation (hidden → visible) or a deletion (visible → hidden); DMs get the plain
+ * update. `deletedExtra` adds fields to the deletion event.
+ */
+export function emitChange<E extends Versioned>(
+  tx: Tx,
+  kind: EntityKind<E>,
+  before: E | null,
+  after: E | null,
+  deletedExtra: Record<string, unknown> = {},
+): void {
+  const { created, updated, deleted, key, idKey } = kind.events;
+  const withEntity = (type: EventType, e: E) => ({ type, [key]: e }) as unknown as AnyEvent;
+  const gone = (id: string) => ({ type: deleted, [idKey]: id, ...deletedExtra }) as unknown as AnyEvent;
+  const wasHidden = !!before && hiddenFor(kind, before);
+  if (after) {
+    const type = before ? updated : created;
+    if (hiddenFor(kind, after)) {
+      tx.emit(withEntity(type, after), DMS);
+      if (before && !wasHidden) tx.emit(gone(after.id), NON_DMS);
+    } else if (before && wasHidden) {
+      tx.emit(withEntity(type, after), DMS).emit(withEntity(created, after), NON_DMS);
+    } else {
+      tx.emit(withEntity(type, after), ALL);
+    }
+  } else if (before) {
+    tx.emit(gone(before.id), wasHidden ? DMS : ALL);
+  }
+}
+
+/** An entity the actor may see; what is hidden from it does not exist for it (NOT_FOUND, no leak). */
+export async function requireVisible<E extends Versioned>(ctx: HandlerContext, kind: EntityKind<E>, id: string): Promise<E> {
+  const e = await kind.table.get(ctx.db, ctx.session.sessionId, id);
+  if (!e || (!isDm(ctx.actor) && hiddenFor(kind, e))) throw new AppError("NOT_FOUND", `${kind.what} '${id}' not found`, { id });
+  return e;
+}
+
+/** Creates an entity: insert statement and its events. */
+export function insertEntity<E extends Versioned>(ctx: HandlerContext, kind: EntityKind<E>, fields: Fields<E>): E {
+  const e = create<E>(fields, ctx.now);
+  ctx.tx.write(kind.table.insert(ctx.db, scopeOf(ctx), e));
+  emitChange(ctx.tx, kind, null, e);
+  return e;
+}
+
+/** Updates an entity after the optimistic-concurrency check: update statement and its events. */
+export function updateEntity<E extends Versioned>(
+  ctx: HandlerContext,
+  kind: EntityKind<E>,
+  before: E,
+  patch: Partial<E>,
+  expectedVersion?: number,
+): E {
+  checkVersion(before, expectedVersion, kind.what);
+  const after = bump(before, patch, ctx.now);
+  ctx.tx.write(kind.table.update(ctx.db, ctx.session.sessionId, after));
+  emitChange(ctx.tx, kind, before, after);
+  return after;
+}
+
+/** Deletes an entity after the optimistic-concurrency check: delete statement and its event. */
+export function deleteEntity<E extends Versioned>(
+  ctx: HandlerContext,
+  kind: EntityKind<E>,
+  before: E,
+  expectedVersion?: number,
+  deletedExtra?: Record<string, unknown>,
+): { deleted: true } {
+  checkVersion(before, expectedVersion, kind.what);
+  ctx.tx.write(kind.table.delete(ctx.db, ctx.session.sessionId, before.id));
+  emitChange(ctx.tx, kind, before, null, deletedExtra);
+  return { deleted: true };
+}
+
+/** Every id must name a row of the table in this session (else NOT_FOUND naming the first missing). */
+export async function requireAll<E extends Versioned>(ctx: HandlerContext, table: Table<E>, ids: readonly string[], what: string): Promise<void> {
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return;
+  const { results } = await ctx.db
+    .prepare(`SELECT id FROM ${table.name} WHERE session_id = ? AND id IN (${unique.map(() => "?").join(", ")})`)
+    .bind(ctx.session.sessionId, ...unique)
+    .all<{ id: string }>();
+  const found = new Set(results.map((r) => r.id));
+  const missing = unique.find((id) => !found.has(id));
+  if (missing) throw new AppError("NOT_FOUND", `${what} '${missing}' not found`, { id: missing });
+}
+
+/** Every row of a table in this session, in creation order (export, cascades). */
+export async function allRows<E extends Versioned>(db: D1Database, sessionId: string, table: Table<E>, where?: string, params?: unknown[]): Promise<E[]> {
+  const out: E[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await table.page(db, sessionId, { where, params, cursor, limit: 500 });
+    out.push(...page.items);
+    cursor = page.next_cursor ?? undefined;
+  } while (cursor);
+  return out;
+}
+
+/** A VALIDATION_ERROR about one field, in the shape the router gives zod failures. */
+export function invalid(path: string, message: string, details: Record<string, unknown> = {}): AppError {
+  return new AppError("VALIDATION_ERROR", `invalid field '${path}': ${message}`, { issues: [{ path, message }], ...details });
+}

@@ -1,0 +1,298 @@
+import { AppError, type Region } from "../protocol";
+import { allRows, deleteEntity, insertEntity, invalid, requireVisible, updateEntity } from "./changes";
+import { characters, emitCharacterChange } from "./characters";
+import { bump, checkVersion } from "./store";
+import { defineHandlers, type HandlerContext } from "./types";
+import {
+  LOCATION,
+  NPC_REGION_RELATIONSHIP,
+  REGION,
+  REGION_CONNECTION,
+  SCENE,
+  locations,
+  npcRegionRelationships,
+  regionConnections,
+  regions,
+  scenes,
+} from "./world-tables";
+
+/** A location's default region must be one of its own regions. */
+async function checkDefaultRegion(ctx: HandlerContext, locationId: string | null, regionId: string | null | undefined): Promise<void> {
+  if (!regionId) return;
+  const region = await requireVisible(ctx, REGION, regionId);
+  if (region.location_id !== locationId) throw invalid("data.default_region_id", "the region belongs to another location");
+}
+
+const inList = (n: number) => `(${Array.from({ length: n }, () => "?").join(", ")})`;
+
+/**
+ * Removes regions with everything that hangs on them, in the caller's transaction: their
+ * connections and NPC relationships are deleted; characters standing in them are taken off the
+ * map (region_id null); a location whose default region it was loses that default.
+ * Every change emits its own event, so clients need no cascade rules of their own.
+ */
+async function removeRegions(ctx: HandlerContext, gone: Region[], keepLocationId?: string): Promise<void> {
+  if (gone.length === 0) return;
+  const ids = gone.map((r) => r.id);
+  const s = ctx.session.sessionId;
+  const set = inList(ids.length);
+  const [connections, relationships, standing] = await Promise.all([
+    allRows(ctx.db, s, regionConnections, `from_region_id IN ${set} OR to_region_id IN ${set}`, [...ids, ...ids]),
+    allRows(ctx.db, s, npcRegionRelationships, `region_id IN ${set}`, ids),
+    allRows(ctx.db, s, characters, `region_id IN ${set}`, ids),
+  ]);
+  for (const c of connections) deleteEntity(ctx, REGION_CONNECTION, c);
+  for (const r of relationships) deleteEntity(ctx, NPC_REGION_RELATIONSHIP, r, undefined, { character_id: r.character_id, region_id: r.region_id });
+  for (const c of standing) {
+    const after = bump(c, { region_id: null }, ctx.now);
+    ctx.tx.write(characters.update(ctx.db, s, after));
+    emitCharacterChange(ctx.tx, c, after);
+  }
+  if (keepLocationId) {
+    const owner = await locations.get(ctx.db, s, keepLocationId);
+    if (owner?.default_region_id && ids.includes(owner.default_region_id)) updateEntity(ctx, LOCATION, owner, { default_region_id: null });
+  }
+  for (const r of gone) deleteEntity(ctx, REGION, r);
+}
+
+export const locationHandlers = defineHandlers({
+  // ---------- locations ----------
+  ListLocations: {
+    access: "read",
+    write: false,
+    handle: (ctx, p) => locations.page(ctx.db, ctx.session.sessionId, { cursor: p.cursor, limit: p.limit }),
+  },
+
+  GetLocation: {
+    access: "read",
+    write: false,
+    handle: (ctx, p) => requireVisible(ctx, LOCATION, p.location_id),
+  },
+
+  CreateLocation: {
+    access: "dm",
+    write: true,
+    async handle(ctx, p) {
+      const d = p.data;
+      await checkDefaultRegion(ctx, null, d.default_region_id);
+      return insertEntity(ctx, LOCATION, {
+        world_id: ctx.session.worldId,
+        name: d.name,
+        description: d.description ?? "",
+        location_type: d.location_type ?? "exterior",
+        backdrop_asset_id: d.backdrop_asset_id ?? null,
+        map_asset_id: d.map_asset_id ?? null,
+        atmosphere: d.atmosphere ?? null,
+        default_region_id: null,
+      });
+    },
+  },
+
+  UpdateLocation: {
+    access: "dm",
+    write: true,
+    async handle(ctx, p) {
+      const before = await requireVisible(ctx, LOCATION, p.location_id);
+      await checkDefaultRegion(ctx, before.id, p.data.default_region_id);
+      return updateEntity(ctx, LOCATION, before, p.data, p.expected_version);
+    },
+  },
+
+  DeleteLocation: {
+    access: "dm",
+    write: true,
+    async handle(ctx, p) {
+      const before = await requireVisible(ctx, LOCATION, p.location_id);
+      const own = await allRows(ctx.db, ctx.session.sessionId, regions, "location_id = ?", [before.id]);
+      // Checked before the cascade so that a stale version changes nothing.
+      deleteEntity(ctx, LOCATION, before, p.expected_version, { region_ids: own.map((r) => r.id) });
+      await removeRegions(ctx, own);
+      // Scenes set there stay, without a location.
+      for (const scene of await allRows(ctx.db, ctx.session.sessionId, scenes, "location_id = ?", [before.id])) {
+        updateEntity(ctx, SCENE, scene, { location_id: null });
+      }
+      return { deleted: true as const };
+    },
+  },
+
+  // ---------- regions ----------
+  ListRegions: {
+    access: "read",
+    write: false,
+    async handle(ctx, p) {
+      if (p.location_id) await requireVisible(ctx, LOCATION, p.location_id);
+      return regions.page(ctx.db, ctx.session.sessionId, {
+        where: p.location_id ? "location_id = ?" : undefined,
+        params: p.location_id ? [p.location_id] : [],
+        cursor: p.cursor,
+        limit: p.limit,
+      });
+    },
+  },
+
+  GetRegion: {
+    access: "read",
+    write: false,
+    handle: (ctx, p) => requireVisible(ctx, REGION, p.region_id),
+  },
+
+  CreateRegion: {
+    access: "dm",
+    write: true,
+    async handle(ctx, p) {
+      const location = await requireVisible(ctx, LOCATION, p.location_id);
+      const d = p.data;
+      return insertEntity(ctx, REGION, {
+        world_id: ctx.session.worldId,
+        location_id: location.id,
+        name: d.name,
+        description: d.description ?? "",
+        backdrop_asset_id: d.backdrop_asset_id ?? null,
+        atmosphere: d.atmosphere ?? null,
+        is_spawn_point: d.is_spawn_point ?? false,
+        sort_order: d.sort_order ?? 0,
+      });
+    },
+  },
+
+  UpdateRegion: {
+    access: "dm",
+    write: true,
+    async handle(ctx, p) {
+      const before = await requireVisible(ctx, REGION, p.region_id);
+      return updateEntity(ctx, REGION, before, p.data, p.expected_version);
+    },
+  },
+
+  DeleteRegion: {
+    access: "dm",
+    write: true,
+    async handle(ctx, p) {
+      const before = await requireVisible(ctx, REGION, p.region_id);
+      checkVersion(before, p.expected_version, "region");
+      await removeRegions(ctx, [before], before.location_id);
+      return { deleted: true as const };
+    },
+  },
+
+  // ---------- connections ----------
+  ListRegionConnections: {
+    access: "read",
+    write: false,
+    async handle(ctx, p) {
+      if (p.region_id) await requireVisible(ctx, REGION, p.region_id);
+      return regionConnections.page(ctx.db, ctx.session.sessionId, {
+        where: p.region_id ? "from_region_id = ? OR to_region_id = ?" : undefined,
+        params: p.region_id ? [p.region_id, p.region_id] : [],
+        cursor: p.cursor,
+        limit: p.limit,
+      });
+    },
+  },
+
+  CreateRegionConnection: {
+    access: "dm",
+    write: true,
+    async handle(ctx, p) {
+      const d = p.data;
+      if (d.from_region_id === d.to_region_id) throw invalid("data.to_region_id", "a region cannot connect to itself");
+      await requireVisible(ctx, REGION, d.from_region_id);
+      await requireVisible(ctx, REGION, d.to_region_id);
+      const existing = await findConnection(ctx, d.from_region_id, d.to_region_id);
+      if (existing) {
+        throw new AppError("CONFLICT", `regions '${d.from_region_id}' and '${d.to_region_id}' are already connected`, { current: existing });
+      }
+      return insertEntity(ctx, REGION_CONNECTION, {
+        world_id: ctx.session.worldId,
+        from_region_id: d.from_region_id,
+        to_region_id: d.to_region_id,
+        bidirectional: d.bidirectional ?? true,
+        is_locked: d.is_locked ?? false,
+        lock_description: d.lock_description ?? null,
+      });
+    },
+  },
+
+  UpdateRegionConnection: {
+    access: "dm",
+    write: true,
+    async handle(ctx, p) {
+      const before = await requireVisible(ctx, REGION_CONNECTION, p.region_connection_id);
+      return updateEntity(ctx, REGION_CONNECTION, before, p.data, p.expected_version);
+    },
+  },
+
+  DeleteRegionConnection: {
+    access: "dm",
+    write: true,
+    async handle(ctx, p) {
+      const before = await requireVisible(ctx, REGION_CONNECTION, p.region_connection_id);
+      return deleteEntity(ctx, REGION_CONNECTION, before, p.expected_version);
+    },
+  },
+
+  // ---------- NPC–region relationships (DM only) ----------
+  ListNpcRegionRelationships: {
+    access: "dm",
+    write: false,
+    async handle(ctx, p) {
+      const conds: string[] = [];
+      const params: unknown[] = [];
+      if (p.character_id) {
+        conds.push("character_id = ?");
+        params.push(p.character_id);
+      }
+      if (p.region_id) {
+        conds.push("region_id = ?");
+        params.push(p.region_id);
+      }
+      return npcRegionRelationships.page(ctx.db, ctx.session.sessionId, { where: conds.join(" AND ") || undefined, params, cursor: p.cursor, limit: p.limit });
+    },
+  },
+
+  SetNpcRegionRelationship: {
+    access: "dm",
+    write: true,
+    async handle(ctx, p) {
+      const npc = await characters.require(ctx.db, ctx.session.sessionId, p.character_id, "character");
+      if (npc.kind !== "npc") throw invalid("character_id", "only NPCs have region relationships");
+      await requireVisible(ctx, REGION, p.region_id);
+      const before = await findRelationship(ctx, p.character_id, p.region_id);
+      const fields = { relationship_type: p.relationship_type, notes: p.notes ?? before?.notes ?? "" };
+      if (before) return updateEntity(ctx, NPC_REGION_RELATIONSHIP, before, fields);
+      return insertEntity(ctx, NPC_REGION_RELATIONSHIP, { world_id: ctx.session.worldId, character_id: npc.id, region_id: p.region_id, ...fields });
+    },
+  },
+
+  RemoveNpcRegionRelationship: {
+    access: "dm",
+    write: true,
+    async handle(ctx, p) {
+      const before = await findRelationship(ctx, p.character_id, p.region_id);
+      if (!before) {
+        throw new AppError("NOT_FOUND", `character '${p.character_id}' has no relationship with region '${p.region_id}'`, {
+          character_id: p.character_id,
+          region_id: p.region_id,
+        });
+      }
+      return deleteEntity(ctx, NPC_REGION_RELATIONSHIP, before, undefined, { character_id: before.character_id, region_id: before.region_id });
+    },
+  },
+});
+
+/** The connection between two regions, whichever way it was declared. */
+export async function findConnection(ctx: HandlerContext, a: string, b: string) {
+  const [c] = await allRows(
+    ctx.db,
+    ctx.session.sessionId,
+    regionConnections,
+    "(from_region_id = ? AND to_region_id = ?) OR (from_region_id = ? AND to_region_id = ?)",
+    [a, b, b, a],
+  );
+  return c ?? null;
+}
+
+async function findRelationship(ctx: HandlerContext, characterId: string, regionId: string) {
+  const [r] = await allRows(ctx.db, ctx.session.sessionId, npcRegionRelationships, "character_id = ? AND region_id = ?", [characterId, regionId]);
+  return r ?? null;
+}

@@ -1,0 +1,195 @@
+import { AppError, type Character, type Region, type Scene } from "../protocol";
+import { authorize } from "../session/authorize";
+import { ALL } from "../session/tx";
+import { deleteEntity, insertEntity, invalid, requireAll, requireVisible, updateEntity } from "./changes";
+import { characters, emitCharacterChange, visibleCharacter } from "./characters";
+import { findConnection } from "./locations";
+import { bump, checkVersion } from "./store";
+import { appendStoryEvent } from "./story";
+import { defineHandlers, type HandlerContext } from "./types";
+import { LOCATION, REGION, SCENE, scenes } from "./world-tables";
+
+/** The id of the scene everyone is in (worlds.active_scene_id, play state beside the World). */
+export async function activeSceneId(ctx: HandlerContext): Promise<string | null> {
+  const row = await ctx.db
+    .prepare("SELECT active_scene_id FROM worlds WHERE session_id = ? AND id = ?")
+    .bind(ctx.session.sessionId, ctx.session.worldId)
+    .first<{ active_scene_id: string | null }>();
+  return row?.active_scene_id ?? null;
+}
+
+/** The active scene itself (for GetActiveScene, and for the session snapshot). */
+export async function activeScene(ctx: HandlerContext): Promise<Scene | null> {
+  const id = await activeSceneId(ctx);
+  return id ? scenes.get(ctx.db, ctx.session.sessionId, id) : null;
+}
+
+function setActiveSceneId(ctx: HandlerContext, id: string | null): void {
+  ctx.tx.write(
+    ctx.db.prepare("UPDATE worlds SET active_scene_id = ? WHERE session_id = ? AND id = ?").bind(id, ctx.session.sessionId, ctx.session.worldId),
+  );
+}
+
+/** A scene's location and featured characters must exist in this world. */
+async function checkSceneRefs(ctx: HandlerContext, d: { location_id?: string | null; featured_character_ids?: string[] }): Promise<void> {
+  if (d.location_id) await requireVisible(ctx, LOCATION, d.location_id);
+  await requireAll(ctx, characters, d.featured_character_ids ?? [], "character");
+}
+
+/**
+ * Runs when a PC has entered a region, inside the move's transaction: it may add statements and
+ * events to ctx.tx. Staging (who is present in the region) registers here.
+ */
+export type RegionEntryHook = (ctx: HandlerContext, move: { character: Character; from: Region | null; to: Region }) => Promise<void>;
+const regionEntryHooks: RegionEntryHook[] = [];
+export function onRegionEntry(hook: RegionEntryHook): void {
+  regionEntryHooks.push(hook);
+}
+
+/** From its current region, may the PC walk into `to`? Refuses with the reason otherwise. */
+async function checkPath(ctx: HandlerContext, from: Region, to: Region): Promise<void> {
+  const c = await findConnection(ctx, from.id, to.id);
+  if (!c || (!c.bidirectional && c.from_region_id !== from.id)) {
+    throw invalid("region_id", `'${to.name}' cannot be reached from '${from.name}'`, { reason: "not_connected", from_region_id: from.id });
+  }
+  if (c.is_locked) {
+    throw new AppError("CONFLICT", `the way from '${from.name}' to '${to.name}' is locked${c.lock_description ? `: ${c.lock_description}` : ""}`, {
+      reason: "connection_locked",
+      region_connection_id: c.id,
+      lock_description: c.lock_description,
+    });
+  }
+}
+
+export const sceneHandlers = defineHandlers({
+  ListScenes: {
+    access: "read",
+    write: false,
+    async handle(ctx, p) {
+      return scenes.page(ctx.db, ctx.session.sessionId, {
+        where: p.location_id ? "location_id = ?" : undefined,
+        params: p.location_id ? [p.location_id] : [],
+        cursor: p.cursor,
+        limit: p.limit,
+      });
+    },
+  },
+
+  GetScene: {
+    access: "read",
+    write: false,
+    handle: (ctx, p) => requireVisible(ctx, SCENE, p.scene_id),
+  },
+
+  CreateScene: {
+    access: "dm",
+    write: true,
+    async handle(ctx, p) {
+      const d = p.data;
+      await checkSceneRefs(ctx, d);
+      return insertEntity(ctx, SCENE, {
+        world_id: ctx.session.worldId,
+        name: d.name,
+        description: d.description ?? "",
+        location_id: d.location_id ?? null,
+        time_context: d.time_context ?? "",
+        featured_character_ids: [...new Set(d.featured_character_ids ?? [])],
+        backdrop_asset_id: d.backdrop_asset_id ?? null,
+        directorial_notes: d.directorial_notes ?? "",
+      });
+    },
+  },
+
+  UpdateScene: {
+    access: "dm",
+    write: true,
+    async handle(ctx, p) {
+      const before = await requireVisible(ctx, SCENE, p.scene_id);
+      await checkSceneRefs(ctx, p.data);
+      const data = p.data.featured_character_ids ? { ...p.data, featured_character_ids: [...new Set(p.data.featured_character_ids)] } : p.data;
+      return updateEntity(ctx, SCENE, before, data, p.expected_version);
+    },
+  },
+
+  DeleteScene: {
+    access: "dm",
+    write: true,
+    async handle(ctx, p) {
+      const before = await requireVisible(ctx, SCENE, p.scene_id);
+      const result = deleteEntity(ctx, SCENE, before, p.expected_version);
+      if ((await activeSceneId(ctx)) === before.id) {
+        setActiveSceneId(ctx, null);
+        ctx.tx.emit({ type: "SceneChanged", scene: null, previous_scene_id: before.id }, ALL);
+      }
+      return result;
+    },
+  },
+
+  SetActiveScene: {
+    access: "dm",
+    write: true,
+    async handle(ctx, p) {
+      const scene = p.scene_id ? await requireVisible(ctx, SCENE, p.scene_id) : null;
+      const previous = await activeSceneId(ctx);
+      setActiveSceneId(ctx, scene?.id ?? null);
+      ctx.tx.emit({ type: "SceneChanged", scene, previous_scene_id: previous }, ALL);
+      appendStoryEvent(ctx, {
+        kind: "scene_changed",
+        summary: scene ? `The scene is now '${scene.name}'` : "The scene ended",
+        scene_id: scene?.id ?? null,
+        location_id: scene?.location_id ?? null,
+        details: { previous_scene_id: previous },
+      });
+      return { scene };
+    },
+  },
+
+  GetActiveScene: {
+    access: "read",
+    write: false,
+    async handle(ctx) {
+      return { scene: await activeScene(ctx) };
+    },
+  },
+
+  SetSceneBackdrop: {
+    access: "dm",
+    write: true,
+    async handle(ctx, p) {
+      const before = await requireVisible(ctx, SCENE, p.scene_id);
+      checkVersion(before, p.expected_version, "scene");
+      const after = bump(before, { backdrop_asset_id: p.backdrop_asset_id }, ctx.now);
+      ctx.tx.write(scenes.update(ctx.db, ctx.session.sessionId, after)).emit({ type: "SceneUpdate", scene: after }, ALL);
+      return after;
+    },
+  },
+
+  MoveToRegion: {
+    access: "play",
+    write: true,
+    async handle(ctx, p) {
+      const pc = await visibleCharacter(ctx, p.character_id);
+      authorize(ctx.actor, "own", pc, "move a character that is not its own");
+      if (pc.kind !== "pc") throw invalid("character_id", "only player characters move with MoveToRegion (a DM places NPCs with UpdateCharacter)");
+      const to = await requireVisible(ctx, REGION, p.region_id);
+      if (pc.region_id === to.id) throw invalid("region_id", `'${pc.name}' is already in '${to.name}'`);
+      // A PC not yet on the map may enter anywhere; otherwise it follows a connection.
+      const from = pc.region_id ? await REGION.table.get(ctx.db, ctx.session.sessionId, pc.region_id) : null;
+      if (from) await checkPath(ctx, from, to);
+      const after = bump(pc, { region_id: to.id }, ctx.now);
+      ctx.tx.write(characters.update(ctx.db, ctx.session.sessionId, after));
+      emitCharacterChange(ctx.tx, pc, after);
+      appendStoryEvent(ctx, {
+        kind: "region_entered",
+        summary: `${pc.name} entered ${to.name}`,
+        character_ids: [pc.id],
+        region_id: to.id,
+        location_id: to.location_id,
+        details: { from_region_id: from?.id ?? null },
+      });
+      for (const hook of regionEntryHooks) await hook(ctx, { character: after, from, to });
+      return { character: after, region: to };
+    },
+  },
+});
+

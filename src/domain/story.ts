@@ -1,0 +1,121 @@
+import type { StoryEvent, StoryEventKind } from "../protocol";
+import { isDm } from "../session/authorize";
+import { deleteEntity, insertEntity, requireAll, requireVisible, updateEntity } from "./changes";
+import { characters } from "./characters";
+import type { HandlerContext } from "./types";
+import { defineHandlers } from "./types";
+import { STORY_EVENT, locations, regions, scenes, storyEvents } from "./world-tables";
+
+type Refs = Partial<Pick<StoryEvent, "character_ids" | "location_id" | "region_id" | "scene_id">>;
+
+/** What a story event points at must exist in this world (NOT_FOUND otherwise). */
+async function checkRefs(ctx: HandlerContext, refs: Refs): Promise<void> {
+  await requireAll(ctx, characters, refs.character_ids ?? [], "character");
+  await requireAll(ctx, locations, refs.location_id ? [refs.location_id] : [], "location");
+  await requireAll(ctx, regions, refs.region_id ? [refs.region_id] : [], "region");
+  await requireAll(ctx, scenes, refs.scene_id ? [refs.scene_id] : [], "scene");
+}
+
+/**
+ * Appends an entry to the timeline, in the caller's transaction (its events go out with the
+ * change that caused it). Workflows call this: scene changes, moves, and later dialogue,
+ * challenges and staging. The caller vouches for the references.
+ */
+export function appendStoryEvent(
+  ctx: HandlerContext,
+  entry: { kind: StoryEventKind; summary: string; hidden?: boolean } & Refs & Partial<Pick<StoryEvent, "details" | "game_time" | "tags">>,
+): StoryEvent {
+  return insertEntity(ctx, STORY_EVENT, {
+    world_id: ctx.session.worldId,
+    kind: entry.kind,
+    summary: entry.summary,
+    details: entry.details ?? {},
+    character_ids: entry.character_ids ?? [],
+    location_id: entry.location_id ?? null,
+    region_id: entry.region_id ?? null,
+    scene_id: entry.scene_id ?? null,
+    game_time: entry.game_time ?? null,
+    tags: entry.tags ?? [],
+    hidden: entry.hidden ?? false,
+    created_by: ctx.actor.participant_id,
+  });
+}
+
+/** The timeline: newest first; hidden entries exist for DMs only (lists, gets and events). */
+export const storyHandlers = defineHandlers({
+  ListStoryEvents: {
+    access: "read",
+    write: false,
+    async handle(ctx, p) {
+      const conds: string[] = [];
+      const params: unknown[] = [];
+      if (!isDm(ctx.actor)) conds.push("hidden = 0");
+      if (p.kind) {
+        conds.push("kind = ?");
+        params.push(p.kind);
+      }
+      if (p.character_id) {
+        conds.push("EXISTS (SELECT 1 FROM json_each(story_events.character_ids) WHERE json_each.value = ?)");
+        params.push(p.character_id);
+      }
+      if (p.from !== undefined) {
+        conds.push("created_at >= ?");
+        params.push(p.from);
+      }
+      if (p.to !== undefined) {
+        conds.push("created_at <= ?");
+        params.push(p.to);
+      }
+      return storyEvents.page(ctx.db, ctx.session.sessionId, {
+        where: conds.join(" AND ") || undefined,
+        params,
+        cursor: p.cursor,
+        limit: p.limit,
+        order: "desc",
+      });
+    },
+  },
+
+  GetStoryEvent: {
+    access: "read",
+    write: false,
+    handle: (ctx, p) => requireVisible(ctx, STORY_EVENT, p.story_event_id),
+  },
+
+  CreateStoryEvent: {
+    access: "dm",
+    write: true,
+    async handle(ctx, p) {
+      await checkRefs(ctx, p.data);
+      return appendStoryEvent(ctx, { ...p.data, kind: p.data.kind ?? "dm_marker" });
+    },
+  },
+
+  UpdateStoryEvent: {
+    access: "dm",
+    write: true,
+    async handle(ctx, p) {
+      const before = await requireVisible(ctx, STORY_EVENT, p.story_event_id);
+      await checkRefs(ctx, p.data);
+      return updateEntity(ctx, STORY_EVENT, before, p.data, p.expected_version);
+    },
+  },
+
+  SetStoryEventVisibility: {
+    access: "dm",
+    write: true,
+    async handle(ctx, p) {
+      const before = await requireVisible(ctx, STORY_EVENT, p.story_event_id);
+      return updateEntity(ctx, STORY_EVENT, before, { hidden: p.hidden }, p.expected_version);
+    },
+  },
+
+  DeleteStoryEvent: {
+    access: "dm",
+    write: true,
+    async handle(ctx, p) {
+      const before = await requireVisible(ctx, STORY_EVENT, p.story_event_id);
+      return deleteEntity(ctx, STORY_EVENT, before, p.expected_version);
+    },
+  },
+});

@@ -1,0 +1,61 @@
+import { z } from "zod";
+import { WorldSchema } from "../entities";
+import {
+  GoalSchema,
+  LocationSchema,
+  NpcRegionRelationshipSchema,
+  PromptTemplateSchema,
+  RegionConnectionSchema,
+  RegionSchema,
+  SceneSchema,
+  StoryEventSchema,
+} from "../world-entities";
+
+/** Events of the world-building areas (who receives each: docs/world.md). */
+export const WORLD_EVENTS = {
+  WorldUpdated: { world: WorldSchema },
+  /** The whole content was replaced or filled: clients reload (GetSessionSnapshot and lists). */
+  WorldImported: { world: WorldSchema },
+} as const;
+
+export const LOCATION_EVENTS = {
+  LocationCreated: { location: LocationSchema },
+  LocationUpdated: { location: LocationSchema },
+  /** Its regions (listed) went with it, with their connections and NPC relationships. */
+  LocationDeleted: { location_id: z.string(), region_ids: z.array(z.string()) },
+  RegionCreated: { region: RegionSchema },
+  RegionUpdated: { region: RegionSchema },
+  RegionDeleted: { region_id: z.string() },
+  RegionConnectionCreated: { region_connection: RegionConnectionSchema },
+  RegionConnectionUpdated: { region_connection: RegionConnectionSchema },
+  RegionConnectionDeleted: { region_connection_id: z.string() },
+  NpcRegionRelationshipSet: { npc_region_relationship: NpcRegionRelationshipSchema },
+  NpcRegionRelationshipRemoved: { npc_region_relationship_id: z.string(), character_id: z.string(), region_id: z.string() },
+} as const;
+
+export const SCENE_EVENTS = {
+  SceneCreated: { scene: SceneSchema },
+  SceneUpdated: { scene: SceneSchema },
+  SceneDeleted: { scene_id: z.string() },
+  /** The active scene changed (null: no scene). */
+  SceneChanged: { scene: SceneSchema.nullable(), previous_scene_id: z.string().nullable() },
+  /** The scene's presentation (backdrop) changed. */
+  SceneUpdate: { scene: SceneSchema },
+} as const;
+
+export const GOAL_EVENTS = {
+  GoalCreated: { goal: GoalSchema },
+  GoalUpdated: { goal: GoalSchema },
+  GoalDeleted: { goal_id: z.string() },
+} as const;
+
+export const STORY_EVENTS = {
+  StoryEventCreated: { story_event: StoryEventSchema },
+  StoryEventUpdated: { story_event: StoryEventSchema },
+  StoryEventDeleted: { story_event_id: z.string() },
+} as const;
+
+export const PROMPT_EVENTS = {
+  /** Set or reset: carries the template as it now is. */
+  PromptTemplateUpdated: { prompt_template: PromptTemplateSchema },
+} as const;

@@ -1,0 +1,227 @@
+import { z } from "zod";
+import { CharacterSchema, EntityBase, InventoryItemSchema, WorldSchema } from "./entities";
+
+/**
+ * Entities of the world-building areas: locations, regions and their connections, NPC–region
+ * relationships, scenes, goals, story events (the timeline) and prompt templates.
+ * Each has a `…Schema` (what the wire carries) and, where it is written, a `…FieldsSchema` (the
+ * writable fields, shared by Create and Update).
+ */
+
+const AssetId = z.string().min(1).max(100).nullable();
+const RefId = z.string().min(1).max(100);
+
+// ---------- locations and regions ----------
+
+export const LocationTypeSchema = z.enum(["interior", "exterior", "abstract"]);
+
+export const LocationSchema = z.object({
+  ...EntityBase,
+  world_id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  location_type: LocationTypeSchema,
+  backdrop_asset_id: z.string().nullable(),
+  map_asset_id: z.string().nullable(),
+  atmosphere: z.string().nullable(),
+  /** Where a PC arrives when it enters the location without naming a region. */
+  default_region_id: z.string().nullable(),
+});
+export type Location = z.infer<typeof LocationSchema>;
+
+export const LocationFieldsSchema = z.object({
+  name: z.string().trim().min(1).max(200),
+  description: z.string().max(20_000),
+  location_type: LocationTypeSchema,
+  backdrop_asset_id: AssetId,
+  map_asset_id: AssetId,
+  atmosphere: z.string().max(2_000).nullable(),
+  default_region_id: RefId.nullable(),
+});
+
+export const RegionSchema = z.object({
+  ...EntityBase,
+  world_id: z.string(),
+  location_id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  backdrop_asset_id: z.string().nullable(),
+  atmosphere: z.string().nullable(),
+  is_spawn_point: z.boolean(),
+  /** Display order inside its location. */
+  sort_order: z.number().int(),
+});
+export type Region = z.infer<typeof RegionSchema>;
+
+export const RegionFieldsSchema = z.object({
+  name: z.string().trim().min(1).max(200),
+  description: z.string().max(20_000),
+  backdrop_asset_id: AssetId,
+  atmosphere: z.string().max(2_000).nullable(),
+  is_spawn_point: z.boolean(),
+  sort_order: z.number().int().min(-1_000_000).max(1_000_000),
+});
+
+export const RegionConnectionSchema = z.object({
+  ...EntityBase,
+  world_id: z.string(),
+  from_region_id: z.string(),
+  to_region_id: z.string(),
+  /** Travel is allowed both ways (else only from → to). */
+  bidirectional: z.boolean(),
+  is_locked: z.boolean(),
+  /** Shown when a move is refused because the way is locked. */
+  lock_description: z.string().nullable(),
+});
+export type RegionConnection = z.infer<typeof RegionConnectionSchema>;
+
+export const RegionConnectionFieldsSchema = z.object({
+  bidirectional: z.boolean(),
+  is_locked: z.boolean(),
+  lock_description: z.string().max(2_000).nullable(),
+});
+
+export const NpcRegionRelationshipTypeSchema = z.enum(["home", "work", "frequents", "avoids"]);
+
+/** Where an NPC lives, works, hangs out or never goes: the input of staging (DM only). */
+export const NpcRegionRelationshipSchema = z.object({
+  ...EntityBase,
+  world_id: z.string(),
+  character_id: z.string(),
+  region_id: z.string(),
+  relationship_type: NpcRegionRelationshipTypeSchema,
+  /** Free detail: a work shift, how often, at what time of day. */
+  notes: z.string(),
+});
+export type NpcRegionRelationship = z.infer<typeof NpcRegionRelationshipSchema>;
+
+// ---------- scenes ----------
+
+export const SceneSchema = z.object({
+  ...EntityBase,
+  world_id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  location_id: z.string().nullable(),
+  time_context: z.string(),
+  featured_character_ids: z.array(z.string()),
+  backdrop_asset_id: z.string().nullable(),
+  /** DM only: absent from everything a player or spectator receives. */
+  directorial_notes: z.string().optional(),
+});
+export type Scene = z.infer<typeof SceneSchema>;
+
+export const SceneFieldsSchema = z.object({
+  name: z.string().trim().min(1).max(200),
+  description: z.string().max(20_000),
+  location_id: RefId.nullable(),
+  time_context: z.string().max(200),
+  featured_character_ids: z.array(RefId).max(100),
+  backdrop_asset_id: AssetId,
+  directorial_notes: z.string().max(20_000),
+});
+
+// ---------- goals ----------
+
+export const GoalSchema = z.object({
+  ...EntityBase,
+  world_id: z.string(),
+  name: z.string(),
+  description: z.string(),
+});
+export type Goal = z.infer<typeof GoalSchema>;
+
+export const GoalFieldsSchema = z.object({
+  name: z.string().trim().min(1).max(200),
+  description: z.string().max(20_000),
+});
+
+// ---------- story events (the timeline) ----------
+
+export const StoryEventKindSchema = z.enum([
+  "dm_marker",
+  "scene_changed",
+  "region_entered",
+  "dialogue_exchange",
+  "challenge_attempted",
+  "challenge_resolved",
+  "staging_approved",
+  "item_given",
+  "custom",
+]);
+export type StoryEventKind = z.infer<typeof StoryEventKindSchema>;
+
+export const StoryEventSchema = z.object({
+  ...EntityBase,
+  world_id: z.string(),
+  kind: StoryEventKindSchema,
+  summary: z.string(),
+  details: z.record(z.string(), z.unknown()),
+  character_ids: z.array(z.string()),
+  location_id: z.string().nullable(),
+  region_id: z.string().nullable(),
+  scene_id: z.string().nullable(),
+  /** In-game time as the table tells it ("Day 3, evening"); created_at is the real time. */
+  game_time: z.string().nullable(),
+  tags: z.array(z.string()),
+  /** Hidden story events exist for DMs only; players never receive them. */
+  hidden: z.boolean(),
+  /** The participant whose action recorded it (null for imported entries). */
+  created_by: z.string().nullable(),
+});
+export type StoryEvent = z.infer<typeof StoryEventSchema>;
+
+export const StoryEventFieldsSchema = z.object({
+  summary: z.string().trim().min(1).max(5_000),
+  details: z.record(z.string(), z.unknown()),
+  character_ids: z.array(RefId).max(50),
+  location_id: RefId.nullable(),
+  region_id: RefId.nullable(),
+  scene_id: RefId.nullable(),
+  game_time: z.string().max(100).nullable(),
+  tags: z.array(z.string().min(1).max(40)).max(20),
+});
+
+// ---------- prompt templates ----------
+
+export const PromptTemplateCategorySchema = z.enum(["dialogue", "staging", "outcomes", "suggestions"]);
+
+/** One key of the catalogue, with the world's override beside the default. */
+export const PromptTemplateSchema = z.object({
+  key: z.string(),
+  label: z.string(),
+  description: z.string(),
+  category: PromptTemplateCategorySchema,
+  /** Names accepted as `{name}` in the text; any other `{name}` is refused. */
+  placeholders: z.array(z.string()),
+  default_value: z.string(),
+  /** The world's own text, or null when it uses the default. */
+  override: z.string().nullable(),
+  /** What is used: the override, else the default. */
+  value: z.string(),
+  /** Version of the override (0 while there is none); SetPromptTemplate's expected_version. */
+  version: z.number().int(),
+  updated_at: z.number().int().nullable(),
+});
+export type PromptTemplate = z.infer<typeof PromptTemplateSchema>;
+
+// ---------- the world as one document (ExportWorld / ImportWorld) ----------
+
+export const WORLD_DOCUMENT_FORMAT = "wrldbldr.world/1";
+
+export const WorldDocumentSchema = z.object({
+  format: z.literal(WORLD_DOCUMENT_FORMAT),
+  exported_at: z.number().int(),
+  world: WorldSchema.omit({ session_id: true }).extend({ active_scene_id: z.string().nullable() }),
+  locations: z.array(LocationSchema),
+  regions: z.array(RegionSchema),
+  region_connections: z.array(RegionConnectionSchema),
+  npc_region_relationships: z.array(NpcRegionRelationshipSchema),
+  scenes: z.array(SceneSchema),
+  goals: z.array(GoalSchema),
+  story_events: z.array(StoryEventSchema),
+  prompt_templates: z.array(z.object({ key: z.string(), value: z.string(), version: z.number().int(), created_at: z.number().int(), updated_at: z.number().int() })),
+  characters: z.array(CharacterSchema),
+  inventory: z.array(InventoryItemSchema),
+});
+export type WorldDocument = z.infer<typeof WorldDocumentSchema>;
