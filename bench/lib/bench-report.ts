@@ -1,0 +1,77 @@
+/** The bench's results: the JSON written under bench/results/ and the table printed. */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { BenchConfig } from "./bench-config";
+import type { Summary } from "./stats";
+import { formatTable, ms } from "./table";
+import type { FanoutResult } from "./workloads/fanout";
+import type { IdleMemoryResult } from "./workloads/idle-memory";
+import type { RoundTripResults } from "./workloads/round-trips";
+import type { ThroughputResult } from "./workloads/throughput";
+
+export interface BenchResults {
+  started_at: string;
+  config: BenchConfig;
+  machine: { node: string; cpus: number; loadavg_at_start: number[] };
+  vars: Record<string, string>;
+  round_trips?: RoundTripResults;
+  fanout: FanoutResult[];
+  throughput: ThroughputResult[];
+  memory?: IdleMemoryResult;
+  violations: string[];
+}
+
+const RESULTS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..", "results");
+
+export function writeResults(r: BenchResults): string {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = join(RESULTS_DIR, `${r.started_at.replace(/[:.]/g, "-")}.json`);
+  writeFileSync(file, JSON.stringify(r, null, 2) + "\n");
+  return file;
+}
+
+const latencyRow = (name: string, s: Summary, note = ""): string[] => [name, String(s.n), ms(s.p50), ms(s.p99), ms(s.mean), note];
+
+export function renderTable(r: BenchResults): string {
+  const rows: string[][] = [];
+  const rt = r.round_trips;
+  if (rt) {
+    rows.push(latencyRow("WS Ping", rt.ws_ping, "router only, no storage"));
+    rows.push(latencyRow("WS GetCharacter", rt.ws_get_character, "1 D1 read"));
+    rows.push(latencyRow("HTTP GET /health keep-alive", rt.http_health_keepalive, "1 D1 read (SELECT 1)"));
+    rows.push(latencyRow("HTTP GET /health new conn", rt.http_health_new_connection, "TCP connect + 1 D1 read"));
+    rows.push(latencyRow("WS UpdateCharacter", rt.ws_update_character, "replay check + read + D1 batch"));
+  }
+  for (const f of r.fanout) {
+    const d = f.delivery;
+    rows.push(
+      latencyRow(`fan-out N=${f.sockets}`, f.latency, `send→last socket; ${d.received}/${d.expected} events, ${d.missing} missing, ${d.duplicates} dup, ${d.out_of_order} out of order`),
+    );
+  }
+  for (const t of r.throughput) {
+    const errs = Object.entries(t.errors_by_code).map(([k, v]) => `${k}:${v}`).join(" ") || "none";
+    rows.push(latencyRow(`throughput ${t.kind} ${t.clients}x${t.in_flight_per_client}`, t.latency, `${t.req_per_s} req/s, ${t.requests} req, errors ${errs}`));
+  }
+  const out = [formatTable(["workload", "n", "p50 ms", "p99 ms", "mean ms", "note"], rows)];
+  const m = r.memory;
+  if (m) {
+    const rss = (s: { rss_mib: number } | null) => (s ? `${s.rss_mib} MiB` : "n/a");
+    out.push(
+      "",
+      formatTable(
+        ["memory (user workerd RSS, pid " + m.workerd_pid + ")", "value"],
+        [
+          ["before the sockets connect", rss(m.before_connect)],
+          [`with ${m.idle_sockets} idle sockets`, rss(m.with_idle_sockets)],
+          [`after ${m.hibernation_wait_ms / 1000} s idle (hibernation)`, rss(m.after_hibernation_wait)],
+          ["sockets still open after the wait", `${m.sockets_open_after_wait}/${m.idle_sockets}`],
+          ["first Ping after the wait (wake-up)", `${ms(m.wake_ping_ms)} ms`],
+          ["Pings right after (p50)", `${ms(m.warm_ping.p50)} ms`],
+        ],
+      ),
+    );
+  }
+  if (r.violations.length) out.push("", "VIOLATIONS:", ...r.violations.map((v) => `  - ${v}`));
+  return out.join("\n");
+}

@@ -1,0 +1,22 @@
+/**
+ * A copy of the engine's sources (src, migrations, wrangler.toml, the engine launcher) in a
+ * temporary directory, with node_modules linked. `wrangler dev` watches its sources and reloads on
+ * every edit, dropping every socket: running from a snapshot keeps a bench or soak run on one
+ * version of the code, whatever is edited in the checkout meanwhile.
+ */
+import { cpSync, mkdirSync, symlinkSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT } from "../../scripts/engine";
+
+type EngineModule = typeof import("../../scripts/engine");
+
+const COPIED = ["src", "migrations", "wrangler.toml", "package.json", "tsconfig.json", "scripts/engine.ts"];
+
+/** Copies the sources into `dir` and returns the snapshot's own engine launcher. */
+export async function snapshotEngine(dir: string): Promise<EngineModule> {
+  mkdirSync(join(dir, "scripts"), { recursive: true });
+  for (const path of COPIED) cpSync(join(ROOT, path), join(dir, path), { recursive: true });
+  symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"), "dir");
+  // The launcher resolves its root from its own location, so this one runs the copy.
+  return (await import(join(dir, "scripts", "engine.ts"))) as EngineModule;
+}

@@ -1,0 +1,80 @@
+/**
+ * `npm run bench [-- --quick]`: starts the engine on 127.0.0.1 (fresh state, rate limit lifted),
+ * runs the workloads, stops it, prints a table and writes bench/results/<timestamp>.json.
+ * Exits non-zero if any fan-out socket missed, duplicated or reordered an event, or if the
+ * sockets did not survive the idle wait.
+ */
+import { cpus, loadavg } from "node:os";
+import { FULL, QUICK, type BenchConfig } from "./lib/bench-config";
+import { renderTable, writeResults, type BenchResults } from "./lib/bench-report";
+import { openBenchSession } from "./lib/fixture";
+import { BENCH_VARS, withEngine, type LocalEngine } from "./lib/local-engine";
+import { findUserWorkerd, readMemory } from "./lib/process-memory";
+import { measureFanout, openListeners } from "./lib/workloads/fanout";
+import { idleMemory } from "./lib/workloads/idle-memory";
+import { roundTrips } from "./lib/workloads/round-trips";
+import { throughput } from "./lib/workloads/throughput";
+
+const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
+
+async function fanoutAndMemory(engine: LocalEngine, cfg: BenchConfig, results: BenchResults): Promise<void> {
+  const largest = Math.max(...cfg.fanout.sizes);
+  for (const n of cfg.fanout.sizes) {
+    log(`fan-out: ${n} sockets`);
+    const session = await openBenchSession(engine.url, `fan-out ${n}`);
+    const pid = n === largest ? findUserWorkerd(engine.port) : null;
+    const before = pid ? readMemory(pid) : null;
+    const { listeners, connectMs } = await openListeners(session, engine.url, n);
+    try {
+      const f = await measureFanout(session, listeners, connectMs, cfg.fanout);
+      results.fanout.push(f);
+      if (f.sockets_violating > 0) results.violations.push(`fan-out N=${n}: ${f.sockets_violating} sockets did not get every event exactly once in order`);
+      if (n !== largest) continue;
+      if (!pid) {
+        results.violations.push("memory: could not find the user workerd process");
+        continue;
+      }
+      log(`memory: ${n} idle sockets, waiting ${cfg.memory.hibernateWaitMs / 1000} s for hibernation`);
+      const m = await idleMemory(pid, before, session.dm, listeners, cfg.memory);
+      results.memory = m;
+      if (m.sockets_open_after_wait !== n) results.violations.push(`memory: only ${m.sockets_open_after_wait}/${n} sockets survived the idle wait`);
+    } finally {
+      await Promise.all([...listeners, session.dm].map((c) => c.close()));
+    }
+  }
+}
+
+async function main(): Promise<number> {
+  const cfg = process.argv.includes("--quick") ? QUICK : FULL;
+  const results: BenchResults = {
+    started_at: new Date().toISOString(),
+    config: cfg,
+    machine: { node: process.version, cpus: cpus().length, loadavg_at_start: loadavg().map((x) => Math.round(x * 100) / 100) },
+    vars: BENCH_VARS,
+    fanout: [],
+    throughput: [],
+    violations: [],
+  };
+  log(`${cfg.mode} run; starting the engine`);
+  await withEngine(async (engine) => {
+    log("round trips");
+    results.round_trips = await roundTrips(engine.url, cfg.roundTrips);
+    await fanoutAndMemory(engine, cfg, results);
+    for (const kind of ["read", "write"] as const) {
+      log(`throughput: ${kind}`);
+      results.throughput.push(await throughput(engine.url, { kind, ...cfg.throughput }));
+    }
+  });
+  const file = writeResults(results);
+  console.log(renderTable(results));
+  console.log(`\nresults: ${file}`);
+  return results.violations.length === 0 ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
