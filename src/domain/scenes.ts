@@ -133,7 +133,7 @@ export const sceneHandlers = defineHandlers({
       const previous = await activeSceneId(ctx);
       setActiveSceneId(ctx, scene?.id ?? null);
       ctx.tx.emit({ type: "SceneChanged", scene, previous_scene_id: previous }, ALL);
-      appendStoryEvent(ctx, {
+      await appendStoryEvent(ctx, {
         kind: "scene_changed",
         summary: scene ? `The scene is now '${scene.name}'` : "The scene ended",
         scene_id: scene?.id ?? null,
@@ -179,7 +179,7 @@ export const sceneHandlers = defineHandlers({
       const after = bump(pc, { region_id: to.id }, ctx.now);
       ctx.tx.write(characters.update(ctx.db, ctx.session.sessionId, after));
       emitCharacterChange(ctx.tx, pc, after);
-      appendStoryEvent(ctx, {
+      await appendStoryEvent(ctx, {
         kind: "region_entered",
         summary: `${pc.name} entered ${to.name}`,
         character_ids: [pc.id],

@@ -21,11 +21,18 @@ async function checkRefs(ctx: HandlerContext, refs: Refs): Promise<void> {
  * change that caused it). Workflows call this: scene changes, moves, and later dialogue,
  * challenges and staging. The caller vouches for the references.
  */
-export function appendStoryEvent(
+export async function appendStoryEvent(
   ctx: HandlerContext,
   entry: { kind: StoryEventKind; summary: string; hidden?: boolean } & Refs & Partial<Pick<StoryEvent, "details" | "game_time" | "tags">>,
-): StoryEvent {
-  return insertEntity(ctx, STORY_EVENT, {
+): Promise<StoryEvent> {
+  // The timeline is ordered by created_at: entries written in the same millisecond still keep
+  // the order they were written in (writes are serialized per session).
+  const last = await ctx.db
+    .prepare("SELECT MAX(created_at) AS t FROM story_events WHERE session_id = ?")
+    .bind(ctx.session.sessionId)
+    .first<{ t: number | null }>();
+  const at = Math.max(ctx.now, (last?.t ?? 0) + 1);
+  return insertEntity({ ...ctx, now: at }, STORY_EVENT, {
     world_id: ctx.session.worldId,
     kind: entry.kind,
     summary: entry.summary,
