@@ -72,6 +72,7 @@ export class WrldbldrClient {
   private readonly heartbeat: { intervalMs: number; timeoutMs: number } | undefined;
   private readonly refreshToken: ConnectOptions["refreshToken"];
   private readonly refreshAfterFailedDials: number;
+  private readonly connectTimeoutMs: number;
 
   private current: StateChange = { state: "connecting", reason: "initial", attempt: 0 };
   private socket?: SocketHandle;
@@ -86,6 +87,7 @@ export class WrldbldrClient {
   /** The token came from refreshToken and has not yet led to a join: refusing it again is final. */
   private tokenFresh = false;
   private reconnectTimer?: ReturnType<typeof setTimeout>;
+  private dialTimer?: ReturnType<typeof setTimeout>;
   private heartbeatTimer?: ReturnType<typeof setInterval>;
   private lastFrameAt = 0;
   private lastPingAt = 0;
@@ -120,6 +122,7 @@ export class WrldbldrClient {
     this.heartbeat = opts.heartbeat === false ? undefined : { intervalMs: opts.heartbeat?.intervalMs ?? 25_000, timeoutMs: opts.heartbeat?.timeoutMs ?? 10_000 };
     this.refreshToken = opts.refreshToken;
     this.refreshAfterFailedDials = opts.refreshAfterFailedDials ?? 4;
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
     this.seq = opts.lastSeq;
     this.clientId = opts.clientId ?? randomClientId();
     this.nextRequestId = requestIdGenerator(this.clientId);
@@ -267,9 +270,13 @@ export class WrldbldrClient {
     });
   }
 
-  /** Closes for good: pending requests are rejected and dropped from the store. */
-  close(): void {
-    this.terminate("closed_by_client", WrldbldrError.local("UNAVAILABLE", "the client was closed", { reason: "closed_by_client" }));
+  /**
+   * Closes for good: pending requests are rejected and dropped from the store — unless
+   * `keepOutbox`, which leaves stored requests for the next client to re-send (as a page reload would).
+   */
+  close(opts: { keepOutbox?: boolean } = {}): void {
+    const error = WrldbldrError.local("UNAVAILABLE", "the client was closed", { reason: "closed_by_client" });
+    this.terminate("closed_by_client", error, opts.keepOutbox ?? false);
   }
 
   // ---------------------------------------------------------------- requests
@@ -296,12 +303,12 @@ export class WrldbldrClient {
     });
   }
 
-  private finish(p: Pending, outcome: RestoredOutcome): void {
+  private finish(p: Pending, outcome: RestoredOutcome, keepStored = false): void {
     if (this.pending.get(p.entry.request_id) !== p) return;
     this.pending.delete(p.entry.request_id);
     stopTimer(p.timer);
     stopTimer(p.retryTimer);
-    if (p.persisted) this.store.delete(p.entry.request_id).catch(this.report);
+    if (p.persisted && !keepStored) this.store.delete(p.entry.request_id).catch(this.report);
     if (!p.caller) return this.restoredListeners.emit(p.entry.request_id, p.entry.payload, outcome);
     if (outcome.ok) p.caller.resolve({ data: outcome.data, request_id: p.entry.request_id, replayed: outcome.replayed });
     else p.caller.reject(outcome.error);
@@ -409,15 +416,23 @@ export class WrldbldrClient {
       return this.recoverAuth("expired");
     }
     const generation = ++this.generation;
-    this.socket = openSocket(this.Impl, this.url, this.token, {
+    const socket = openSocket(this.Impl, this.url, this.token, {
       onOpen: () => this.onOpen(generation),
       onText: (text) => this.onText(text),
       onEnd: (end) => this.onEnd(end),
     });
+    this.socket = socket;
+    // A stalled network can leave a dial hanging forever: give up on it like on a failed one.
+    this.dialTimer = setTimeout(() => {
+      if (this.socket !== socket || this.socketOpen) return;
+      socket.abandon(1000, "connect timeout");
+      this.onEnd({ code: 1006, reason: "connect timeout", opened: false });
+    }, this.connectTimeoutMs);
   }
 
   private onOpen(generation: number): void {
     if (generation !== this.generation) return;
+    stopTimer(this.dialTimer);
     this.socketOpen = true;
     if (this.everJoined || this.seq !== undefined) this.setState({ state: "resuming", reason: "rejoining", attempt: this.attempt });
     this.joinedFrom = this.seq;
@@ -477,6 +492,7 @@ export class WrldbldrClient {
 
   private dropSocket(): void {
     this.stopHeartbeat();
+    stopTimer(this.dialTimer);
     this.socket = undefined;
     this.socketOpen = false;
     this.chunks.clear();
@@ -534,13 +550,13 @@ export class WrldbldrClient {
     this.reconnectTimer = setTimeout(() => void this.dial(), delay);
   }
 
-  private terminate(reason: ClosedReason, error: WrldbldrError): void {
+  private terminate(reason: ClosedReason, error: WrldbldrError, keepOutbox = false): void {
     if (this.closeError) return;
     this.closeError = error;
     stopTimer(this.reconnectTimer);
     this.socket?.abandon(1000, reason);
     this.dropSocket();
-    for (const p of [...this.pending.values()]) this.finish(p, { ok: false, error });
+    for (const p of [...this.pending.values()]) this.finish(p, { ok: false, error }, keepOutbox);
     this.setState({ state: "closed", reason, attempt: this.attempt, error });
   }
 

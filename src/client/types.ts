@@ -116,6 +116,8 @@ export interface ConnectOptions {
   store?: OutboxStore;
   /** Resume from this seq (the app kept its state and seq, e.g. across a reload). */
   lastSeq?: number;
+  /** A dial that has not opened after this many ms is abandoned and retried. Default 10 000. */
+  connectTimeoutMs?: number;
   /** Prefix of request ids; random by default. */
   clientId?: string;
 }
