@@ -78,6 +78,12 @@ async function importStatements(ctx: HandlerContext, doc: WorldDocument): Promis
   for (const k of Object.keys(content()) as ContentKey[]) if (k !== "prompt_templates") for (const e of doc[k]) fresh(e.id);
   const opt = (id: string | null) => (id !== null && ids.get(id)) || null;
   const list = (xs: string[]) => xs.flatMap((x) => ids.get(x) ?? []);
+  // Story event details may name entities (a move's from_region_id): those ids follow too.
+  const remap = (v: unknown): unknown =>
+    typeof v === "string" ? (ids.get(v) ?? v)
+    : Array.isArray(v) ? v.map(remap)
+    : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, remap(x)]))
+    : v;
   const req = (id: string, path: string) => {
     const mapped = ids.get(id);
     if (!mapped) throw invalid(`document.${path}`, `'${id}' is not in the document`);
@@ -128,6 +134,7 @@ async function importStatements(ctx: HandlerContext, doc: WorldDocument): Promis
       ...e,
       world_id: w,
       id: ids.get(e.id)!,
+      details: remap(e.details) as Record<string, unknown>,
       character_ids: list(e.character_ids),
       location_id: opt(e.location_id),
       region_id: opt(e.region_id),
@@ -187,10 +194,8 @@ export const worldHandlers = defineHandlers({
       const s = ctx.session.sessionId;
       const tables = Object.values(content());
       if (mode === "fill") {
-        const used = await ctx.db
-          .prepare(tables.map((t) => `SELECT '${t.name}' AS name FROM ${t.name} WHERE session_id = ?1`).join(" UNION ALL ") + " LIMIT 1")
-          .bind(s)
-          .first<{ name: string }>();
+        const rows = await Promise.all(tables.map((t) => ctx.db.prepare(`SELECT 1 FROM ${t.name} WHERE session_id = ? LIMIT 1`).bind(s).first()));
+        const used = tables.find((_, i) => rows[i] !== null);
         if (used) {
           throw new AppError("CONFLICT", `the world is not empty (it has ${used.name}); import with mode 'replace' to overwrite it`, { table: used.name });
         }

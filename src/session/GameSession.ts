@@ -249,7 +249,8 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
       if (!payload || typeof payload !== "object" || Array.isArray(payload)) {
         return fail(new AppError("VALIDATION_ERROR", "invalid field 'payload': expected an object with a type", { issues: [{ path: "payload", message: "required object" }] }));
       }
-      const limit = payload.type === "Batch" ? this.limits.maxBatchFrameBytes : this.limits.maxFrameBytes;
+      // A Batch and an ImportWorld document carry many entities at once: they get the larger cap.
+      const limit = payload.type === "Batch" || payload.type === "ImportWorld" ? this.limits.maxBatchFrameBytes : this.limits.maxFrameBytes;
       if (bytes > limit) return fail(new AppError("PAYLOAD_TOO_LARGE", `frame of ${bytes} bytes exceeds ${limit}`, { limit }));
       const actor = { participant_id: att.participant_id, role: att.role };
       await routeRequest(this.routerDeps(ws, att.role, requestId), actor, requestId, payload);
