@@ -34,13 +34,21 @@ export class LocalEngine {
     const secret = { AUTH_SECRET: randomBytes(32).toString("hex") };
     const e = new LocalEngine(mkdtempSync(join(tmpdir(), "wrldbldr-bench-")), await freePort(), { ...secret, ...vars });
     try {
-      e.launch = (await snapshotEngine(join(e.dir, "code"))).startEngine;
+      e.launch = (await snapshotEngine(e.codeDir)).startEngine;
       await e.up();
     } catch (err) {
       await e.dispose();
       throw err;
     }
     return e;
+  }
+
+  get codeDir(): string {
+    return join(this.dir, "code");
+  }
+
+  get stateDir(): string {
+    return join(this.dir, "state");
   }
 
   get url(): string {
@@ -54,23 +62,27 @@ export class LocalEngine {
 
   /** Stops the engine and starts it again on the same port with the same persisted state. */
   async restart(): Promise<void> {
-    await this.engine?.stop();
-    this.engine = undefined;
+    await this.stop();
     await this.up();
   }
 
-  /** Stops the engine (idempotent) and deletes its state. */
+  /** Stops the engine (idempotent); its state stays until dispose(). */
+  async stop(): Promise<void> {
+    await this.engine?.stop();
+    this.engine = undefined;
+  }
+
+  /** Stops the engine and deletes its code snapshot and state. */
   async dispose(): Promise<void> {
     process.off("SIGINT", this.onSignal);
     process.off("SIGTERM", this.onSignal);
-    await this.engine?.stop();
-    this.engine = undefined;
+    await this.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
 
   private async up(): Promise<void> {
     if (!this.launch) throw new Error("engine snapshot missing");
-    this.engine = await this.launch({ persistDir: join(this.dir, "state"), port: this.port, vars: this.vars });
+    this.engine = await this.launch({ persistDir: this.stateDir, port: this.port, vars: this.vars });
     process.off("SIGINT", this.onSignal);
     process.off("SIGTERM", this.onSignal);
     process.once("SIGINT", this.onSignal);
