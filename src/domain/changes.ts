@@ -28,6 +28,11 @@ export interface EntityKind<E extends Versioned> {
   hidden?: (e: E) => boolean;
   /** The whole kind is DM material: every event goes to DMs only. */
   dmOnly?: boolean;
+  /**
+   * What players may see of a visible entity, when that is less than DMs see (e.g. without the
+   * ids of hidden NPCs). Returning the same object means "the same for everyone".
+   */
+  playerView?: (e: E) => E;
 }
 
 export const scopeOf = (ctx: HandlerContext) => ({ session_id: ctx.session.sessionId, world_id: ctx.session.worldId });
@@ -52,17 +57,25 @@ export function emitChange<E extends Versioned>(
   const wasHidden = !!before && hiddenFor(kind, before);
   if (after) {
     const type = before ? updated : created;
+    const forPlayers = kind.playerView?.(after) ?? after;
     if (hiddenFor(kind, after)) {
       tx.emit(withEntity(type, after), DMS);
       if (before && !wasHidden) tx.emit(gone(after.id), NON_DMS);
     } else if (before && wasHidden) {
-      tx.emit(withEntity(type, after), DMS).emit(withEntity(created, after), NON_DMS);
+      tx.emit(withEntity(type, after), DMS).emit(withEntity(created, forPlayers), NON_DMS);
     } else {
-      tx.emit(withEntity(type, after), ALL);
+      emitVisible(tx, kind, after, (e) => withEntity(type, e));
     }
   } else if (before) {
     tx.emit(gone(before.id), wasHidden ? DMS : ALL);
   }
+}
+
+/** Emits an event about a visible entity: DMs get it whole, players their view of it. */
+export function emitVisible<E extends Versioned>(tx: Tx, kind: EntityKind<E>, e: E, build: (e: E) => AnyEvent): void {
+  const forPlayers = kind.playerView?.(e) ?? e;
+  if (forPlayers === e) tx.emit(build(e), ALL);
+  else tx.emit(build(e), DMS).emit(build(forPlayers), NON_DMS);
 }
 
 /** An entity the actor may see; what is hidden from it does not exist for it (NOT_FOUND, no leak). */
@@ -70,6 +83,40 @@ export async function requireVisible<E extends Versioned>(ctx: HandlerContext, k
   const e = await kind.table.get(ctx.db, ctx.session.sessionId, id);
   if (!e || (!isDm(ctx.actor) && hiddenFor(kind, e))) throw new AppError("NOT_FOUND", `${kind.what} '${id}' not found`, { id });
   return e;
+}
+
+/** An entity as this actor may see it (see EntityKind.playerView). */
+export function viewOf<E extends Versioned>(ctx: HandlerContext, kind: EntityKind<E>, e: E): E {
+  return isDm(ctx.actor) || !kind.playerView ? e : kind.playerView(e);
+}
+
+/** A page as this actor may see it. */
+export function pageView<E extends Versioned>(ctx: HandlerContext, kind: EntityKind<E>, page: { items: E[]; next_cursor: string | null }) {
+  return { items: page.items.map((e) => viewOf(ctx, kind, e)), next_cursor: page.next_cursor };
+}
+
+/**
+ * The kind with a playerView that leaves out the ids of hidden NPCs from `field` (a list of
+ * character ids): players must not learn that a hidden NPC exists. One query per request.
+ */
+export async function withoutHiddenCharacters<E extends Versioned, F extends keyof E & string>(
+  ctx: HandlerContext,
+  kind: EntityKind<E>,
+  field: F,
+): Promise<EntityKind<E>> {
+  const { results } = await ctx.db
+    .prepare("SELECT id FROM characters WHERE session_id = ? AND hidden = 1")
+    .bind(ctx.session.sessionId)
+    .all<{ id: string }>();
+  if (results.length === 0) return kind;
+  const hidden = new Set(results.map((r) => r.id));
+  return {
+    ...kind,
+    playerView: (e) => {
+      const ids = e[field] as unknown as string[];
+      return ids.some((id) => hidden.has(id)) ? { ...e, [field]: ids.filter((id) => !hidden.has(id)) } : e;
+    },
+  };
 }
 
 /** Creates an entity: insert statement and its events. */

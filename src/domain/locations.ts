@@ -1,5 +1,5 @@
 import { AppError, type Region } from "../protocol";
-import { allRows, deleteEntity, insertEntity, invalid, requireVisible, updateEntity } from "./changes";
+import { allRows, deleteEntity, insertEntity, invalid, requireVisible, updateEntity, withoutHiddenCharacters } from "./changes";
 import { characters, emitCharacterChange } from "./characters";
 import { bump, checkVersion } from "./store";
 import { defineHandlers, type HandlerContext } from "./types";
@@ -108,8 +108,9 @@ export const locationHandlers = defineHandlers({
       deleteEntity(ctx, LOCATION, before, p.expected_version, { region_ids: own.map((r) => r.id) });
       await removeRegions(ctx, own);
       // Scenes set there stay, without a location.
+      const sceneKind = await withoutHiddenCharacters(ctx, SCENE, "featured_character_ids");
       for (const scene of await allRows(ctx.db, ctx.session.sessionId, scenes, "location_id = ?", [before.id])) {
-        updateEntity(ctx, SCENE, scene, { location_id: null });
+        updateEntity(ctx, sceneKind, scene, { location_id: null });
       }
       return { deleted: true as const };
     },

@@ -1,7 +1,7 @@
 import { AppError, type Character, type Region, type Scene } from "../protocol";
 import { authorize } from "../session/authorize";
 import { ALL } from "../session/tx";
-import { deleteEntity, insertEntity, invalid, requireAll, requireVisible, updateEntity } from "./changes";
+import { deleteEntity, emitVisible, insertEntity, invalid, pageView, requireAll, requireVisible, updateEntity, viewOf, withoutHiddenCharacters } from "./changes";
 import { characters, emitCharacterChange, visibleCharacter } from "./characters";
 import { findConnection } from "./locations";
 import { bump, checkVersion } from "./store";
@@ -18,10 +18,14 @@ export async function activeSceneId(ctx: HandlerContext): Promise<string | null>
   return row?.active_scene_id ?? null;
 }
 
-/** The active scene itself (for GetActiveScene, and for the session snapshot). */
+/** Scenes as the actor may see them: players do not learn the ids of hidden featured NPCs. */
+export const sceneKind = (ctx: HandlerContext) => withoutHiddenCharacters(ctx, SCENE, "featured_character_ids");
+
+/** The active scene as the actor may see it (for GetActiveScene, and for the session snapshot). */
 export async function activeScene(ctx: HandlerContext): Promise<Scene | null> {
   const id = await activeSceneId(ctx);
-  return id ? scenes.get(ctx.db, ctx.session.sessionId, id) : null;
+  const scene = id ? await scenes.get(ctx.db, ctx.session.sessionId, id) : null;
+  return scene && viewOf(ctx, await sceneKind(ctx), scene);
 }
 
 function setActiveSceneId(ctx: HandlerContext, id: string | null): void {
@@ -66,19 +70,20 @@ export const sceneHandlers = defineHandlers({
     access: "read",
     write: false,
     async handle(ctx, p) {
-      return scenes.page(ctx.db, ctx.session.sessionId, {
+      const page = await scenes.page(ctx.db, ctx.session.sessionId, {
         where: p.location_id ? "location_id = ?" : undefined,
         params: p.location_id ? [p.location_id] : [],
         cursor: p.cursor,
         limit: p.limit,
       });
+      return pageView(ctx, await sceneKind(ctx), page);
     },
   },
 
   GetScene: {
     access: "read",
     write: false,
-    handle: (ctx, p) => requireVisible(ctx, SCENE, p.scene_id),
+    handle: async (ctx, p) => viewOf(ctx, await sceneKind(ctx), await requireVisible(ctx, SCENE, p.scene_id)),
   },
 
   CreateScene: {
@@ -87,7 +92,7 @@ export const sceneHandlers = defineHandlers({
     async handle(ctx, p) {
       const d = p.data;
       await checkSceneRefs(ctx, d);
-      return insertEntity(ctx, SCENE, {
+      return insertEntity(ctx, await sceneKind(ctx), {
         world_id: ctx.session.worldId,
         name: d.name,
         description: d.description ?? "",
@@ -107,7 +112,7 @@ export const sceneHandlers = defineHandlers({
       const before = await requireVisible(ctx, SCENE, p.scene_id);
       await checkSceneRefs(ctx, p.data);
       const data = p.data.featured_character_ids ? { ...p.data, featured_character_ids: [...new Set(p.data.featured_character_ids)] } : p.data;
-      return updateEntity(ctx, SCENE, before, data, p.expected_version);
+      return updateEntity(ctx, await sceneKind(ctx), before, data, p.expected_version);
     },
   },
 
@@ -132,7 +137,8 @@ export const sceneHandlers = defineHandlers({
       const scene = p.scene_id ? await requireVisible(ctx, SCENE, p.scene_id) : null;
       const previous = await activeSceneId(ctx);
       setActiveSceneId(ctx, scene?.id ?? null);
-      ctx.tx.emit({ type: "SceneChanged", scene, previous_scene_id: previous }, ALL);
+      if (scene) emitVisible(ctx.tx, await sceneKind(ctx), scene, (s) => ({ type: "SceneChanged", scene: s, previous_scene_id: previous }));
+      else ctx.tx.emit({ type: "SceneChanged", scene: null, previous_scene_id: previous }, ALL);
       await appendStoryEvent(ctx, {
         kind: "scene_changed",
         summary: scene ? `The scene is now '${scene.name}'` : "The scene ended",
@@ -159,7 +165,8 @@ export const sceneHandlers = defineHandlers({
       const before = await requireVisible(ctx, SCENE, p.scene_id);
       checkVersion(before, p.expected_version, "scene");
       const after = bump(before, { backdrop_asset_id: p.backdrop_asset_id }, ctx.now);
-      ctx.tx.write(scenes.update(ctx.db, ctx.session.sessionId, after)).emit({ type: "SceneUpdate", scene: after }, ALL);
+      ctx.tx.write(scenes.update(ctx.db, ctx.session.sessionId, after));
+      emitVisible(ctx.tx, await sceneKind(ctx), after, (s) => ({ type: "SceneUpdate", scene: s }));
       return after;
     },
   },

@@ -1,10 +1,13 @@
 import type { StoryEvent, StoryEventKind } from "../protocol";
 import { isDm } from "../session/authorize";
-import { deleteEntity, insertEntity, requireAll, requireVisible, updateEntity } from "./changes";
+import { deleteEntity, insertEntity, pageView, requireAll, requireVisible, updateEntity, viewOf, withoutHiddenCharacters } from "./changes";
 import { characters } from "./characters";
 import type { HandlerContext } from "./types";
 import { defineHandlers } from "./types";
 import { STORY_EVENT, locations, regions, scenes, storyEvents } from "./world-tables";
+
+/** Story events as the actor may see them: players do not learn the ids of hidden NPCs. */
+const storyKind = (ctx: HandlerContext) => withoutHiddenCharacters(ctx, STORY_EVENT, "character_ids");
 
 type Refs = Partial<Pick<StoryEvent, "character_ids" | "location_id" | "region_id" | "scene_id">>;
 
@@ -32,7 +35,7 @@ export async function appendStoryEvent(
     .bind(ctx.session.sessionId)
     .first<{ t: number | null }>();
   const at = Math.max(ctx.now, (last?.t ?? 0) + 1);
-  return insertEntity({ ...ctx, now: at }, STORY_EVENT, {
+  return insertEntity({ ...ctx, now: at }, await storyKind(ctx), {
     world_id: ctx.session.worldId,
     kind: entry.kind,
     summary: entry.summary,
@@ -73,20 +76,21 @@ export const storyHandlers = defineHandlers({
         conds.push("created_at <= ?");
         params.push(p.to);
       }
-      return storyEvents.page(ctx.db, ctx.session.sessionId, {
+      const page = await storyEvents.page(ctx.db, ctx.session.sessionId, {
         where: conds.join(" AND ") || undefined,
         params,
         cursor: p.cursor,
         limit: p.limit,
         order: "desc",
       });
+      return pageView(ctx, await storyKind(ctx), page);
     },
   },
 
   GetStoryEvent: {
     access: "read",
     write: false,
-    handle: (ctx, p) => requireVisible(ctx, STORY_EVENT, p.story_event_id),
+    handle: async (ctx, p) => viewOf(ctx, await storyKind(ctx), await requireVisible(ctx, STORY_EVENT, p.story_event_id)),
   },
 
   CreateStoryEvent: {
@@ -104,7 +108,7 @@ export const storyHandlers = defineHandlers({
     async handle(ctx, p) {
       const before = await requireVisible(ctx, STORY_EVENT, p.story_event_id);
       await checkRefs(ctx, p.data);
-      return updateEntity(ctx, STORY_EVENT, before, p.data, p.expected_version);
+      return updateEntity(ctx, await storyKind(ctx), before, p.data, p.expected_version);
     },
   },
 
@@ -113,7 +117,7 @@ export const storyHandlers = defineHandlers({
     write: true,
     async handle(ctx, p) {
       const before = await requireVisible(ctx, STORY_EVENT, p.story_event_id);
-      return updateEntity(ctx, STORY_EVENT, before, { hidden: p.hidden }, p.expected_version);
+      return updateEntity(ctx, await storyKind(ctx), before, { hidden: p.hidden }, p.expected_version);
     },
   },
 

@@ -56,6 +56,29 @@ describe("scenes", () => {
     t.close();
   });
 
+  it("players never learn the ids of hidden NPCs a scene features", async () => {
+    const t = await table();
+    const mira = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Mira" } });
+    const shadow = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Shadow", hidden: true } });
+    const scene = await t.dm.ok({ type: "CreateScene", data: { name: "Night", featured_character_ids: [mira.id, shadow.id] } });
+    expect(scene.featured_character_ids).toEqual([mira.id, shadow.id]);
+    expect((await t.dm.waitFor(ev("SceneCreated"))).event.scene.featured_character_ids).toEqual([mira.id, shadow.id]);
+    await t.dm.ok({ type: "SetActiveScene", scene_id: scene.id });
+    await t.dm.ok({ type: "SetSceneBackdrop", scene_id: scene.id, backdrop_asset_id: "night-sky" });
+    expect((await t.dm.ok({ type: "GetScene", scene_id: scene.id })).featured_character_ids).toEqual([mira.id, shadow.id]);
+    for (const s of [t.player, t.spectator]) {
+      expect((await s.waitFor(ev("SceneCreated"))).event.scene.featured_character_ids).toEqual([mira.id]);
+      expect((await s.waitFor(ev("SceneChanged"))).event.scene.featured_character_ids).toEqual([mira.id]);
+      expect((await s.waitFor(ev("SceneUpdate"))).event.scene.featured_character_ids).toEqual([mira.id]);
+      expect((await s.ok({ type: "GetScene", scene_id: scene.id })).featured_character_ids).toEqual([mira.id]);
+      expect((await s.ok({ type: "ListScenes" })).items[0].featured_character_ids).toEqual([mira.id]);
+      expect((await s.ok({ type: "GetActiveScene" })).scene.featured_character_ids).toEqual([mira.id]);
+      await settle();
+      expect(JSON.stringify(s.frames)).not.toContain(shadow.id);
+    }
+    t.close();
+  });
+
   it("SetActiveScene tells everyone and writes the timeline; deleting the active scene ends it", async () => {
     const t = await table();
     const first = await t.dm.ok({ type: "CreateScene", data: { name: "Arrival", directorial_notes: "secret" } });

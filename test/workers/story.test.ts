@@ -88,6 +88,23 @@ describe("story events (timeline)", () => {
     t.close();
   });
 
+  it("a visible entry does not show players the ids of hidden NPCs", async () => {
+    const t = await table();
+    const mira = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Mira" } });
+    const shadow = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Shadow", hidden: true } });
+    const entry = await t.dm.ok({ type: "CreateStoryEvent", data: { summary: "Mira talks to someone", character_ids: [mira.id, shadow.id] } });
+    expect(entry.character_ids).toEqual([mira.id, shadow.id]);
+    expect((await t.dm.waitFor(ev("StoryEventCreated"))).event.story_event.character_ids).toEqual([mira.id, shadow.id]);
+    for (const s of [t.player, t.spectator]) {
+      expect((await s.waitFor(ev("StoryEventCreated"))).event.story_event.character_ids).toEqual([mira.id]);
+      expect((await s.ok({ type: "GetStoryEvent", story_event_id: entry.id })).character_ids).toEqual([mira.id]);
+      expect((await s.ok({ type: "ListStoryEvents" })).items[0].character_ids).toEqual([mira.id]);
+      await settle();
+      expect(JSON.stringify(s.frames)).not.toContain(shadow.id);
+    }
+    t.close();
+  });
+
   it("lists newest first, page, and filter by kind, character and time", async () => {
     const t = await table();
     const a = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "A" } });
