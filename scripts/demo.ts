@@ -22,7 +22,81 @@ export async function seedAsDm(dm: Requester): Promise<{ npcs: Record<string, st
   });
   await dm({ type: "AddInventoryItem", character_id: tobin.id, data: { name: "Faded map of the Ember Hills", item_type: "quest", properties: { torn: true } } });
   await dm({ type: "AddInventoryItem", character_id: mira.id, data: { name: "Cellar key", item_type: "key" } });
+  await seedWorld(dm, { mira: mira.id, tobin: tobin.id, stranger: stranger.id });
   return { npcs: { mira: mira.id, tobin: tobin.id, stranger: stranger.id } };
+}
+
+/**
+ * The world around the NPCs: two locations with regions and connections (one locked), where the
+ * NPCs belong, the opening scene (made active), goals and the first timeline entries.
+ */
+export async function seedWorld(dm: Requester, npcs: { mira: string; tobin: string; stranger: string }): Promise<{ regions: Record<string, string>; scene: string }> {
+  await dm({
+    type: "UpdateWorld",
+    data: {
+      description: "Emberfall, a mountain town of lanterns and rumours, cut off from the lowlands by an early storm.",
+      rule_system: {
+        system_type: "d20",
+        stat_definitions: ["strength", "dexterity", "constitution", "intelligence", "wisdom", "charisma"].map((key) => ({
+          key,
+          label: key[0]!.toUpperCase() + key.slice(1),
+          default: 10,
+        })),
+      },
+    },
+  });
+  const inn = await dm({
+    type: "CreateLocation",
+    data: { name: "The Gilded Lantern", location_type: "interior", description: "Emberfall's oldest inn.", atmosphere: "Warm, smoky, loud with travellers waiting out the storm." },
+  });
+  const market = await dm({
+    type: "CreateLocation",
+    data: { name: "Emberfall Market", location_type: "exterior", description: "A sloping square of stalls under oilcloth awnings.", atmosphere: "Wind, rain and the smell of roasting chestnuts." },
+  });
+  const region = (location: { id: string }, name: string, data: Record<string, unknown> = {}) => dm({ type: "CreateRegion", location_id: location.id, data: { name, ...data } });
+  const common = await region(inn, "Common Room", { is_spawn_point: true, description: "Long tables, a roaring hearth, a corner nobody sits in." });
+  const kitchen = await region(inn, "Kitchen", { description: "Copper pots and Mira's ledger." });
+  const cellar = await region(inn, "Cellar", { description: "Barrels, cobwebs and a door that should not be there.", atmosphere: "Cold and damp." });
+  const square = await region(market, "Market Square", { is_spawn_point: true });
+  const stall = await region(market, "Cartographer's Stall", { description: "Old Tobin's maps flap under a canvas roof." });
+  await dm({ type: "UpdateLocation", location_id: inn.id, data: { default_region_id: common.id } });
+  await dm({ type: "UpdateLocation", location_id: market.id, data: { default_region_id: square.id } });
+  const connect = (from: { id: string }, to: { id: string }, data: Record<string, unknown> = {}) =>
+    dm({ type: "CreateRegionConnection", data: { from_region_id: from.id, to_region_id: to.id, ...data } });
+  await connect(common, kitchen);
+  await connect(kitchen, cellar, { is_locked: true, lock_description: "A heavy trapdoor, padlocked. Mira keeps the key." });
+  await connect(square, stall);
+  await connect(square, common);
+
+  const relate = (character_id: string, region_id: string, relationship_type: string, notes?: string) =>
+    dm({ type: "SetNpcRegionRelationship", character_id, region_id, relationship_type, ...(notes ? { notes } : {}) });
+  await relate(npcs.mira, common.id, "work", "from noon until the last guest leaves");
+  await relate(npcs.mira, kitchen.id, "home");
+  await relate(npcs.tobin, stall.id, "work", "mornings");
+  await relate(npcs.tobin, common.id, "frequents", "evenings, by the hearth");
+  await relate(npcs.stranger, common.id, "frequents", "the darkest corner");
+  await relate(npcs.stranger, square.id, "avoids");
+
+  const scene = await dm({
+    type: "CreateScene",
+    data: {
+      name: "A Stormy Arrival",
+      location_id: inn.id,
+      time_context: "Evening, storm raging",
+      description: "Travellers crowd the Gilded Lantern while thunder rolls over the pass.",
+      featured_character_ids: [npcs.mira, npcs.tobin, npcs.stranger],
+      directorial_notes: "Let the players settle in. The Stranger only moves when someone mentions the map.",
+    },
+  });
+  await dm({ type: "SetActiveScene", scene_id: scene.id });
+  await dm({ type: "CreateGoal", data: { name: "Find Aria's missing brother", description: "He was last seen heading for the Ember Hills." } });
+  await dm({ type: "CreateGoal", data: { name: "Recover the map of the Ember Hills", description: "Old Tobin's map shows a path the Ashen Circle wants hidden." } });
+  await dm({ type: "CreateStoryEvent", data: { summary: "An early storm closes the mountain pass; travellers crowd into Emberfall.", game_time: "Day 1, dusk", tags: ["storm"] } });
+  await dm({
+    type: "CreateStoryEvent",
+    data: { summary: "The Hooded Stranger arrives and asks Mira, quietly, about an old map.", hidden: true, character_ids: [npcs.stranger, npcs.mira], game_time: "Day 1, dusk" },
+  });
+  return { regions: { common: common.id, kitchen: kitchen.id, cellar: cellar.id, square: square.id, stall: stall.id }, scene: scene.id };
 }
 
 /** The demo player's own character. */
@@ -33,5 +107,10 @@ export async function seedAsPlayer(player: Requester): Promise<{ pc: string }> {
   });
   await player({ type: "AddInventoryItem", character_id: pc.id, data: { name: "Lute", item_type: "instrument", equipped: true } });
   await player({ type: "AddInventoryItem", character_id: pc.id, data: { name: "Healing potion", item_type: "consumable", quantity: 2 } });
+  // Aria walks in from the storm: her first step on the map (and on the timeline).
+  const regions: { items: { id: string; name: string }[] } = await player({ type: "ListRegions", limit: 200 });
+  const entrance = regions.items.find((r) => r.name === "Common Room");
+  if (!entrance) throw new Error("demo world has no Common Room: seedAsDm must run first");
+  await player({ type: "MoveToRegion", character_id: pc.id, region_id: entrance.id });
   return { pc: pc.id };
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { seedAsDm, seedAsPlayer } from "../../scripts/demo";
 import { TestSocket, createSession, settle, table } from "./helpers";
 
 type T = Awaited<ReturnType<typeof table>>;
@@ -141,6 +142,27 @@ describe("world", () => {
     expect(bad.message).toContain("no-such-location");
     expect(normalize(await os.ok({ type: "ExportWorld" }))).toEqual(normalize(copy));
     os.close();
+    t.close();
+  });
+
+  it("the npm start demo seeds a small but real world", async () => {
+    const t = await table();
+    const { npcs } = await seedAsDm((p) => t.dm.ok(p));
+    const { pc } = await seedAsPlayer((p) => t.player.ok(p));
+    const doc = await t.dm.ok({ type: "ExportWorld" });
+    expect(doc.locations).toHaveLength(2);
+    expect(doc.regions.length).toBeGreaterThanOrEqual(4);
+    expect(doc.region_connections.some((c: any) => c.is_locked)).toBe(true);
+    expect(doc.npc_region_relationships.length).toBeGreaterThan(0);
+    expect(doc.goals).toHaveLength(2);
+    expect(doc.world.active_scene_id).toBe(doc.scenes[0].id);
+    const common = doc.regions.find((r: any) => r.name === "Common Room");
+    expect(doc.characters.find((c: any) => c.id === pc).region_id).toBe(common.id);
+    // The player's timeline: the arrival, the scene and Aria's entrance, not the hidden entry.
+    const timeline = await t.player.ok({ type: "ListStoryEvents" });
+    expect(timeline.items.map((e: any) => e.kind)).toEqual(["region_entered", "dm_marker", "scene_changed"]);
+    expect((await t.dm.ok({ type: "ListStoryEvents" })).items).toHaveLength(4);
+    expect(JSON.stringify(t.player.frames)).not.toContain(npcs.stranger);
     t.close();
   });
 
