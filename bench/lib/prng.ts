@@ -5,6 +5,8 @@ export interface Rng {
   /** An integer in [min, max]. */
   int(min: number, max: number): number;
   pick<T>(items: readonly T[]): T;
+  /** k distinct items (all of them when k ≥ their number). */
+  sample<T>(items: readonly T[], k: number): T[];
 }
 
 export function rng(seed: number): Rng {
@@ -17,5 +19,14 @@ export function rng(seed: number): Rng {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
   const int = (min: number, max: number) => min + Math.floor(next() * (max - min + 1));
-  return { next, int, pick: (items) => items[int(0, items.length - 1)]! };
+  const sample = <T>(items: readonly T[], k: number): T[] => {
+    const copy = [...items];
+    const n = Math.min(k, copy.length);
+    for (let i = 0; i < n; i++) {
+      const j = int(i, copy.length - 1);
+      [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+    }
+    return copy.slice(0, n);
+  };
+  return { next, int, pick: (items) => items[int(0, items.length - 1)]!, sample };
 }

@@ -60,8 +60,7 @@ async function faultLoop(engine: LocalEngine, clients: SoakClient[], cfg: SoakCo
       continue;
     }
     const count = Math.max(1, Math.round(clients.length * cfg.cutFraction));
-    const victims = new Set(Array.from({ length: count }, () => rand.pick(clients)));
-    for (const c of victims) {
+    for (const c of rand.sample(clients, count)) {
       faults.connections_cut += c.proxy.openConnections;
       c.proxy.cutAll();
     }
