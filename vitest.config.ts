@@ -33,8 +33,8 @@ export default defineConfig({
           include: ["test/workers/**/*.test.ts"],
           setupFiles: ["./test/workers/apply-migrations.ts"],
           testTimeout: 30_000,
-          // The per-request log lines are for `wrangler tail`; in test output they are noise.
-          onConsoleLog: (log) => !log.includes('"msg":"request"'),
+          // The per-request log lines are for `wrangler tail`; show output of failing tests only.
+          silent: "passed-only",
         },
       },
       {
