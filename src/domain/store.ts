@@ -127,9 +127,39 @@ export function bump<E extends Versioned>(entity: E, patch: Partial<E>, now: num
   return next;
 }
 
-/** A new entity with fresh id and version 1. */
+/** A new entity with a fresh time-ordered id and version 1. */
 export function create<E extends Versioned>(fields: Omit<E, keyof Versioned>, now: number): E {
-  return { id: crypto.randomUUID(), version: 1, created_at: now, updated_at: now, ...fields } as E;
+  return { id: newId(now), version: 1, created_at: now, updated_at: now, ...fields } as E;
+}
+
+let lastMs = 0;
+let counter = 0;
+
+/**
+ * A UUIDv7 (RFC 9562): 48-bit ms timestamp, a 12-bit counter, then random bits. Ids made later
+ * sort later, even within one millisecond — and a Worker's clock does not advance while a
+ * request runs, so every entity of one Batch shares a created_at. Lists order by
+ * (created_at, id), so creation order is kept without another query.
+ */
+export function newId(now = Date.now()): string {
+  if (now > lastMs) {
+    lastMs = now;
+    counter = 0;
+  } else if (++counter > 0xfff) {
+    lastMs += 1;
+    counter = 0;
+  }
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  let ms = lastMs;
+  for (let i = 5; i >= 0; i--) {
+    bytes[i] = ms % 256;
+    ms = Math.floor(ms / 256);
+  }
+  bytes[6] = 0x70 | (counter >> 8);
+  bytes[7] = counter & 0xff;
+  bytes[8] = 0x80 | (bytes[8]! & 0x3f);
+  const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 function encodeCursor(createdAt: number, id: string): string {
