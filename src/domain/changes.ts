@@ -159,12 +159,16 @@ export function deleteEntity<E extends Versioned>(
 /** Every id must name a row of the table in this session (else NOT_FOUND naming the first missing). */
 export async function requireAll<E extends Versioned>(ctx: HandlerContext, table: Table<E>, ids: readonly string[], what: string): Promise<void> {
   const unique = [...new Set(ids)];
-  if (unique.length === 0) return;
-  const { results } = await ctx.db
-    .prepare(`SELECT id FROM ${table.name} WHERE session_id = ? AND id IN (${unique.map(() => "?").join(", ")})`)
-    .bind(ctx.session.sessionId, ...unique)
-    .all<{ id: string }>();
-  const found = new Set(results.map((r) => r.id));
+  const found = new Set<string>();
+  // D1 binds at most 100 parameters per statement.
+  for (let i = 0; i < unique.length; i += 90) {
+    const chunk = unique.slice(i, i + 90);
+    const { results } = await ctx.db
+      .prepare(`SELECT id FROM ${table.name} WHERE session_id = ? AND id IN (${chunk.map(() => "?").join(", ")})`)
+      .bind(ctx.session.sessionId, ...chunk)
+      .all<{ id: string }>();
+    for (const r of results) found.add(r.id);
+  }
   const missing = unique.find((id) => !found.has(id));
   if (missing) throw new AppError("NOT_FOUND", `${what} '${missing}' not found`, { id: missing });
 }

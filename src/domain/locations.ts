@@ -23,23 +23,22 @@ async function checkDefaultRegion(ctx: HandlerContext, locationId: string | null
   if (region.location_id !== locationId) throw invalid("data.default_region_id", "the region belongs to another location");
 }
 
-const inList = (n: number) => `(${Array.from({ length: n }, () => "?").join(", ")})`;
-
 /**
  * Removes regions with everything that hangs on them, in the caller's transaction: their
  * connections and NPC relationships are deleted; characters standing in them are taken off the
  * map (region_id null); a location whose default region it was loses that default.
  * Every change emits its own event, so clients need no cascade rules of their own.
+ * `set` selects the ids of the regions `gone` (a subquery: any number of regions, few parameters).
  */
-async function removeRegions(ctx: HandlerContext, gone: Region[], keepLocationId?: string): Promise<void> {
+async function removeRegions(ctx: HandlerContext, gone: Region[], set: { sql: string; params: unknown[] }, keepLocationId?: string): Promise<void> {
   if (gone.length === 0) return;
   const ids = gone.map((r) => r.id);
   const s = ctx.session.sessionId;
-  const set = inList(ids.length);
+  const sub = `(${set.sql})`;
   const [connections, relationships, standing] = await Promise.all([
-    allRows(ctx.db, s, regionConnections, `from_region_id IN ${set} OR to_region_id IN ${set}`, [...ids, ...ids]),
-    allRows(ctx.db, s, npcRegionRelationships, `region_id IN ${set}`, ids),
-    allRows(ctx.db, s, characters, `region_id IN ${set}`, ids),
+    allRows(ctx.db, s, regionConnections, `from_region_id IN ${sub} OR to_region_id IN ${sub}`, [...set.params, ...set.params]),
+    allRows(ctx.db, s, npcRegionRelationships, `region_id IN ${sub}`, set.params),
+    allRows(ctx.db, s, characters, `region_id IN ${sub}`, set.params),
   ]);
   for (const c of connections) deleteEntity(ctx, REGION_CONNECTION, c);
   for (const r of relationships) deleteEntity(ctx, NPC_REGION_RELATIONSHIP, r, undefined, { character_id: r.character_id, region_id: r.region_id });
@@ -106,7 +105,7 @@ export const locationHandlers = defineHandlers({
       const own = await allRows(ctx.db, ctx.session.sessionId, regions, "location_id = ?", [before.id]);
       // Checked before the cascade so that a stale version changes nothing.
       deleteEntity(ctx, LOCATION, before, p.expected_version, { region_ids: own.map((r) => r.id) });
-      await removeRegions(ctx, own);
+      await removeRegions(ctx, own, { sql: "SELECT id FROM regions WHERE session_id = ? AND location_id = ?", params: [ctx.session.sessionId, before.id] });
       // Scenes set there stay, without a location.
       const sceneKind = await withoutHiddenCharacters(ctx, SCENE, "featured_character_ids");
       for (const scene of await allRows(ctx.db, ctx.session.sessionId, scenes, "location_id = ?", [before.id])) {
@@ -171,7 +170,7 @@ export const locationHandlers = defineHandlers({
     async handle(ctx, p) {
       const before = await requireVisible(ctx, REGION, p.region_id);
       checkVersion(before, p.expected_version, "region");
-      await removeRegions(ctx, [before], before.location_id);
+      await removeRegions(ctx, [before], { sql: "SELECT ?", params: [before.id] }, before.location_id);
       return { deleted: true as const };
     },
   },
@@ -237,8 +236,9 @@ export const locationHandlers = defineHandlers({
     access: "dm",
     write: false,
     async handle(ctx, p) {
-      const conds: string[] = [];
-      const params: unknown[] = [];
+      // Relationships of deleted NPCs are left out (DeleteCharacter does not know about them).
+      const conds = ["character_id IN (SELECT id FROM characters WHERE session_id = ?)"];
+      const params: unknown[] = [ctx.session.sessionId];
       if (p.character_id) {
         conds.push("character_id = ?");
         params.push(p.character_id);
@@ -247,7 +247,7 @@ export const locationHandlers = defineHandlers({
         conds.push("region_id = ?");
         params.push(p.region_id);
       }
-      return npcRegionRelationships.page(ctx.db, ctx.session.sessionId, { where: conds.join(" AND ") || undefined, params, cursor: p.cursor, limit: p.limit });
+      return npcRegionRelationships.page(ctx.db, ctx.session.sessionId, { where: conds.join(" AND "), params, cursor: p.cursor, limit: p.limit });
     },
   },
 

@@ -121,15 +121,21 @@ function entryOf(key: string): CatalogueEntry & { key: PromptKey } {
 /** `{name}`: letters, digits and underscores. Other braces (JSON examples) are plain text. */
 const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
-function checkPlaceholders(entry: CatalogueEntry & { key: string }, text: string): void {
+function checkPlaceholders(entry: CatalogueEntry & { key: string }, text: string, path = "value"): void {
   const unknown = [...new Set([...text.matchAll(PLACEHOLDER)].map((m) => m[1]!))].filter((n) => !entry.placeholders.includes(n));
   if (unknown.length > 0) {
     throw invalid(
-      "value",
+      path,
       `unknown placeholder${unknown.length > 1 ? "s" : ""} ${unknown.map((n) => `{${n}}`).join(", ")} for '${entry.key}' (accepted: ${entry.placeholders.map((n) => `{${n}}`).join(", ") || "none"})`,
       { unknown, accepted: entry.placeholders },
     );
   }
+}
+
+/** An override as SetPromptTemplate would accept it (ImportWorld checks documents with this). */
+export function checkPromptOverride(key: string, value: string, path: string): void {
+  if (!isKey(key)) throw invalid(`${path}.key`, `'${key}' is not a prompt template key`, { known: KEYS });
+  checkPlaceholders({ key, ...PROMPT_CATALOGUE[key] }, value, `${path}.value`);
 }
 
 function view(entry: CatalogueEntry & { key: string }, row: PromptOverride | null): PromptTemplate {

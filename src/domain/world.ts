@@ -1,8 +1,9 @@
 import { AppError, WORLD_DOCUMENT_FORMAT, type World, type WorldDocument } from "../protocol";
 import { ALL } from "../session/tx";
-import { allRows, invalid, scopeOf } from "./changes";
+import { invalid, scopeOf } from "./changes";
 import { characters, inventory } from "./characters";
 import { Table, bump, checkVersion } from "./store";
+import { checkPromptOverride } from "./prompts";
 import { defineHandlers, type HandlerContext } from "./types";
 import { locations, npcRegionRelationships, promptOverrides, regionConnections, regions, scenes, goals, storyEvents } from "./world-tables";
 
@@ -27,38 +28,42 @@ const content = () => ({
 });
 type ContentKey = keyof ReturnType<typeof content>;
 
+/** Rows left out of an export: prompt keys reset to their default; relationships of deleted NPCs. */
+const EXPORT_FILTER: Partial<Record<ContentKey, string>> = {
+  prompt_templates: "value IS NOT NULL",
+  npc_region_relationships: "character_id IN (SELECT id FROM characters WHERE session_id = ?1)",
+};
+
+/** The whole world, read in ONE D1 batch (a transaction): a consistent snapshot, even while writes go on. */
 async function exportWorld(ctx: HandlerContext): Promise<WorldDocument> {
   const { db } = ctx;
   const s = ctx.session.sessionId;
-  const { session_id: _s, ...world } = await worlds.require(db, s, ctx.session.worldId, "world");
-  const active = await db.prepare("SELECT active_scene_id FROM worlds WHERE id = ?").bind(ctx.session.worldId).first<{ active_scene_id: string | null }>();
-  const read = <K extends ContentKey>(k: K) => allRows(db, s, content()[k] as Table<any>) as Promise<WorldDocument[K]>;
-  const [locs, regs, conns, rels, scns, gls, story, prompts, chars, inv] = await Promise.all([
-    read("locations"),
-    read("regions"),
-    read("region_connections"),
-    read("npc_region_relationships"),
-    read("scenes"),
-    read("goals"),
-    read("story_events"),
-    allRows(db, s, promptOverrides, "value IS NOT NULL"),
-    read("characters"),
-    read("inventory"),
+  const keys = Object.keys(content()) as ContentKey[];
+  const [worldRows, ...tables] = await db.batch<Record<string, unknown>>([
+    db.prepare("SELECT * FROM worlds WHERE session_id = ?1 AND id = ?2").bind(s, ctx.session.worldId),
+    ...keys.map((k) => {
+      const filter = EXPORT_FILTER[k];
+      return db.prepare(`SELECT * FROM ${content()[k].name} WHERE session_id = ?1${filter ? ` AND ${filter}` : ""} ORDER BY created_at, id`).bind(s);
+    }),
   ]);
+  const worldRow = worldRows?.results[0];
+  if (!worldRow) throw new AppError("NOT_FOUND", `world '${ctx.session.worldId}' not found`);
+  const { session_id: _s, ...world } = worlds.fromRow(worldRow);
+  const rows = <K extends ContentKey>(k: K) => tables[keys.indexOf(k)]!.results.map((r) => (content()[k] as Table<any>).fromRow(r)) as WorldDocument[K];
   return {
     format: WORLD_DOCUMENT_FORMAT,
     exported_at: ctx.now,
-    world: { ...world, active_scene_id: active?.active_scene_id ?? null },
-    locations: locs,
-    regions: regs,
-    region_connections: conns,
-    npc_region_relationships: rels,
-    scenes: scns,
-    goals: gls,
-    story_events: story,
-    prompt_templates: prompts.map((p) => ({ key: p.key, value: p.value ?? "", version: p.version, created_at: p.created_at, updated_at: p.updated_at })),
-    characters: chars,
-    inventory: inv,
+    world: { ...world, active_scene_id: (worldRow.active_scene_id as string | null) ?? null },
+    locations: rows("locations"),
+    regions: rows("regions"),
+    region_connections: rows("region_connections"),
+    npc_region_relationships: rows("npc_region_relationships"),
+    scenes: rows("scenes"),
+    goals: rows("goals"),
+    story_events: rows("story_events"),
+    prompt_templates: rows("prompt_templates").map(({ key, value, version, created_at, updated_at }) => ({ key, value, version, created_at, updated_at })),
+    characters: rows("characters"),
+    inventory: rows("inventory"),
   };
 }
 
@@ -70,12 +75,19 @@ async function exportWorld(ctx: HandlerContext): Promise<WorldDocument> {
  */
 async function importStatements(ctx: HandlerContext, doc: WorldDocument): Promise<D1PreparedStatement[]> {
   const ids = new Map<string, string>();
-  const fresh = (old: string) => {
-    const id = crypto.randomUUID();
-    ids.set(old, id);
-    return id;
-  };
-  for (const k of Object.keys(content()) as ContentKey[]) if (k !== "prompt_templates") for (const e of doc[k]) fresh(e.id);
+  for (const k of Object.keys(content()) as ContentKey[]) {
+    if (k === "prompt_templates") continue;
+    doc[k].forEach((e, i) => {
+      if (ids.has(e.id)) throw invalid(`document.${k}.${i}.id`, `id '${e.id}' appears twice in the document`);
+      ids.set(e.id, crypto.randomUUID());
+    });
+  }
+  const keys = new Set<string>();
+  doc.prompt_templates.forEach((p, i) => {
+    if (keys.has(p.key)) throw invalid(`document.prompt_templates.${i}.key`, `'${p.key}' appears twice in the document`);
+    keys.add(p.key);
+    checkPromptOverride(p.key, p.value, `document.prompt_templates.${i}`);
+  });
   const opt = (id: string | null) => (id !== null && ids.get(id)) || null;
   const list = (xs: string[]) => xs.flatMap((x) => ids.get(x) ?? []);
   // Story event details may name entities (a move's from_region_id): those ids follow too.

@@ -140,8 +140,26 @@ describe("world", () => {
     const bad = await os.request({ type: "ImportWorld", document: broken, mode: "replace" });
     expect(bad.code).toBe("VALIDATION_ERROR");
     expect(bad.message).toContain("no-such-location");
+    const twice = { ...doc, goals: [...doc.goals, doc.goals[0]] };
+    expect((await os.request({ type: "ImportWorld", document: twice, mode: "replace" })).details.issues[0].path).toBe("document.goals.1.id");
+    const badPrompt = { ...doc, prompt_templates: [{ ...doc.prompt_templates[0], value: "Be {npc_secret}." }] };
+    const refused = await os.request({ type: "ImportWorld", document: badPrompt, mode: "replace" });
+    expect(refused.code).toBe("VALIDATION_ERROR");
+    expect(refused.details.unknown).toEqual(["npc_secret"]);
     expect(normalize(await os.ok({ type: "ExportWorld" }))).toEqual(normalize(copy));
     os.close();
+    t.close();
+  });
+
+  it("an NPC's deletion takes its region relationships out of lists and exports", async () => {
+    const t = await table();
+    const { mira, hall } = await buildWorld(t);
+    expect((await t.dm.ok({ type: "ListNpcRegionRelationships", character_id: mira.id })).items).toHaveLength(1);
+    await t.dm.ok({ type: "DeleteCharacter", character_id: mira.id });
+    expect((await t.dm.ok({ type: "ListNpcRegionRelationships", region_id: hall.id })).items).toEqual([]);
+    const doc = await t.dm.ok({ type: "ExportWorld" });
+    expect(doc.npc_region_relationships).toHaveLength(1);
+    await t.dm.ok({ type: "ImportWorld", document: doc, mode: "replace" });
     t.close();
   });
 
