@@ -5,6 +5,7 @@
  * sockets did not survive the idle wait.
  */
 import { cpus, loadavg } from "node:os";
+import { sourceRoot } from "./lib/code-snapshot";
 import { FULL, QUICK, type BenchConfig } from "./lib/bench-config";
 import { renderTable, writeResults, type BenchResults } from "./lib/bench-report";
 import { openBenchSession } from "./lib/fixture";
@@ -51,6 +52,7 @@ async function main(): Promise<number> {
     config: cfg,
     machine: { node: process.version, cpus: cpus().length, loadavg_at_start: loadavg().map((x) => Math.round(x * 100) / 100) },
     vars: BENCH_VARS,
+    source: sourceRoot(),
     fanout: [],
     throughput: [],
     violations: [],

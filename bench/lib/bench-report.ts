@@ -15,6 +15,8 @@ export interface BenchResults {
   config: BenchConfig;
   machine: { node: string; cpus: number; loadavg_at_start: number[] };
   vars: Record<string, string>;
+  /** The repository whose engine was measured (WRLDBLDR_BENCH_SOURCE, or this checkout). */
+  source: string;
   round_trips?: RoundTripResults;
   fanout: FanoutResult[];
   throughput: ThroughputResult[];

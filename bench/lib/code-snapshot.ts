@@ -5,17 +5,25 @@
  * version of the code, whatever is edited in the checkout meanwhile.
  */
 import { cpSync, mkdirSync, symlinkSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { ROOT } from "../../scripts/engine";
 
 type EngineModule = typeof import("../../scripts/engine");
 
 const COPIED = ["src", "migrations", "wrangler.toml", "package.json", "tsconfig.json", "scripts/engine.ts"];
 
+/**
+ * Where the engine's sources are taken from: this checkout, or the directory named by
+ * WRLDBLDR_BENCH_SOURCE (another copy of the repository, e.g. with a change to compare).
+ */
+export function sourceRoot(): string {
+  return resolve(process.env.WRLDBLDR_BENCH_SOURCE || ROOT);
+}
+
 /** Copies the sources into `dir` and returns the snapshot's own engine launcher. */
-export async function snapshotEngine(dir: string): Promise<EngineModule> {
+export async function snapshotEngine(dir: string, from = sourceRoot()): Promise<EngineModule> {
   mkdirSync(join(dir, "scripts"), { recursive: true });
-  for (const path of COPIED) cpSync(join(ROOT, path), join(dir, path), { recursive: true });
+  for (const path of COPIED) cpSync(join(from, path), join(dir, path), { recursive: true });
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"), "dir");
   // The launcher resolves its root from its own location, so this one runs the copy.
   return (await import(join(dir, "scripts", "engine.ts"))) as EngineModule;
