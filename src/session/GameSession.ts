@@ -306,11 +306,8 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
       const row = await db.prepare("SELECT world_id, settings, seq FROM sessions WHERE id = ?").bind(id).first<{ world_id: string; settings: string; seq: number }>();
       if (!row) throw new AppError("NOT_FOUND", `session '${id}' not found`);
       const { results } = await db.prepare("SELECT id FROM participants WHERE session_id = ? AND kicked_at IS NOT NULL").bind(id).all<{ id: string }>();
-      if (!sessionId) {
-        // woke from hibernation: the id came from storage
-      } else if ((await this.ctx.storage.get<string>("session_id")) !== id) {
-        await this.ctx.storage.put("session_id", id);
-      }
+      // Remember the id, so that a wake from hibernation (no Worker call) can load it again.
+      if (sessionId && (await this.ctx.storage.get<string>("session_id")) !== id) await this.ctx.storage.put("session_id", id);
       const settings = SessionSettingsSchema.parse({ ...DEFAULT_SESSION_SETTINGS, ...JSON.parse(row.settings) });
       this.state = { sessionId: id, worldId: row.world_id, settings, kicked: new Set(results.map((r) => r.id)), log: new EventLog(db, id, row.seq) };
       this.lastTrimSeq = row.seq;
