@@ -51,8 +51,6 @@ export type RestoredOutcome = { ok: true; data: unknown; replayed: boolean } | {
 
 const READ_OPERATION = /^(Get|List|Ping$)/;
 const OPTIMISTIC_IDS_KEPT = 2_000;
-/** A token this close to expiry is refreshed before dialing rather than sent to fail. */
-const EXPIRY_MARGIN_MS = 5_000;
 
 /**
  * The WrldbldrEdge client: one session, one participant. See docs/client.md.
@@ -412,7 +410,8 @@ export class WrldbldrClient {
     await this.storeLoaded;
     if (this.closeError) return;
     const exp = tokenExpiry(this.token);
-    if (exp !== undefined && exp <= Date.now() + EXPIRY_MARGIN_MS && !this.tokenFresh) {
+    // An expired token is refreshed before dialing rather than sent to fail the upgrade.
+    if (exp !== undefined && exp <= Date.now() && !this.tokenFresh) {
       return this.recoverAuth("expired");
     }
     const generation = ++this.generation;
