@@ -1,21 +1,15 @@
-import {
-  CLOSE_CODES,
-  ResultSchema,
-  ServerFrameSchema,
-  type EventFrame,
-  type ResponseFrame,
-  type Result,
-  type SessionJoinedFrame,
-} from "../protocol/envelope";
-import type { EventType } from "../protocol/events";
+import { CLOSE_CODES, ServerFrameSchema, type EventFrame, type SessionJoinedFrame } from "../protocol/envelope";
+import type { AnyEvent, EventType } from "../protocol/events";
 import type { OperationType, ResultOf } from "../protocol/operations";
-import type { AnyEvent } from "../protocol/events";
 import { backoffDelay, type BackoffOptions } from "./backoff";
 import { WrldbldrError } from "./errors";
+import { startHeartbeat, type Heartbeat, type HeartbeatOptions } from "./heartbeat";
 import { randomClientId, requestIdGenerator } from "./ids";
 import { BoundedSet, Listeners } from "./listeners";
-import { MemoryOutboxStore, sortOutbox, type OutboxEntry, type OutboxStore } from "./store";
+import { Outbox, type Link, type RequestResult } from "./outbox";
+import { MemoryOutboxStore, type OutboxEntry } from "./store";
 import { openSocket, resolveWebSocket, type SocketEnd, type SocketHandle, type WebSocketConstructor } from "./socket";
+import { stopTimer } from "./timers";
 import { tokenExpiry } from "./token";
 import type {
   AnyEventHandler,
@@ -33,21 +27,8 @@ import type {
   StateChange,
 } from "./types";
 
-/** A request the server has not answered yet (sent or not). */
-interface Pending {
-  entry: OutboxEntry;
-  frame: string;
-  persisted: boolean;
-  /** Generation of the socket it was last sent on; re-sent on every newer socket. */
-  sentOn?: number;
-  /** Absent for requests restored from the store: nobody awaits them in this life. */
-  caller?: { resolve(outcome: RequestOutcome<unknown>): void; reject(err: WrldbldrError): void };
-  timer?: ReturnType<typeof setTimeout>;
-  retryTimer?: ReturnType<typeof setTimeout>;
-}
-
 /** Outcome of a request restored from the store (sent by an earlier life of the app). */
-export type RestoredOutcome = { ok: true; data: unknown; replayed: boolean } | { ok: false; error: WrldbldrError };
+export type RestoredOutcome = RequestResult;
 
 const READ_OPERATION = /^(Get|List|Ping$)/;
 const OPTIMISTIC_IDS_KEPT = 2_000;
@@ -63,11 +44,10 @@ export class WrldbldrClient {
   private token: string;
   private readonly url: string;
   private readonly Impl: WebSocketConstructor;
-  private readonly store: OutboxStore;
   private readonly requestTimeoutMs: number;
   private readonly backoff: BackoffOptions;
   private readonly maxAttempts: number;
-  private readonly heartbeat: { intervalMs: number; timeoutMs: number } | undefined;
+  private readonly heartbeatOptions: HeartbeatOptions | undefined;
   private readonly refreshToken: ConnectOptions["refreshToken"];
   private readonly refreshAfterFailedDials: number;
   private readonly connectTimeoutMs: number;
@@ -86,14 +66,10 @@ export class WrldbldrClient {
   private tokenFresh = false;
   private reconnectTimer?: ReturnType<typeof setTimeout>;
   private dialTimer?: ReturnType<typeof setTimeout>;
-  private heartbeatTimer?: ReturnType<typeof setInterval>;
-  private lastFrameAt = 0;
-  private lastPingAt = 0;
+  private heartbeat?: Heartbeat;
   private closeError?: WrldbldrError;
-  private order = 0;
 
-  private readonly pending = new Map<string, Pending>();
-  private readonly chunks = new Map<string, string[]>();
+  private readonly outbox: Outbox;
   private readonly optimisticIds = new BoundedSet(OPTIMISTIC_IDS_KEPT);
   private readonly storeLoaded: Promise<void>;
 
@@ -102,6 +78,8 @@ export class WrldbldrClient {
     if (this.errorListeners.size > 0) this.errorListeners.emit(err);
     else console.error("wrldbldr client:", err);
   };
+  /** on()/off() pairs: the wrapper registered for each handler, so off() can find it. */
+  private readonly handlerWrappers = new WeakMap<object, AnyEventHandler>();
   private readonly eventListeners = new Map<string, Listeners<Parameters<AnyEventHandler>>>();
   private readonly anyEventListeners = new Listeners<Parameters<AnyEventHandler>>(this.report);
   private readonly stateListeners = new Listeners<[StateChange]>(this.report);
@@ -113,18 +91,23 @@ export class WrldbldrClient {
     this.url = opts.url;
     this.token = opts.token;
     this.Impl = resolveWebSocket(opts.WebSocket);
-    this.store = opts.store ?? new MemoryOutboxStore();
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 15_000;
     this.backoff = { baseDelayMs: opts.reconnect?.baseDelayMs ?? 500, maxDelayMs: opts.reconnect?.maxDelayMs ?? 30_000 };
     this.maxAttempts = opts.reconnect?.maxAttempts ?? Infinity;
-    this.heartbeat = opts.heartbeat === false ? undefined : { intervalMs: opts.heartbeat?.intervalMs ?? 25_000, timeoutMs: opts.heartbeat?.timeoutMs ?? 10_000 };
+    this.heartbeatOptions = opts.heartbeat === false ? undefined : { intervalMs: opts.heartbeat?.intervalMs ?? 25_000, timeoutMs: opts.heartbeat?.timeoutMs ?? 10_000 };
     this.refreshToken = opts.refreshToken;
     this.refreshAfterFailedDials = opts.refreshAfterFailedDials ?? 4;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
     this.seq = opts.lastSeq;
     this.clientId = opts.clientId ?? randomClientId();
     this.nextRequestId = requestIdGenerator(this.clientId);
-    this.storeLoaded = this.restoreOutbox();
+    this.outbox = new Outbox({
+      store: opts.store ?? new MemoryOutboxStore(),
+      link: () => this.link(),
+      onRestored: (entry, result) => this.restoredListeners.emit(entry.request_id, entry.payload, result),
+      report: this.report,
+    });
+    this.storeLoaded = this.outbox.restore().catch(this.report);
     void this.dial();
   }
 
@@ -151,7 +134,7 @@ export class WrldbldrClient {
 
   /** Requests not yet answered, in sending order. */
   get pendingRequestIds(): string[] {
-    return [...this.pending.keys()];
+    return this.outbox.ids();
   }
 
   /** Sends a request; resolves with its typed result, rejects with a WrldbldrError. */
@@ -164,16 +147,14 @@ export class WrldbldrClient {
     return new Promise<RequestOutcome<unknown>>((resolve, reject) => {
       if (this.closeError) return reject(this.closeError);
       const requestId = opts.requestId ?? this.nextRequestId();
-      if (this.pending.has(requestId)) {
+      if (this.outbox.has(requestId)) {
         return reject(WrldbldrError.local("VALIDATION_ERROR", `request '${requestId}' is already pending`, { request_id: requestId }, requestId));
       }
-      const entry: OutboxEntry = { request_id: requestId, payload: payload as OutboxEntry["payload"], created_at: Date.now(), order: this.order++ };
-      const persist = opts.persist ?? !READ_OPERATION.test(payload.type);
-      const p = this.track(entry, persist, { resolve, reject });
-      const timeout = opts.timeout ?? this.requestTimeoutMs;
-      if (timeout > 0) p.timer = setTimeout(() => this.timeOut(p, timeout), timeout);
-      if (persist) this.store.put(entry).catch(this.report);
-      this.send(p);
+      this.outbox.add(requestId, payload as OutboxEntry["payload"], {
+        persist: opts.persist ?? !READ_OPERATION.test(payload.type),
+        timeoutMs: opts.timeout ?? this.requestTimeoutMs,
+        caller: { resolve: ({ data, replayed }) => resolve({ data, replayed, request_id: requestId }), reject },
+      });
     }) as Promise<RequestOutcome<ResultOf<K>>>;
   }
 
@@ -195,7 +176,7 @@ export class WrldbldrClient {
     }
     let data: ResultOf<K>;
     try {
-      data = await this.request(payload, { timeout: 0, ...opts, requestId });
+      data = await this.request(payload, { timeout: opts.timeout ?? 0, persist: opts.persist, requestId });
     } catch (err) {
       this.optimisticIds.delete(requestId);
       const error = err instanceof WrldbldrError ? err : WrldbldrError.local("INTERNAL", String(err), {}, requestId);
@@ -216,12 +197,12 @@ export class WrldbldrClient {
     let set = this.eventListeners.get(type);
     if (!set) this.eventListeners.set(type, (set = new Listeners(this.report)));
     const wrapped = this.filtered(handler as unknown as AnyEventHandler, opts);
-    handlerWrappers.set(handler, wrapped);
+    this.handlerWrappers.set(handler, wrapped);
     return set.add(wrapped);
   }
 
   off<K extends EventType>(type: K, handler: EventHandler<K>): void {
-    const wrapped = handlerWrappers.get(handler);
+    const wrapped = this.handlerWrappers.get(handler);
     if (wrapped) this.eventListeners.get(type)?.delete(wrapped);
   }
 
@@ -277,78 +258,6 @@ export class WrldbldrClient {
     this.terminate("closed_by_client", error, opts.keepOutbox ?? false);
   }
 
-  // ---------------------------------------------------------------- requests
-
-  private track(entry: OutboxEntry, persisted: boolean, caller?: Pending["caller"]): Pending {
-    const p: Pending = { entry, persisted, caller, frame: JSON.stringify({ type: "Request", request_id: entry.request_id, payload: entry.payload }) };
-    this.pending.set(entry.request_id, p);
-    return p;
-  }
-
-  private send(p: Pending): void {
-    if (!this.socket || !this.socketOpen || p.sentOn === this.generation) return;
-    p.sentOn = this.generation;
-    this.socket.send(p.frame);
-  }
-
-  private timeOut(p: Pending, ms: number): void {
-    const sent = p.sentOn !== undefined;
-    const outcome = sent ? "unknown" : "not_sent";
-    const hint = sent ? "; ask again with the same requestId to learn whether it was applied" : "; it was never sent";
-    this.finish(p, {
-      ok: false,
-      error: WrldbldrError.local("TIMEOUT", `no response within ${ms} ms${hint}`, { request_id: p.entry.request_id, outcome }, p.entry.request_id),
-    });
-  }
-
-  private finish(p: Pending, outcome: RestoredOutcome, keepStored = false): void {
-    if (this.pending.get(p.entry.request_id) !== p) return;
-    this.pending.delete(p.entry.request_id);
-    stopTimer(p.timer);
-    stopTimer(p.retryTimer);
-    if (p.persisted && !keepStored) this.store.delete(p.entry.request_id).catch(this.report);
-    if (!p.caller) return this.restoredListeners.emit(p.entry.request_id, p.entry.payload, outcome);
-    if (outcome.ok) p.caller.resolve({ data: outcome.data, request_id: p.entry.request_id, replayed: outcome.replayed });
-    else p.caller.reject(outcome.error);
-  }
-
-  private onResponse(frame: ResponseFrame): void {
-    const requestId = frame.request_id;
-    const result = this.assembleResult(frame);
-    const p = this.pending.get(requestId);
-    if (!p || !result) return; // already answered (a duplicate), or timed out and forgotten
-    if (result.status === "success") return this.finish(p, { ok: true, data: result.data, replayed: result.replayed === true });
-    const error = new WrldbldrError(result, { requestId });
-    if (result.code === "RATE_LIMITED") return this.retryLater(p, error);
-    this.finish(p, { ok: false, error });
-  }
-
-  /** The result of a Response, joining its ResponseChunks when it came in pieces. */
-  private assembleResult(frame: ResponseFrame): Result | undefined {
-    if (frame.result) return frame.result;
-    const parts = this.chunks.get(frame.request_id);
-    this.chunks.delete(frame.request_id);
-    const complete = parts && frame.chunks !== undefined && parts.length === frame.chunks && parts.every((c) => c !== undefined);
-    if (complete) {
-      try {
-        const parsed = ResultSchema.safeParse(JSON.parse(parts.join("")));
-        if (parsed.success) return parsed.data;
-      } catch {
-        // reported below
-      }
-    }
-    const error = WrldbldrError.local("INTERNAL", "a chunked response arrived incomplete or unreadable", { request_id: frame.request_id }, frame.request_id);
-    return { status: "error", ...error.toBody() };
-  }
-
-  /** RATE_LIMITED changed nothing: send the same request again once the server allows it. */
-  private retryLater(p: Pending, error: WrldbldrError): void {
-    const wait = Number(error.details.retry_after_ms) || 1000;
-    p.sentOn = undefined;
-    stopTimer(p.retryTimer);
-    p.retryTimer = setTimeout(() => this.send(p), wait);
-  }
-
   // ---------------------------------------------------------------- events
 
   private filtered(handler: AnyEventHandler, opts: OnOptions): AnyEventHandler {
@@ -392,20 +301,6 @@ export class WrldbldrClient {
     this.stateListeners.emit(change);
   }
 
-  private async restoreOutbox(): Promise<void> {
-    try {
-      const restored = sortOutbox(await this.store.load()).filter((e) => !this.pending.has(e.request_id));
-      if (restored.length === 0) return;
-      // Restored requests go first: they were made before anything this life has asked.
-      const mine = [...this.pending.values()];
-      this.pending.clear();
-      for (const entry of restored) this.track(entry, true);
-      for (const p of mine) this.pending.set(p.entry.request_id, p);
-    } catch (err) {
-      this.report(err);
-    }
-  }
-
   private async dial(): Promise<void> {
     await this.storeLoaded;
     if (this.closeError) return;
@@ -433,16 +328,21 @@ export class WrldbldrClient {
     if (generation !== this.generation) return;
     stopTimer(this.dialTimer);
     this.socketOpen = true;
+    this.startHeartbeat();
     if (this.everJoined || this.seq !== undefined) this.setState({ state: "resuming", reason: "rejoining", attempt: this.attempt });
+    this.sendJoin();
+    // Requests may go before the join completes; the server serializes them after it.
+    this.outbox.flush();
+  }
+
+  /** JoinSession from the last seq delivered (none on a first join: the app loads a snapshot). */
+  private sendJoin(): void {
     this.joinedFrom = this.seq;
     this.socket?.send(JSON.stringify(this.seq === undefined ? { type: "JoinSession" } : { type: "JoinSession", last_seq: this.seq }));
-    // Requests may go before the join completes; the server serializes them after it.
-    for (const p of this.pending.values()) this.send(p);
-    this.startHeartbeat();
   }
 
   private onText(text: string): void {
-    this.lastFrameAt = Date.now();
+    this.heartbeat?.alive();
     if (text === "pong") return;
     let json: unknown;
     try {
@@ -455,13 +355,9 @@ export class WrldbldrClient {
     const frame = parsed.data;
     switch (frame.type) {
       case "Response":
-        return this.onResponse(frame);
-      case "ResponseChunk": {
-        const parts = this.chunks.get(frame.request_id) ?? [];
-        parts[frame.index] = frame.data;
-        this.chunks.set(frame.request_id, parts);
-        return;
-      }
+        return this.outbox.onResponse(frame);
+      case "ResponseChunk":
+        return this.outbox.onChunk(frame.request_id, frame.index, frame.data);
       case "Event":
         return this.onEvent(frame);
       case "SessionJoined":
@@ -479,9 +375,7 @@ export class WrldbldrClient {
       const wait = Number(error.details.retry_after_ms) || 1000;
       const generation = this.generation;
       setTimeout(() => {
-        if (generation === this.generation && this.socketOpen) {
-          this.socket?.send(JSON.stringify(this.seq === undefined ? { type: "JoinSession" } : { type: "JoinSession", last_seq: this.seq }));
-        }
+        if (generation === this.generation && this.socketOpen) this.sendJoin();
       }, wait);
       return;
     }
@@ -489,13 +383,19 @@ export class WrldbldrClient {
     if (error.code !== "UNAUTHENTICATED") this.report(error);
   }
 
+  /** The open socket, for the outbox to write to. */
+  private link(): Link | undefined {
+    const socket = this.socket;
+    return socket && this.socketOpen ? { generation: this.generation, send: (text) => socket.send(text) } : undefined;
+  }
+
   private dropSocket(): void {
-    this.stopHeartbeat();
+    this.heartbeat?.stop();
+    this.heartbeat = undefined;
     stopTimer(this.dialTimer);
     this.socket = undefined;
     this.socketOpen = false;
-    this.chunks.clear();
-    for (const p of this.pending.values()) stopTimer(p.retryTimer);
+    this.outbox.disconnected();
   }
 
   private onEnd(end: SocketEnd): void {
@@ -555,44 +455,24 @@ export class WrldbldrClient {
     stopTimer(this.reconnectTimer);
     this.socket?.abandon(1000, reason);
     this.dropSocket();
-    for (const p of [...this.pending.values()]) this.finish(p, { ok: false, error }, keepOutbox);
+    this.outbox.failAll(error, keepOutbox);
     this.setState({ state: "closed", reason, attempt: this.attempt, error });
   }
 
-  // ---------------------------------------------------------------- heartbeat
-
   private startHeartbeat(): void {
-    const hb = this.heartbeat;
-    if (!hb) return;
-    this.lastFrameAt = this.lastPingAt = Date.now();
-    this.heartbeatTimer = setInterval(() => {
-      const now = Date.now();
-      const silent = now - this.lastFrameAt;
-      if (silent >= hb.intervalMs + hb.timeoutMs) {
+    if (!this.heartbeatOptions) return;
+    this.heartbeat = startHeartbeat(
+      this.heartbeatOptions,
+      () => this.socket?.send("ping"),
+      () => {
         // A dead link may never deliver a close: drop it without waiting.
         this.socket?.abandon(4000, "heartbeat timeout");
         this.dropSocket();
         this.scheduleReconnect("heartbeat_timeout");
-      } else if (silent >= hb.intervalMs && now - this.lastPingAt >= hb.intervalMs) {
-        this.lastPingAt = now;
-        this.socket?.send("ping");
-      }
-    }, Math.max(50, Math.min(hb.intervalMs, hb.timeoutMs) / 2));
-  }
-
-  private stopHeartbeat(): void {
-    if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer);
-    this.heartbeatTimer = undefined;
+      },
+    );
   }
 }
-
-/** clearTimeout that accepts "no timer" under every runtime's typings. */
-function stopTimer(timer: ReturnType<typeof setTimeout> | undefined): void {
-  if (timer !== undefined) clearTimeout(timer);
-}
-
-/** on()/off() pairs: the wrapper registered for each handler, so off() can find it. */
-const handlerWrappers = new WeakMap<object, AnyEventHandler>();
 
 /** Connects to a session; the client reconnects, resumes and re-sends by itself until closed. */
 export function connect(opts: ConnectOptions): WrldbldrClient {
