@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick]`: starts the engine on 127.0.0.1 (fresh state, rate limit lifted),
+ * `npm run bench [-- --quick] [-- --only round-trips,fanout,throughput]`: starts the engine on 127.0.0.1 (fresh state, rate limit lifted),
  * runs the workloads, stops it, prints a table and writes bench/results/<timestamp>.json.
  * Exits non-zero if any fan-out socket missed, duplicated or reordered an event, or if the
  * sockets did not survive the idle wait.
@@ -45,8 +45,22 @@ async function fanoutAndMemory(engine: LocalEngine, cfg: BenchConfig, results: B
   }
 }
 
+const WORKLOADS = ["round-trips", "fanout", "throughput"] as const;
+type Workload = (typeof WORKLOADS)[number];
+
+/** `--only a,b`: a subset of the workloads (fanout includes the memory figures). */
+function selectedWorkloads(): Set<Workload> {
+  const i = process.argv.indexOf("--only");
+  if (i < 0) return new Set(WORKLOADS);
+  const names = (process.argv[i + 1] ?? "").split(",");
+  const unknown = names.filter((n) => !(WORKLOADS as readonly string[]).includes(n));
+  if (unknown.length) throw new Error(`--only: unknown workload(s) ${unknown.join(", ")}; choose from ${WORKLOADS.join(", ")}`);
+  return new Set(names as Workload[]);
+}
+
 async function main(): Promise<number> {
   const cfg = process.argv.includes("--quick") ? QUICK : FULL;
+  const only = selectedWorkloads();
   const results: BenchResults = {
     started_at: new Date().toISOString(),
     config: cfg,
@@ -59,10 +73,12 @@ async function main(): Promise<number> {
   };
   log(`${cfg.mode} run; starting the engine`);
   await withEngine(async (engine) => {
-    log("round trips");
-    results.round_trips = await roundTrips(engine.url, cfg.roundTrips);
-    await fanoutAndMemory(engine, cfg, results);
-    for (const kind of ["read", "write"] as const) {
+    if (only.has("round-trips")) {
+      log("round trips");
+      results.round_trips = await roundTrips(engine.url, cfg.roundTrips);
+    }
+    if (only.has("fanout")) await fanoutAndMemory(engine, cfg, results);
+    for (const kind of only.has("throughput") ? (["read", "write"] as const) : []) {
       log(`throughput: ${kind}`);
       results.throughput.push(await throughput(engine.url, { kind, ...cfg.throughput }));
     }

@@ -96,7 +96,7 @@ export async function runSoak(cfg: SoakConfig): Promise<SoakReport> {
     const dm = await createSession(engine.url, "soak world");
     const grants = await mapLimit(Array.from({ length: cfg.clients }), 8, (_, i) => joinSession(engine.url, dm.invite_code, `player ${i}`));
     log(`${cfg.clients} players joined; connecting`);
-    clients.push(...(await mapLimit(grants, 16, (grant, index) => SoakClient.start({ engineUrl: engine.url, enginePort: engine.port, grant, index }))));
+    clients.push(...(await mapLimit(grants, 16, (grant, index) => SoakClient.start({ enginePort: engine.port, grant, index }))));
     const opened = await waitUntil(() => clients.every((c) => c.sdk.state === "open"), 30_000, 50);
     if (!opened) throw new Error("not every soak client could join within 30 s");
     await mapLimit(clients, 16, (c) => c.createCharacter());

@@ -11,6 +11,8 @@ import { sleep } from "../bounded";
 import type { Rng } from "../prng";
 import { tappedWebSocket } from "./tap-websocket";
 
+type WritePayload = Parameters<WrldbldrClient["requestWithMeta"]>[0];
+
 export interface AckedItem {
   request_id: string;
   item_id: string;
@@ -39,7 +41,6 @@ export interface Ledger {
 }
 
 export interface SoakClientOptions {
-  engineUrl: string;
   enginePort: number;
   grant: AuthGrant;
   index: number;
@@ -103,7 +104,7 @@ export class SoakClient {
     for (let n = 0; Date.now() < until; n++) {
       const dice = rand.next();
       if (dice < 0.35) await this.addItem(characterId, `${this.sdk.clientId}-${n}`);
-      else if (dice < 0.6) await this.write({ type: "UpdateCharacter", character_id: characterId, data: { stats: { n } } }).then((o) => o && this.ledger.acked_updates++);
+      else if (dice < 0.6) await this.updateCharacter(characterId, n);
       else await this.read(characterId, dice);
       await sleep(rand.int(pauseMs[0], pauseMs[1]));
     }
@@ -117,6 +118,11 @@ export class SoakClient {
   private async addItem(characterId: string, name: string): Promise<void> {
     const out = await this.write({ type: "AddInventoryItem", character_id: characterId, data: { name } }, name);
     if (out) this.ledger.acked_items.push({ request_id: out.request_id, item_id: out.data.id, name });
+  }
+
+  private async updateCharacter(characterId: string, n: number): Promise<void> {
+    const out = await this.write({ type: "UpdateCharacter", character_id: characterId, data: { stats: { n } } });
+    if (out) this.ledger.acked_updates++;
   }
 
   private async read(characterId: string, dice: number): Promise<void> {
@@ -137,10 +143,7 @@ export class SoakClient {
   }
 
   /** A write whose fate the ledger tracks: acknowledged (with its result), failed, or unanswered. */
-  private async write<P extends Parameters<WrldbldrClient["requestWithMeta"]>[0]>(
-    payload: P,
-    name?: string,
-  ): Promise<RequestOutcome<{ id: string }> | null> {
+  private async write(payload: WritePayload, name?: string): Promise<RequestOutcome<{ id: string }> | null> {
     const requestId = this.sdk.nextRequestId();
     const entry = { request_id: requestId, type: payload.type, name };
     this.ledger.unanswered.push(entry);
