@@ -241,6 +241,7 @@ export class WrldbldrClient {
   /** Resolves when the client is (next) `open`; rejects if it closes for good first. */
   whenOpen(): Promise<void> {
     if (this.state === "open") return Promise.resolve();
+    if (this.closeError) return Promise.reject(this.closeError);
     return new Promise((resolve, reject) => {
       const stop = this.onStateChange((s) => {
         if (s.state === "open") (stop(), resolve());

@@ -97,6 +97,7 @@ export class Outbox {
     const result = this.assembleResult(frame);
     const p = this.pending.get(frame.request_id);
     if (!p) return; // answered already (a duplicate), or timed out and forgotten
+    if (result instanceof WrldbldrError) return this.finish(p, { ok: false, error: result });
     if (result.status === "success") return this.finish(p, { ok: true, data: result.data, replayed: result.replayed === true });
     const error = new WrldbldrError(result, { requestId: frame.request_id });
     if (result.code === "RATE_LIMITED") return this.retryLater(p, error);
@@ -141,7 +142,7 @@ export class Outbox {
   }
 
   /** The result of a Response, joining its ResponseChunks when it came in pieces. */
-  private assembleResult(frame: ResponseFrame): Result {
+  private assembleResult(frame: ResponseFrame): Result | WrldbldrError {
     if (frame.result) return frame.result;
     const parts = this.chunks.get(frame.request_id);
     this.chunks.delete(frame.request_id);
@@ -154,8 +155,7 @@ export class Outbox {
         // unreadable: answered with the error below
       }
     }
-    const error = WrldbldrError.local("INTERNAL", "a chunked response arrived incomplete or unreadable", { request_id: frame.request_id });
-    return { status: "error", ...error.toBody() };
+    return WrldbldrError.local("INTERNAL", "a chunked response arrived incomplete or unreadable", { request_id: frame.request_id }, frame.request_id);
   }
 
   /** RATE_LIMITED changed nothing: send the same request again once the server allows it. */

@@ -1,0 +1,184 @@
+/**
+ * Client SDK pieces without a server: backoff, token expiry, the outbox's sending rules and chunk
+ * assembly, the heartbeat.
+ */
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { backoffDelay, MemoryOutboxStore, tokenExpiry, WrldbldrError } from "../../src/client";
+import { startHeartbeat } from "../../src/client/heartbeat";
+import { Outbox, type Link, type RequestResult } from "../../src/client/outbox";
+
+describe("backoffDelay (full jitter)", () => {
+  const opts = { baseDelayMs: 100, maxDelayMs: 1000 };
+
+  it("stays within [0, min(max, base·2^attempt))", () => {
+    expect(backoffDelay(0, opts, () => 0)).toBe(0);
+    expect(backoffDelay(0, opts, () => 0.999)).toBe(99);
+    expect(backoffDelay(3, opts, () => 0.5)).toBe(400);
+    expect(backoffDelay(4, opts, () => 0.999)).toBe(999);
+    expect(backoffDelay(50, opts, () => 0.999)).toBe(999);
+  });
+});
+
+describe("tokenExpiry", () => {
+  it("reads exp from the claims of a token, in ms", () => {
+    const claims = Buffer.from(JSON.stringify({ sid: "s", pid: "p", role: "dm", iat: 1, exp: 1_700_000_000 })).toString("base64url");
+    expect(tokenExpiry(`${claims}.signature`)).toBe(1_700_000_000_000);
+  });
+
+  it("returns undefined for what is not a token", () => {
+    expect(tokenExpiry("not-a-token")).toBeUndefined();
+    expect(tokenExpiry("")).toBeUndefined();
+  });
+});
+
+describe("Outbox", () => {
+  let sent: string[];
+  let link: Link | undefined;
+  let restored: { id: string; result: RequestResult }[];
+  let store: MemoryOutboxStore;
+  let outbox: Outbox;
+
+  const requestIds = () => sent.map((f) => (JSON.parse(f) as { request_id: string }).request_id);
+  const connectLink = (generation: number) => (link = { generation, send: (text) => sent.push(text) });
+
+  beforeEach(() => {
+    sent = [];
+    link = undefined;
+    restored = [];
+    store = new MemoryOutboxStore();
+    outbox = new Outbox({
+      store,
+      link: () => link,
+      onRestored: (entry, result) => restored.push({ id: entry.request_id, result }),
+      report: (err) => {
+        throw err;
+      },
+    });
+  });
+
+  afterEach(() => vi.useRealTimers());
+
+  function add(id: string, timeoutMs = 0) {
+    const outcome: { value?: unknown; error?: WrldbldrError } = {};
+    outbox.add(id, { type: "CreateCharacter", data: { kind: "npc", name: id } }, {
+      persist: true,
+      timeoutMs,
+      caller: { resolve: (r) => (outcome.value = r), reject: (e) => (outcome.error = e) },
+    });
+    return outcome;
+  }
+
+  it("sends once per socket, in order, and again with the same ids on a new socket", () => {
+    add("a");
+    add("b");
+    expect(sent).toEqual([]);
+    connectLink(1);
+    outbox.flush();
+    outbox.flush();
+    expect(requestIds()).toEqual(["a", "b"]);
+    add("c");
+    expect(requestIds()).toEqual(["a", "b", "c"]);
+    outbox.disconnected();
+    connectLink(2);
+    outbox.flush();
+    expect(requestIds()).toEqual(["a", "b", "c", "a", "b", "c"]);
+  });
+
+  it("answers the caller once and forgets the request and its stored copy", async () => {
+    connectLink(1);
+    const outcome = add("a");
+    expect(await store.load()).toHaveLength(1);
+    outbox.onResponse({ type: "Response", request_id: "a", result: { status: "success", data: { ok: 1 }, replayed: true } });
+    outbox.onResponse({ type: "Response", request_id: "a", result: { status: "error", code: "INTERNAL", message: "late duplicate", retryable: true } });
+    expect(outcome).toEqual({ value: { ok: true, data: { ok: 1 }, replayed: true } });
+    expect(outbox.ids()).toEqual([]);
+    await vi.waitFor(async () => expect(await store.load()).toEqual([]));
+  });
+
+  it("joins chunks, and fails the request when one is missing", () => {
+    connectLink(1);
+    const whole = add("whole");
+    const broken = add("broken");
+    const json = JSON.stringify({ status: "success", data: { text: "abcdef" } });
+    outbox.onChunk("whole", 1, json.slice(10));
+    outbox.onChunk("whole", 0, json.slice(0, 10));
+    outbox.onResponse({ type: "Response", request_id: "whole", chunks: 2 });
+    expect(whole.value).toEqual({ ok: true, data: { text: "abcdef" }, replayed: false });
+
+    outbox.onChunk("broken", 1, json.slice(10));
+    outbox.onResponse({ type: "Response", request_id: "broken", chunks: 2 });
+    expect(broken.error?.code).toBe("INTERNAL");
+    expect(broken.error?.local).toBe(true);
+  });
+
+  it("re-sends a RATE_LIMITED request after retry_after_ms instead of failing it", () => {
+    vi.useFakeTimers();
+    connectLink(1);
+    const outcome = add("a");
+    outbox.onResponse({
+      type: "Response",
+      request_id: "a",
+      result: { status: "error", code: "RATE_LIMITED", message: "slow down", retryable: true, details: { retry_after_ms: 300 } },
+    });
+    expect(outcome).toEqual({});
+    vi.advanceTimersByTime(299);
+    expect(requestIds()).toEqual(["a"]);
+    vi.advanceTimersByTime(1);
+    expect(requestIds()).toEqual(["a", "a"]);
+  });
+
+  it("times out with outcome not_sent or unknown, and forgets the request", () => {
+    vi.useFakeTimers();
+    const never = add("never", 100);
+    vi.advanceTimersByTime(100);
+    expect(never.error?.code).toBe("TIMEOUT");
+    expect(never.error?.details.outcome).toBe("not_sent");
+
+    connectLink(1);
+    const lost = add("lost", 100);
+    vi.advanceTimersByTime(100);
+    expect(lost.error?.details.outcome).toBe("unknown");
+    expect(outbox.ids()).toEqual([]);
+  });
+
+  it("restores stored requests ahead of new ones and reports their answers", async () => {
+    await store.put({ request_id: "old-2", payload: { type: "Ping" }, created_at: 2, order: 0 });
+    await store.put({ request_id: "old-1", payload: { type: "Ping" }, created_at: 1, order: 0 });
+    add("new");
+    await outbox.restore();
+    expect(outbox.ids()).toEqual(["old-1", "old-2", "new"]);
+    connectLink(1);
+    outbox.flush();
+    outbox.onResponse({ type: "Response", request_id: "old-1", result: { status: "success", data: 1, replayed: true } });
+    expect(restored).toEqual([{ id: "old-1", result: { ok: true, data: 1, replayed: true } }]);
+  });
+
+  it("failAll rejects everything; keepStored leaves the store alone", async () => {
+    const a = add("a");
+    outbox.failAll(WrldbldrError.local("UNAVAILABLE", "closed"), true);
+    expect(a.error?.code).toBe("UNAVAILABLE");
+    expect((await store.load()).map((e) => e.request_id)).toEqual(["a"]);
+  });
+});
+
+describe("heartbeat", () => {
+  afterEach(() => vi.useRealTimers());
+
+  it("pings after silence and declares the link dead after more silence, unless frames arrive", () => {
+    vi.useFakeTimers();
+    let pings = 0;
+    let dead = 0;
+    const hb = startHeartbeat({ intervalMs: 1000, timeoutMs: 500 }, () => pings++, () => dead++);
+    vi.advanceTimersByTime(1000);
+    expect(pings).toBe(1);
+    hb.alive(); // the pong
+    vi.advanceTimersByTime(1000);
+    expect(pings).toBe(2);
+    expect(dead).toBe(0);
+    vi.advanceTimersByTime(500);
+    expect(dead).toBe(1);
+    vi.advanceTimersByTime(5000);
+    expect(dead).toBe(1);
+    hb.stop();
+  });
+});
