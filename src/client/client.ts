@@ -78,8 +78,6 @@ export class WrldbldrClient {
     if (this.errorListeners.size > 0) this.errorListeners.emit(err);
     else console.error("wrldbldr client:", err);
   };
-  /** on()/off() pairs: the wrapper registered for each handler, so off() can find it. */
-  private readonly handlerWrappers = new WeakMap<object, AnyEventHandler>();
   private readonly eventListeners = new Map<string, Listeners<Parameters<AnyEventHandler>>>();
   private readonly anyEventListeners = new Listeners<Parameters<AnyEventHandler>>(this.report);
   private readonly stateListeners = new Listeners<[StateChange]>(this.report);
@@ -196,19 +194,21 @@ export class WrldbldrClient {
   on<K extends EventType>(type: K, handler: EventHandler<K>, opts: OnOptions = {}): () => void {
     let set = this.eventListeners.get(type);
     if (!set) this.eventListeners.set(type, (set = new Listeners(this.report)));
-    const wrapped = this.filtered(handler as unknown as AnyEventHandler, opts);
-    this.handlerWrappers.set(handler, wrapped);
-    return set.add(wrapped);
+    const fn = handler as unknown as AnyEventHandler;
+    return set.add(fn, this.filtered(fn, opts));
   }
 
   off<K extends EventType>(type: K, handler: EventHandler<K>): void {
-    const wrapped = this.handlerWrappers.get(handler);
-    if (wrapped) this.eventListeners.get(type)?.delete(wrapped);
+    this.eventListeners.get(type)?.delete(handler as unknown as AnyEventHandler);
   }
 
   /** Every event, with its seq and cause. Returns a function that removes the handler. */
   onAnyEvent(handler: AnyEventHandler, opts: OnOptions = {}): () => void {
-    return this.anyEventListeners.add(this.filtered(handler, opts));
+    return this.anyEventListeners.add(handler, this.filtered(handler, opts));
+  }
+
+  offAnyEvent(handler: AnyEventHandler): void {
+    this.anyEventListeners.delete(handler);
   }
 
   onStateChange(handler: (change: StateChange) => void): () => void {

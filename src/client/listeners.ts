@@ -1,26 +1,29 @@
-/** A set of callbacks; one throwing does not stop the others (it is reported instead). */
+/**
+ * A set of callbacks; one throwing does not stop the others (it is reported instead). A callback
+ * may be registered with a wrapper that is called in its place; delete() takes the original.
+ */
 export class Listeners<A extends unknown[]> {
-  private readonly set = new Set<(...args: A) => void>();
+  private readonly callbacks = new Map<(...args: A) => void, (...args: A) => void>();
 
   constructor(private readonly report: (err: unknown) => void) {}
 
-  add(fn: (...args: A) => void): () => void {
-    this.set.add(fn);
-    return () => this.set.delete(fn);
+  add(fn: (...args: A) => void, invoke: (...args: A) => void = fn): () => void {
+    this.callbacks.set(fn, invoke);
+    return () => this.delete(fn);
   }
 
   delete(fn: (...args: A) => void): void {
-    this.set.delete(fn);
+    this.callbacks.delete(fn);
   }
 
   get size(): number {
-    return this.set.size;
+    return this.callbacks.size;
   }
 
   emit(...args: A): void {
-    for (const fn of [...this.set]) {
+    for (const invoke of [...this.callbacks.values()]) {
       try {
-        fn(...args);
+        invoke(...args);
       } catch (err) {
         this.report(err);
       }

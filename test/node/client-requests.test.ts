@@ -197,6 +197,30 @@ describe("optimistic mutations", () => {
   });
 });
 
+describe("event handlers", () => {
+  it("delivers typed events with seq and cause, and off() removes a handler", async () => {
+    const client = track(testClient(t, grant));
+    const typed: { name: string; seq: number; requestId: string | null }[] = [];
+    const removed: string[] = [];
+    const anyRemoved: string[] = [];
+    const handler = (e: { character: { name: string } }) => removed.push(e.character.name);
+    const anyHandler = (e: AnyEvent) => anyRemoved.push(e.type);
+    client.on("CharacterCreated", (e, seq, cause) => typed.push({ name: e.character.name, seq, requestId: cause.request_id }));
+    client.on("CharacterCreated", handler, { skipOptimistic: true });
+    client.onAnyEvent(anyHandler);
+    client.off("CharacterCreated", handler);
+    client.offAnyEvent(anyHandler);
+    await client.whenOpen();
+
+    const { data, request_id } = await client.requestWithMeta({ type: "CreateCharacter", data: { kind: "npc", name: "Heard" } });
+    await waitFor("the event", () => typed.length === 1);
+    expect(typed[0]).toEqual({ name: "Heard", seq: client.lastSeq, requestId: request_id });
+    expect(data.name).toBe("Heard");
+    expect(removed).toEqual([]);
+    expect(anyRemoved).toEqual([]);
+  });
+});
+
 describe("resume notifications", () => {
   it("tells the app to reload when the server answers a resume with a snapshot, then follows the server's seq", async () => {
     const client = track(testClient(t, grant, { lastSeq: 1_000_000 }));

@@ -1,5 +1,5 @@
 /**
- * Client SDK and token expiry, with tokens that live 3 seconds: refreshed when the server closes
+ * Client SDK and token expiry, with tokens that live 5 seconds: refreshed when the server closes
  * with 4001, refreshed before dialing when already expired, and a clean stop without a callback.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,7 +11,7 @@ const clients: WrldbldrClient[] = [];
 const track = (c: WrldbldrClient) => (clients.push(c), c);
 
 beforeAll(async () => {
-  t = await startTestEngine({ TOKEN_TTL_SECONDS: "3" });
+  t = await startTestEngine({ TOKEN_TTL_SECONDS: "5" });
 });
 
 afterAll(async () => {
@@ -19,7 +19,7 @@ afterAll(async () => {
   await t?.stop();
 });
 
-/** Waits until the token's expiry has passed (bounded by its 3 s lifetime). */
+/** Waits until the token's expiry has passed (bounded by its 5 s lifetime). */
 async function untilExpired(token: string): Promise<void> {
   const exp = tokenExpiry(token);
   expect(exp).toBeDefined();
