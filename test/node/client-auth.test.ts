@@ -92,9 +92,12 @@ describe("kicked", () => {
     const seen = states(player);
     await Promise.all([dm.whenOpen(), player.whenOpen()]);
 
+    const inFlight = failure(player.request({ type: "Ping", delay_ms: 5_000 }));
     await dm.request({ type: "KickParticipant", participant_id: playerGrant.participant_id });
     await waitFor("the player to be closed", () => player.state === "closed");
     expect(player.stateInfo.reason).toBe("kicked");
+    expect((await inFlight).details.reason).toBe("kicked");
+    expect(player.pendingRequestIds).toEqual([]);
     expect(player.stateInfo.error?.details.reason).toBe("kicked");
     // Straight from open to closed: no reconnect attempt in between.
     expect(seen.map((s) => s.state)).toEqual(["open", "closed"]);
