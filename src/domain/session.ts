@@ -1,6 +1,7 @@
 import { AppError, CLOSE_CODES, type Participant, type Role } from "../protocol";
 import { ALL } from "../session/tx";
 import { characters } from "./characters";
+import { activeScene } from "./scenes";
 import { Table, bump } from "./store";
 import { defineHandlers, type HandlerContext, type SessionServices } from "./types";
 import { worlds } from "./world";
@@ -48,11 +49,12 @@ export const sessionHandlers = defineHandlers({
       // after seq; entities carry versions, so applying it again is harmless. Nothing is missed.
       const seq = ctx.session.seq;
       const s = ctx.session;
-      const [world, roster, chars, me] = await Promise.all([
+      const [world, roster, chars, me, scene] = await Promise.all([
         worlds.require(ctx.db, s.sessionId, s.worldId, "world"),
         participants.page(ctx.db, s.sessionId, { limit: 200 }),
         characters.page(ctx.db, s.sessionId, { where: ctx.actor.role === "dm" ? undefined : "hidden = 0", limit: SNAPSHOT_CHARACTERS }),
         participants.require(ctx.db, s.sessionId, ctx.actor.participant_id, "participant"),
+        activeScene(ctx),
       ]);
       const online = s.onlineParticipantIds();
       return {
@@ -61,7 +63,7 @@ export const sessionHandlers = defineHandlers({
         you: toParticipant(me, s, online),
         participants: roster.items.map((r) => toParticipant(r, s, online)),
         characters: chars.items,
-        current_scene: null,
+        current_scene: scene,
       };
     },
   },

@@ -60,12 +60,13 @@ describe("scenes", () => {
     const t = await table();
     const mira = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Mira" } });
     const shadow = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Shadow", hidden: true } });
-    const scene = await t.dm.ok({ type: "CreateScene", data: { name: "Night", featured_character_ids: [mira.id, shadow.id] } });
+    const scene = await t.dm.ok({ type: "CreateScene", data: { name: "Night", featured_character_ids: [mira.id, shadow.id], directorial_notes: "Shadow waits" } });
     expect(scene.featured_character_ids).toEqual([mira.id, shadow.id]);
     expect((await t.dm.waitFor(ev("SceneCreated"))).event.scene.featured_character_ids).toEqual([mira.id, shadow.id]);
     await t.dm.ok({ type: "SetActiveScene", scene_id: scene.id });
     await t.dm.ok({ type: "SetSceneBackdrop", scene_id: scene.id, backdrop_asset_id: "night-sky" });
     expect((await t.dm.ok({ type: "GetScene", scene_id: scene.id })).featured_character_ids).toEqual([mira.id, shadow.id]);
+    expect((await t.dm.ok({ type: "GetSessionSnapshot" })).current_scene).toMatchObject({ featured_character_ids: [mira.id, shadow.id], directorial_notes: "Shadow waits" });
     for (const s of [t.player, t.spectator]) {
       expect((await s.waitFor(ev("SceneCreated"))).event.scene.featured_character_ids).toEqual([mira.id]);
       expect((await s.waitFor(ev("SceneChanged"))).event.scene.featured_character_ids).toEqual([mira.id]);
@@ -73,6 +74,9 @@ describe("scenes", () => {
       expect((await s.ok({ type: "GetScene", scene_id: scene.id })).featured_character_ids).toEqual([mira.id]);
       expect((await s.ok({ type: "ListScenes" })).items[0].featured_character_ids).toEqual([mira.id]);
       expect((await s.ok({ type: "GetActiveScene" })).scene.featured_character_ids).toEqual([mira.id]);
+      const snapshot = await s.ok({ type: "GetSessionSnapshot" });
+      expect(snapshot.current_scene).toMatchObject({ id: scene.id, featured_character_ids: [mira.id] });
+      expect(snapshot.current_scene).not.toHaveProperty("directorial_notes");
       await settle();
       expect(JSON.stringify(s.frames)).not.toContain(shadow.id);
     }

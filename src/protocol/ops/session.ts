@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { PageParams, ParticipantSchema, SessionSettingsSchema, WorldSchema, CharacterSchema, pageOf } from "../entities";
+import { SceneSchema } from "../world-entities";
 import { Id, op } from "./define";
 
 /** Session: ping, snapshot, roster, kick, settings. */
@@ -16,7 +17,7 @@ export const SESSION_OPS = {
       you: ParticipantSchema,
       participants: z.array(ParticipantSchema),
       characters: z.array(CharacterSchema),
-      current_scene: z.null(),
+      current_scene: SceneSchema.nullable(),
     }),
   ),
   ListParticipants: op({ ...PageParams }, pageOf(ParticipantSchema)),
