@@ -112,6 +112,7 @@ export class WireClient {
   }
 
   private onFrame(text: string): void {
+    if (text === "pong") return; // heartbeat answer
     const frame = JSON.parse(text) as { type: string } & Record<string, any>;
     switch (frame.type) {
       case "Event": {

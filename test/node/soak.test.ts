@@ -63,13 +63,15 @@ describe("the soak's verifier", () => {
     snapshot_resumes: 0,
     delivered: [1, 2, 4],
     raw: [1, 2, 4],
+    late_frames: 0,
+    heartbeat_timeouts: 0,
   });
 
   it("accepts a consistent run", () => {
     expect(verifySoak([ledger()], rows(), 4).violations).toEqual([]);
   });
 
-  it("flags a duplicated or missing delivery, a DM-only event sent to a player, a write stored twice", () => {
+  it("flags a duplicated or missing delivery, a DM-only event sent to a player, a write stored twice or unanswered", () => {
     const dup = { ...ledger(), delivered: [1, 2, 2, 4] };
     expect(verifySoak([dup], rows(), 4).violations.join()).toMatch(/SDK delivered/);
     const missing = { ...ledger(), raw: [1, 4] };
@@ -79,6 +81,8 @@ describe("the soak's verifier", () => {
     const twice = rows();
     twice.items.push({ id: "i2", character_id: "c1", name: "a" });
     expect(verifySoak([ledger()], twice, 4).violations.join()).toMatch(/stored 2×/);
+    const unanswered = { ...ledger(), unanswered: [{ request_id: "r9", type: "UpdateCharacter" }] };
+    expect(verifySoak([unanswered], rows(), 4).violations.join()).toMatch(/unanswered/);
     const updatedTwice = rows();
     updatedTwice.characters[0]!.version = 3;
     expect(verifySoak([ledger()], updatedTwice, 4).violations.join()).toMatch(/version 3, expected 2/);

@@ -38,6 +38,10 @@ export interface Ledger {
   snapshot_resumes: number;
   delivered: number[];
   raw: number[];
+  /** Event frames that arrived on a socket after the client had closed it (ignored by the SDK). */
+  late_frames: number;
+  /** Sockets the SDK gave up on because the heartbeat went unanswered. */
+  heartbeat_timeouts: number;
 }
 
 export interface SoakClientOptions {
@@ -70,12 +74,14 @@ export class SoakClient {
       snapshot_resumes: 0,
       delivered: [],
       raw: [],
+      late_frames: 0,
+      heartbeat_timeouts: 0,
     };
     const proxy = await startProxy({ targetPort: opts.enginePort });
     const sdk = connect({
       url: viaPort(opts.grant.ws_url, proxy.port),
       token: opts.grant.token,
-      WebSocket: tappedWebSocket((seq) => ledger.raw.push(seq)),
+      WebSocket: tappedWebSocket({ event: (seq) => ledger.raw.push(seq), late: () => ledger.late_frames++ }),
       clientId: `soak${opts.index}`,
       requestTimeoutMs: 0, // re-sent across reconnects until answered; the run bounds the wait
       reconnect: { baseDelayMs: 100, maxDelayMs: 1_000 },
@@ -87,6 +93,7 @@ export class SoakClient {
       ledger.first_join_seq ??= joined.seq;
     });
     sdk.onSnapshot(() => ledger.snapshot_resumes++);
+    sdk.onStateChange((change) => change.reason === "heartbeat_timeout" && ledger.heartbeat_timeouts++);
     sdk.onError((err) => ledger.errors.push(`client: ${String(err)}`));
     return new SoakClient(proxy, sdk, ledger);
   }

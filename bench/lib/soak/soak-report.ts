@@ -12,7 +12,7 @@ export function renderSoak(r: SoakReport): string {
   const rows: [string, string][] = [
     ["clients × duration", `${r.config.clients} × ${r.config.durationMs / 1000} s (seed ${r.config.seed})`],
     ["faults", `${r.faults.cuts} cuts (${r.faults.connections_cut} connections reset), ${r.faults.restarts} engine restart (${r.faults.restart_ms} ms)`],
-    ["client joins (first + resumes)", String(c.joins)],
+    ["client joins (first + resumes)", `${c.joins} (${c.heartbeat_timeouts} after a heartbeat timeout)`],
     ["acknowledged writes", `${c.acknowledged_writes} (${c.replayed_results} answered from the request log after a re-send)`],
     ["unanswered writes at the end", String(c.unanswered_writes)],
     ["reads", String(c.reads)],
@@ -20,6 +20,7 @@ export function renderSoak(r: SoakReport): string {
     ["events expected (all clients)", String(c.events_expected)],
     ["delivered by the SDK", `${d.received}: ${d.missing} missing, ${d.duplicates} duplicate, ${d.out_of_order} out of order, ${d.unexpected} unexpected`],
     ["sent by the server (wire)", `${w.received}: ${w.missing} missing, ${w.duplicates} duplicate, ${w.out_of_order} out of order, ${w.unexpected} unexpected`],
+    ["frames on sockets the client had closed", `${c.late_frames} (not read by the client; not checked)`],
     ["violations", String(r.verdict.violations.length)],
   ];
   const out = [formatTable(["soak", "result"], rows)];

@@ -1,6 +1,9 @@
 /**
  * A `ws` WebSocket that also records the seq of every Event frame the server sends, before the SDK
  * sees it. The SDK drops duplicates and stale events itself; this tap shows what the server sent.
+ * Frames that arrive after the client itself closed the socket (e.g. the SDK gave up on it after a
+ * heartbeat timeout and dialed again) are not part of the stream the client reads: they are only
+ * counted, as `late`.
  */
 import WebSocket from "ws";
 import type { WebSocketConstructor } from "../../../src/client";
@@ -20,16 +23,32 @@ export function eventSeqOf(text: string): number | null {
   }
 }
 
-export function tappedWebSocket(onEventSeq: (seq: number) => void): WebSocketConstructor {
+export interface Tap {
+  /** An Event frame on a socket the client still reads. */
+  event(seq: number): void;
+  /** An Event frame on a socket the client had already closed. */
+  late(seq: number): void;
+}
+
+export function tappedWebSocket(tap: Tap): WebSocketConstructor {
   return class TappedWebSocket extends WebSocket {
+    private closedByClient = false;
+
     constructor(url: string, protocols?: string | string[]) {
       super(url, protocols, { perMessageDeflate: false });
       // Registered before the SDK sets onmessage, so it runs first.
       this.on("message", (data, isBinary) => {
         if (isBinary) return;
         const seq = eventSeqOf(data.toString());
-        if (seq !== null) onEventSeq(seq);
+        if (seq === null) return;
+        if (this.closedByClient) tap.late(seq);
+        else tap.event(seq);
       });
+    }
+
+    override close(code?: number, reason?: string | Buffer): void {
+      this.closedByClient = true;
+      super.close(code, reason);
     }
   } as unknown as WebSocketConstructor;
 }

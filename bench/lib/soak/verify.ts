@@ -1,6 +1,6 @@
 /**
  * The soak's verdict: the clients' ledgers against the rows stored in D1.
- * - every acknowledged write is stored exactly once (its item, its character version, its request
+ * - every write is answered (within the drain time), and every acknowledged one is stored exactly once (its item, its character version, its request
  *   log entry, its one event), and nothing is stored that no client asked for;
  * - every client got every event it may see (seq after its first join, up to the final seq, in its
  *   audience) exactly once and in order, from the SDK and on the wire.
@@ -38,7 +38,7 @@ function countBy<T>(items: readonly T[], key: (t: T) => string): Map<string, num
 export function verifySoak(ledgers: readonly Ledger[], rows: StoredRows, finalSeq: number): SoakVerdict {
   const violations: string[] = [];
   const v = (msg: string) => violations.length < 200 && violations.push(msg);
-  const checked = { acknowledged_writes: 0, stored_items: rows.items.length, events_in_log: rows.events.length, events_expected: 0, unanswered_writes: 0, replayed_results: 0, reads: 0, joins: 0 };
+  const checked = { late_frames: 0, heartbeat_timeouts: 0, acknowledged_writes: 0, stored_items: rows.items.length, events_in_log: rows.events.length, events_expected: 0, unanswered_writes: 0, replayed_results: 0, reads: 0, joins: 0 };
 
   // The log itself: seqs 1..max without a gap (retention is far larger than a soak).
   rows.events.forEach((e, i) => e.seq !== i + 1 && v(`event log: seq ${e.seq} at position ${i + 1}`));
@@ -57,7 +57,10 @@ export function verifySoak(ledgers: readonly Ledger[], rows: StoredRows, finalSe
     checked.replayed_results += l.replayed;
     checked.reads += l.reads;
     checked.joins += l.joins;
+    checked.late_frames += l.late_frames;
+    checked.heartbeat_timeouts += l.heartbeat_timeouts;
     for (const e of l.errors) v(`client ${who}: ${e}`);
+    if (l.unanswered.length) v(`client ${who}: ${l.unanswered.length} writes still unanswered after the drain (${l.unanswered.map((u) => u.request_id).join(", ")})`);
     if (l.snapshot_resumes > 0) v(`client ${who}: resumed from a snapshot ${l.snapshot_resumes}× (events were not replayed)`);
 
     // Writes: each acknowledged one has its request-log entry and exactly one event.
