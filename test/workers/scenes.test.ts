@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { onRegionEntry } from "../../src/domain/scenes";
+import { appendStoryEvent } from "../../src/domain/story";
 import { TestSocket, joinSession, settle, table } from "./helpers";
 
 type T = Awaited<ReturnType<typeof table>>;
@@ -175,6 +177,31 @@ describe("MoveToRegion", () => {
     await t.dm.ok({ type: "UpdateRegionConnection", region_connection_id: trapdoor.id, data: { is_locked: false } });
     expect((await t.player.ok({ type: "MoveToRegion", character_id: pc.id, region_id: cellar.id })).character.region_id).toBe(cellar.id);
     expect(await t.spectator.ok({ type: "GetCharacter", character_id: pc.id })).toMatchObject({ region_id: cellar.id });
+    t.close();
+  });
+
+  it("region-entry hooks (staging's entry point) run inside the move's transaction", async () => {
+    const t = await table();
+    const { street, hall } = await map(t);
+    const calls: { character: string; from: string | null; to: string }[] = [];
+    onRegionEntry(async (ctx, move) => {
+      if (ctx.session.sessionId !== t.dmGrant.session_id) return;
+      calls.push({ character: move.character.id, from: move.from?.id ?? null, to: move.to.id });
+      await appendStoryEvent(ctx, { kind: "staging_approved", summary: `staging for ${move.to.name}`, hidden: true, region_id: move.to.id });
+    });
+    const pc = await t.player.ok({ type: "CreateCharacter", data: { kind: "pc", name: "Aria" } });
+    await t.player.ok({ type: "MoveToRegion", character_id: pc.id, region_id: street.id });
+    await t.player.ok({ type: "MoveToRegion", character_id: pc.id, region_id: hall.id });
+    expect(calls).toEqual([
+      { character: pc.id, from: null, to: street.id },
+      { character: pc.id, from: street.id, to: hall.id },
+    ]);
+    const staged = await t.dm.waitFor(ev("StoryEventCreated", (e) => e.story_event.summary === "staging for Hall"));
+    const moved = t.dm.events("CharacterUpdated").find((f) => f.event.character.region_id === hall.id)!;
+    // Same commit: the hook's event directly follows the move's own.
+    expect(staged.cause.request_id).toBe(moved.cause.request_id);
+    await settle();
+    expect(JSON.stringify(t.player.frames)).not.toContain("staging for");
     t.close();
   });
 
