@@ -63,6 +63,7 @@ describe("the soak's verifier", () => {
     snapshot_resumes: 0,
     delivered: [1, 2, 4],
     raw: [1, 2, 4],
+    raw_socket: [1, 1, 2],
     late_frames: 0,
     heartbeat_timeouts: 0,
   });
@@ -74,10 +75,10 @@ describe("the soak's verifier", () => {
   it("flags a duplicated or missing delivery, a DM-only event sent to a player, a write stored twice or unanswered", () => {
     const dup = { ...ledger(), delivered: [1, 2, 2, 4] };
     expect(verifySoak([dup], rows(), 4).violations.join()).toMatch(/SDK delivered/);
-    const missing = { ...ledger(), raw: [1, 4] };
+    const missing = { ...ledger(), raw: [1, 4], raw_socket: [1, 2] };
     expect(verifySoak([missing], rows(), 4).violations.join()).toMatch(/server sent/);
-    const leaked = { ...ledger(), raw: [1, 2, 3, 4] };
-    expect(verifySoak([leaked], rows(), 4).violations.join()).toMatch(/"unexpected":1/);
+    const leaked = { ...ledger(), raw: [1, 2, 3, 4], raw_socket: [1, 1, 1, 2] };
+    expect(verifySoak([leaked], rows(), 4).violations.join()).toMatch(/"unexpected":1.*socket 1: seq 1\.\.3 \(3 frames\), socket 2: seq 4\.\.4/);
     const twice = rows();
     twice.items.push({ id: "i2", character_id: "c1", name: "a" });
     expect(verifySoak([ledger()], twice, 4).violations.join()).toMatch(/stored 2×/);

@@ -38,6 +38,8 @@ export interface Ledger {
   snapshot_resumes: number;
   delivered: number[];
   raw: number[];
+  /** For each entry of `raw`: the number of the socket it came on (to diagnose a violation). */
+  raw_socket: number[];
   /** Event frames that arrived on a socket after the client had closed it (ignored by the SDK). */
   late_frames: number;
   /** Sockets the SDK gave up on because the heartbeat went unanswered. */
@@ -74,6 +76,7 @@ export class SoakClient {
       snapshot_resumes: 0,
       delivered: [],
       raw: [],
+      raw_socket: [],
       late_frames: 0,
       heartbeat_timeouts: 0,
     };
@@ -81,7 +84,7 @@ export class SoakClient {
     const sdk = connect({
       url: viaPort(opts.grant.ws_url, proxy.port),
       token: opts.grant.token,
-      WebSocket: tappedWebSocket({ event: (seq) => ledger.raw.push(seq), late: () => ledger.late_frames++ }),
+      WebSocket: tappedWebSocket({ event: (seq, socket) => (ledger.raw.push(seq), ledger.raw_socket.push(socket)), late: () => ledger.late_frames++ }),
       clientId: `soak${opts.index}`,
       requestTimeoutMs: 0, // re-sent across reconnects until answered; the run bounds the wait
       reconnect: { baseDelayMs: 100, maxDelayMs: 1_000 },

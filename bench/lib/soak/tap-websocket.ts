@@ -24,15 +24,17 @@ export function eventSeqOf(text: string): number | null {
 }
 
 export interface Tap {
-  /** An Event frame on a socket the client still reads. */
-  event(seq: number): void;
+  /** An Event frame on a socket the client still reads; sockets are numbered from 1 per client. */
+  event(seq: number, socket: number): void;
   /** An Event frame on a socket the client had already closed. */
   late(seq: number): void;
 }
 
 export function tappedWebSocket(tap: Tap): WebSocketConstructor {
+  let sockets = 0;
   return class TappedWebSocket extends WebSocket {
     private closedByClient = false;
+    private readonly ordinal = ++sockets;
 
     constructor(url: string, protocols?: string | string[]) {
       super(url, protocols, { perMessageDeflate: false });
@@ -42,7 +44,7 @@ export function tappedWebSocket(tap: Tap): WebSocketConstructor {
         const seq = eventSeqOf(data.toString());
         if (seq === null) return;
         if (this.closedByClient) tap.late(seq);
-        else tap.event(seq);
+        else tap.event(seq, this.ordinal);
       });
     }
 

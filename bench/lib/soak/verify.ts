@@ -101,8 +101,20 @@ export function verifySoak(ledgers: readonly Ledger[], rows: StoredRows, finalSe
     deliveredChecks.push(delivered);
     wireChecks.push(wire);
     if (!isClean(delivered)) v(`client ${who}: SDK delivered ${JSON.stringify(delivered)}`);
-    if (!isClean(wire)) v(`client ${who}: server sent ${JSON.stringify(wire)}`);
+    if (!isClean(wire)) v(`client ${who}: server sent ${JSON.stringify(wire)}; ${describeSockets(l)}`);
   }
   for (const name of itemNameCounts.keys()) if (!accountedNames.has(name)) v(`item '${name}' is stored but no client asked for it`);
   return { checked, delivered: sumChecks(deliveredChecks), wire: sumChecks(wireChecks), violations };
+}
+
+/** Which sockets a client's frames came on, in order: "socket 3: seq 10..52 (40 frames)". */
+function describeSockets(l: Ledger): string {
+  const runs: string[] = [];
+  let start = 0;
+  for (let i = 1; i <= l.raw.length; i++) {
+    if (i < l.raw.length && l.raw_socket[i] === l.raw_socket[start]) continue;
+    runs.push(`socket ${l.raw_socket[start]}: seq ${l.raw[start]}..${l.raw[i - 1]} (${i - start} frames)`);
+    start = i;
+  }
+  return runs.length > 12 ? [...runs.slice(0, 6), "…", ...runs.slice(-6)].join(", ") : runs.join(", ");
 }
