@@ -4,6 +4,7 @@
  * cuts random connections and restarts the engine once (state kept). Then every client drains, the
  * engine stops, and verify.ts compares what the clients were told with what D1 holds.
  */
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import { joinSession, createSession } from "../auth";
 import { mapLimit, sleep, waitUntil } from "../bounded";
 import { LocalEngine } from "../local-engine";
@@ -36,6 +37,11 @@ export interface SoakConfig {
 export interface SoakReport {
   config: Omit<SoakConfig, "log">;
   faults: { cuts: number; connections_cut: number; restarts: number; restart_ms: number };
+  /**
+   * How late this process's own timers ran (all clients share one Node event loop): a heartbeat
+   * timeout while this is high is the test client's lag, not the server's silence.
+   */
+  client_event_loop_delay_ms: { p99: number; max: number };
   verdict: SoakVerdict;
   duration_ms: number;
 }
@@ -92,6 +98,8 @@ export async function runSoak(cfg: SoakConfig): Promise<SoakReport> {
   const t0 = Date.now();
   const engine = await LocalEngine.start(cfg.vars ?? {});
   const clients: SoakClient[] = [];
+  const lag = monitorEventLoopDelay({ resolution: 20 });
+  lag.enable();
   try {
     const dm = await createSession(engine.url, "soak world");
     const grants = await mapLimit(Array.from({ length: cfg.clients }), 8, (_, i) => joinSession(engine.url, dm.invite_code, `player ${i}`));
@@ -123,8 +131,10 @@ export async function runSoak(cfg: SoakConfig): Promise<SoakReport> {
     log("engine stopped; reading D1");
     const verdict = verifySoak(clients.map((c) => c.ledger), readStoredRows(engine, dm.session_id), finalSeq);
     const { log: _log, ...config } = cfg;
-    return { config, faults, verdict, duration_ms: Date.now() - t0 };
+    const ms = (ns: number) => Math.round(ns / 1e6);
+    return { config, faults, client_event_loop_delay_ms: { p99: ms(lag.percentile(99)), max: ms(lag.max) }, verdict, duration_ms: Date.now() - t0 };
   } finally {
+    lag.disable();
     for (const c of clients) c.close();
     await Promise.all(clients.map((c) => c.proxy.stop().catch(() => undefined)));
     await engine.dispose();

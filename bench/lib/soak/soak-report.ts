@@ -13,6 +13,7 @@ export function renderSoak(r: SoakReport): string {
     ["clients × duration", `${r.config.clients} × ${r.config.durationMs / 1000} s (seed ${r.config.seed})`],
     ["faults", `${r.faults.cuts} cuts (${r.faults.connections_cut} connections reset), ${r.faults.restarts} engine restart (${r.faults.restart_ms} ms)`],
     ["client joins (first + resumes)", `${c.joins} (${c.heartbeat_timeouts} after a heartbeat timeout)`],
+    ["soak process event-loop delay", `p99 ${r.client_event_loop_delay_ms.p99} ms, max ${r.client_event_loop_delay_ms.max} ms (the clients' own lag)`],
     ["acknowledged writes", `${c.acknowledged_writes} (${c.replayed_results} answered from the request log after a re-send)`],
     ["unanswered writes at the end", String(c.unanswered_writes)],
     ["reads", String(c.reads)],
