@@ -184,8 +184,3 @@ export async function allRows<E extends Versioned>(db: D1Database, sessionId: st
   } while (cursor);
   return out;
 }
-
-/** A VALIDATION_ERROR about one field, in the shape the router gives zod failures. */
-export function invalid(path: string, message: string, details: Record<string, unknown> = {}): AppError {
-  return new AppError("VALIDATION_ERROR", `invalid field '${path}': ${message}`, { issues: [{ path, message }], ...details });
-}

@@ -1,6 +1,7 @@
-import { AppError, type Character, type InventoryItem } from "../protocol";
-import { authorize, isDm, type Actor } from "../session/authorize";
-import { ALL, DMS, NON_DMS, type Tx } from "../session/tx";
+import { AppError, invalidField, type Character, type InventoryItem } from "../protocol";
+import { authorize, isDm } from "../session/authorize";
+import { ALL, DMS } from "../session/tx";
+import { deleteEntity, insertEntity, requireVisible, updateEntity, type EntityKind } from "./changes";
 import { participants } from "./session";
 import { Table, bump, checkVersion, create } from "./store";
 import { defineHandlers, type HandlerContext } from "./types";
@@ -20,46 +21,25 @@ export const inventory = new Table<InventoryItem>(
   { json: ["properties"], bool: ["equipped"] },
 );
 
+/** Characters as an entity kind: hidden NPCs exist for DMs only (see changes.ts). */
+export const CHARACTER: EntityKind<Character> = {
+  table: characters,
+  what: "character",
+  events: { created: "CharacterCreated", updated: "CharacterUpdated", deleted: "CharacterDeleted", key: "character", idKey: "character_id" },
+  hidden: (c) => c.hidden,
+};
+
 /** Fields only a DM may set on a character. */
 const DM_FIELDS = ["owner_participant_id", "hidden", "dm_notes"] as const;
 
-const visibleTo = (actor: Actor, c: Character) => isDm(actor) || !c.hidden;
-
-/** A character the actor may see; hidden NPCs do not exist for players (NOT_FOUND, no leak). */
-export async function visibleCharacter(ctx: HandlerContext, id: string): Promise<Character> {
-  const c = await characters.get(ctx.db, ctx.session.sessionId, id);
-  if (!c || !visibleTo(ctx.actor, c)) throw new AppError("NOT_FOUND", `character '${id}' not found`, { id });
-  return c;
-}
-
 /** A character the actor may edit: DMs any, a player only its own PC. */
 async function editableCharacter(ctx: HandlerContext, id: string): Promise<Character> {
-  const c = await visibleCharacter(ctx, id);
+  const c = await requireVisible(ctx, CHARACTER, id);
   authorize(ctx.actor, "own", c, "edit a character that is not its own");
   return c;
 }
 
-/**
- * Emits the events of a character change. Hidden characters exist for DMs only, so a change of
- * visibility is, for players, a creation or a deletion.
- */
-export function emitCharacterChange(tx: Tx, before: Character | null, after: Character | null): void {
-  const wasVisible = !!before && !before.hidden;
-  if (after) {
-    const type = before ? "CharacterUpdated" : "CharacterCreated";
-    if (!after.hidden) {
-      if (before && !wasVisible) {
-        tx.emit({ type, character: after }, DMS).emit({ type: "CharacterCreated", character: after }, NON_DMS);
-      } else tx.emit({ type, character: after } as never, ALL);
-    } else {
-      tx.emit({ type, character: after } as never, DMS);
-      if (wasVisible) tx.emit({ type: "CharacterDeleted", character_id: after.id }, NON_DMS);
-    }
-  } else if (before) {
-    tx.emit({ type: "CharacterDeleted", character_id: before.id }, wasVisible ? ALL : DMS);
-  }
-}
-
+/** Inventory is as visible as the character who holds it. */
 const audienceOf = (...cs: Character[]) => (cs.some((c) => c.hidden) ? DMS : ALL);
 
 function forbidDmFields(ctx: HandlerContext, data: Record<string, unknown>): void {
@@ -74,11 +54,7 @@ async function checkOwner(ctx: HandlerContext, ownerId: string | null | undefine
 }
 
 function checkHiddenKind(kind: Character["kind"], hidden: boolean): void {
-  if (kind === "pc" && hidden) {
-    throw new AppError("VALIDATION_ERROR", "invalid field 'data.hidden': only NPCs can be hidden", {
-      issues: [{ path: "data.hidden", message: "only NPCs can be hidden" }],
-    });
-  }
+  if (kind === "pc" && hidden) throw invalidField("data.hidden", "only NPCs can be hidden");
 }
 
 export const characterHandlers = defineHandlers({
@@ -100,7 +76,7 @@ export const characterHandlers = defineHandlers({
   GetCharacter: {
     access: "read",
     write: false,
-    handle: (ctx, p) => visibleCharacter(ctx, p.character_id),
+    handle: (ctx, p) => requireVisible(ctx, CHARACTER, p.character_id),
   },
 
   CreateCharacter: {
@@ -122,8 +98,7 @@ export const characterHandlers = defineHandlers({
       }
       checkHiddenKind(kind, data.hidden ?? false);
       await checkOwner(ctx, data.owner_participant_id);
-      const character = create<Character>(
-        {
+      return insertEntity(ctx, CHARACTER, {
           world_id: ctx.session.worldId,
           kind,
           name: data.name,
@@ -138,12 +113,7 @@ export const characterHandlers = defineHandlers({
           portrait_asset_id: data.portrait_asset_id ?? null,
           sprite_asset_id: data.sprite_asset_id ?? null,
           dm_notes: data.dm_notes ?? "",
-        },
-        ctx.now,
-      );
-      ctx.tx.write(characters.insert(ctx.db, { session_id: ctx.session.sessionId, world_id: ctx.session.worldId }, character));
-      emitCharacterChange(ctx.tx, null, character);
-      return character;
+      });
     },
   },
 
@@ -152,14 +122,10 @@ export const characterHandlers = defineHandlers({
     write: true,
     async handle(ctx, p) {
       const before = await editableCharacter(ctx, p.character_id);
-      checkVersion(before, p.expected_version, "character");
       forbidDmFields(ctx, p.data);
       checkHiddenKind(before.kind, p.data.hidden ?? before.hidden);
       await checkOwner(ctx, p.data.owner_participant_id);
-      const after = bump(before, p.data, ctx.now);
-      ctx.tx.write(characters.update(ctx.db, ctx.session.sessionId, after));
-      emitCharacterChange(ctx.tx, before, after);
-      return after;
+      return updateEntity(ctx, CHARACTER, before, p.data, p.expected_version);
     },
   },
 
@@ -168,13 +134,14 @@ export const characterHandlers = defineHandlers({
     write: true,
     async handle(ctx, p) {
       const before = await editableCharacter(ctx, p.character_id);
-      checkVersion(before, p.expected_version, "character");
-      ctx.tx.write(
-        characters.delete(ctx.db, ctx.session.sessionId, before.id),
-        ctx.db.prepare("DELETE FROM inventory_items WHERE session_id = ? AND character_id = ?").bind(ctx.session.sessionId, before.id),
+      // What belongs to the character goes with it, in the same commit. (DMs drop relationships
+      // naming a deleted character on CharacterDeleted; they are DM material and have no events here.)
+      const owned = ["inventory_items", "npc_region_relationships"].map((table) =>
+        ctx.db.prepare(`DELETE FROM ${table} WHERE session_id = ? AND character_id = ?`).bind(ctx.session.sessionId, before.id),
       );
-      emitCharacterChange(ctx.tx, before, null);
-      return { deleted: true as const };
+      const result = deleteEntity(ctx, CHARACTER, before, p.expected_version);
+      ctx.tx.write(...owned);
+      return result;
     },
   },
 
@@ -183,14 +150,10 @@ export const characterHandlers = defineHandlers({
     write: true,
     async handle(ctx, p) {
       const before = await editableCharacter(ctx, p.character_id);
-      checkVersion(before, p.expected_version, "character");
       const stats = { ...before.stats };
       if (p.value === null) delete stats[p.stat];
       else stats[p.stat] = p.value;
-      const after = bump(before, { stats }, ctx.now);
-      ctx.tx.write(characters.update(ctx.db, ctx.session.sessionId, after));
-      emitCharacterChange(ctx.tx, before, after);
-      return after;
+      return updateEntity(ctx, CHARACTER, before, { stats }, p.expected_version);
     },
   },
 
@@ -198,7 +161,7 @@ export const characterHandlers = defineHandlers({
     access: "read",
     write: false,
     async handle(ctx, p) {
-      await visibleCharacter(ctx, p.character_id);
+      await requireVisible(ctx, CHARACTER, p.character_id);
       return inventory.page(ctx.db, ctx.session.sessionId, { where: "character_id = ?", params: [p.character_id], cursor: p.cursor, limit: p.limit });
     },
   },
@@ -256,18 +219,10 @@ export const characterHandlers = defineHandlers({
     write: true,
     async handle(ctx, p) {
       const { item, owner } = await editableItem(ctx, p.item_id);
-      const target = await visibleCharacter(ctx, p.to_character_id);
-      if (target.id === owner.id) {
-        throw new AppError("VALIDATION_ERROR", "invalid field 'to_character_id': the item already belongs to that character", {
-          issues: [{ path: "to_character_id", message: "same character" }],
-        });
-      }
+      const target = await requireVisible(ctx, CHARACTER, p.to_character_id);
+      if (target.id === owner.id) throw invalidField("to_character_id", "the item already belongs to that character");
       const quantity = p.quantity ?? item.quantity;
-      if (quantity > item.quantity) {
-        throw new AppError("VALIDATION_ERROR", `invalid field 'quantity': only ${item.quantity} available`, {
-          issues: [{ path: "quantity", message: `at most ${item.quantity}` }],
-        });
-      }
+      if (quantity > item.quantity) throw invalidField("quantity", `only ${item.quantity} available`);
       const scope = { session_id: ctx.session.sessionId, world_id: ctx.session.worldId };
       let from: InventoryItem | null = null;
       let to: InventoryItem;
@@ -292,7 +247,7 @@ export const characterHandlers = defineHandlers({
 async function editableItem(ctx: HandlerContext, itemId: string): Promise<{ item: InventoryItem; owner: Character }> {
   const item = await inventory.get(ctx.db, ctx.session.sessionId, itemId);
   const owner = item && (await characters.get(ctx.db, ctx.session.sessionId, item.character_id));
-  if (!item || !owner || !visibleTo(ctx.actor, owner)) throw new AppError("NOT_FOUND", `inventory item '${itemId}' not found`, { id: itemId });
+  if (!item || !owner || (owner.hidden && !isDm(ctx.actor))) throw new AppError("NOT_FOUND", `inventory item '${itemId}' not found`, { id: itemId });
   authorize(ctx.actor, "own", owner, "change another character's inventory");
   return { item, owner };
 }

@@ -1,6 +1,6 @@
-import { AppError, type Region } from "../protocol";
-import { allRows, deleteEntity, insertEntity, invalid, requireVisible, updateEntity, withoutHiddenCharacters } from "./changes";
-import { characters, emitCharacterChange } from "./characters";
+import { AppError, type Region, invalidField } from "../protocol";
+import { allRows, deleteEntity, emitChange, insertEntity, requireVisible, updateEntity, withoutHiddenCharacters } from "./changes";
+import { CHARACTER, characters } from "./characters";
 import { bump, checkVersion } from "./store";
 import { defineHandlers, type HandlerContext } from "./types";
 import {
@@ -20,7 +20,7 @@ import {
 async function checkDefaultRegion(ctx: HandlerContext, locationId: string | null, regionId: string | null | undefined): Promise<void> {
   if (!regionId) return;
   const region = await requireVisible(ctx, REGION, regionId);
-  if (region.location_id !== locationId) throw invalid("data.default_region_id", "the region belongs to another location");
+  if (region.location_id !== locationId) throw invalidField("data.default_region_id", "the region belongs to another location");
 }
 
 /**
@@ -45,7 +45,7 @@ async function removeRegions(ctx: HandlerContext, gone: Region[], set: { sql: st
   for (const c of standing) {
     const after = bump(c, { region_id: null }, ctx.now);
     ctx.tx.write(characters.update(ctx.db, s, after));
-    emitCharacterChange(ctx.tx, c, after);
+    emitChange(ctx.tx, CHARACTER, c, after);
   }
   if (keepLocationId) {
     const owner = await locations.get(ctx.db, s, keepLocationId);
@@ -195,7 +195,7 @@ export const locationHandlers = defineHandlers({
     write: true,
     async handle(ctx, p) {
       const d = p.data;
-      if (d.from_region_id === d.to_region_id) throw invalid("data.to_region_id", "a region cannot connect to itself");
+      if (d.from_region_id === d.to_region_id) throw invalidField("data.to_region_id", "a region cannot connect to itself");
       await requireVisible(ctx, REGION, d.from_region_id);
       await requireVisible(ctx, REGION, d.to_region_id);
       const existing = await findConnection(ctx, d.from_region_id, d.to_region_id);
@@ -256,7 +256,7 @@ export const locationHandlers = defineHandlers({
     write: true,
     async handle(ctx, p) {
       const npc = await characters.require(ctx.db, ctx.session.sessionId, p.character_id, "character");
-      if (npc.kind !== "npc") throw invalid("character_id", "only NPCs have region relationships");
+      if (npc.kind !== "npc") throw invalidField("character_id", "only NPCs have region relationships");
       await requireVisible(ctx, REGION, p.region_id);
       const before = await findRelationship(ctx, p.character_id, p.region_id);
       const fields = { relationship_type: p.relationship_type, notes: p.notes ?? before?.notes ?? "" };

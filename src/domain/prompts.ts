@@ -1,9 +1,9 @@
-import { AppError, type PromptTemplate } from "../protocol";
+import { AppError, type PromptTemplate, invalidField } from "../protocol";
 import { DMS } from "../session/tx";
 import { bump, create } from "./store";
 import { defineHandlers, type HandlerContext } from "./types";
 import { promptOverrides, type PromptOverride } from "./world-tables";
-import { invalid, scopeOf } from "./changes";
+import { scopeOf } from "./changes";
 
 interface CatalogueEntry {
   label: string;
@@ -124,7 +124,7 @@ const PLACEHOLDER = /\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
 function checkPlaceholders(entry: CatalogueEntry & { key: string }, text: string, path = "value"): void {
   const unknown = [...new Set([...text.matchAll(PLACEHOLDER)].map((m) => m[1]!))].filter((n) => !entry.placeholders.includes(n));
   if (unknown.length > 0) {
-    throw invalid(
+    throw invalidField(
       path,
       `unknown placeholder${unknown.length > 1 ? "s" : ""} ${unknown.map((n) => `{${n}}`).join(", ")} for '${entry.key}' (accepted: ${entry.placeholders.map((n) => `{${n}}`).join(", ") || "none"})`,
       { unknown, accepted: entry.placeholders },
@@ -134,7 +134,7 @@ function checkPlaceholders(entry: CatalogueEntry & { key: string }, text: string
 
 /** An override as SetPromptTemplate would accept it (ImportWorld checks documents with this). */
 export function checkPromptOverride(key: string, value: string, path: string): void {
-  if (!isKey(key)) throw invalid(`${path}.key`, `'${key}' is not a prompt template key`, { known: KEYS });
+  if (!isKey(key)) throw invalidField(`${path}.key`, `'${key}' is not a prompt template key`, { known: KEYS });
   checkPlaceholders({ key, ...PROMPT_CATALOGUE[key] }, value, `${path}.value`);
 }
 

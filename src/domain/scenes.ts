@@ -1,8 +1,8 @@
-import { AppError, type Character, type Region, type Scene } from "../protocol";
+import { AppError, type Character, type Region, type Scene, invalidField } from "../protocol";
 import { authorize } from "../session/authorize";
 import { ALL } from "../session/tx";
-import { deleteEntity, emitVisible, insertEntity, invalid, pageView, requireAll, requireVisible, updateEntity, viewOf, withoutHiddenCharacters } from "./changes";
-import { characters, emitCharacterChange, visibleCharacter } from "./characters";
+import { deleteEntity, emitChange, emitVisible, insertEntity, pageView, requireAll, requireVisible, updateEntity, viewOf, withoutHiddenCharacters } from "./changes";
+import { CHARACTER, characters } from "./characters";
 import { findConnection } from "./locations";
 import { bump, checkVersion } from "./store";
 import { appendStoryEvent } from "./story";
@@ -54,7 +54,7 @@ export function onRegionEntry(hook: RegionEntryHook): void {
 async function checkPath(ctx: HandlerContext, from: Region, to: Region): Promise<void> {
   const c = await findConnection(ctx, from.id, to.id);
   if (!c || (!c.bidirectional && c.from_region_id !== from.id)) {
-    throw invalid("region_id", `'${to.name}' cannot be reached from '${from.name}'`, { reason: "not_connected", from_region_id: from.id });
+    throw invalidField("region_id", `'${to.name}' cannot be reached from '${from.name}'`, { reason: "not_connected", from_region_id: from.id });
   }
   if (c.is_locked) {
     throw new AppError("CONFLICT", `the way from '${from.name}' to '${to.name}' is locked${c.lock_description ? `: ${c.lock_description}` : ""}`, {
@@ -175,17 +175,17 @@ export const sceneHandlers = defineHandlers({
     access: "play",
     write: true,
     async handle(ctx, p) {
-      const pc = await visibleCharacter(ctx, p.character_id);
+      const pc = await requireVisible(ctx, CHARACTER, p.character_id);
       authorize(ctx.actor, "own", pc, "move a character that is not its own");
-      if (pc.kind !== "pc") throw invalid("character_id", "only player characters move with MoveToRegion (a DM places NPCs with UpdateCharacter)");
+      if (pc.kind !== "pc") throw invalidField("character_id", "only player characters move with MoveToRegion (a DM places NPCs with UpdateCharacter)");
       const to = await requireVisible(ctx, REGION, p.region_id);
-      if (pc.region_id === to.id) throw invalid("region_id", `'${pc.name}' is already in '${to.name}'`);
+      if (pc.region_id === to.id) throw invalidField("region_id", `'${pc.name}' is already in '${to.name}'`);
       // A PC not yet on the map may enter anywhere; otherwise it follows a connection.
       const from = pc.region_id ? await REGION.table.get(ctx.db, ctx.session.sessionId, pc.region_id) : null;
       if (from) await checkPath(ctx, from, to);
       const after = bump(pc, { region_id: to.id }, ctx.now);
       ctx.tx.write(characters.update(ctx.db, ctx.session.sessionId, after));
-      emitCharacterChange(ctx.tx, pc, after);
+      emitChange(ctx.tx, CHARACTER, pc, after);
       await appendStoryEvent(ctx, {
         kind: "region_entered",
         summary: `${pc.name} entered ${to.name}`,

@@ -1,4 +1,4 @@
-import { AppError, CLOSE_CODES, type Participant, type Role } from "../protocol";
+import { AppError, CLOSE_CODES, invalidField, type Participant, type Role } from "../protocol";
 import { ALL } from "../session/tx";
 import { characters } from "./characters";
 import { activeScene } from "./scenes";
@@ -83,9 +83,7 @@ export const sessionHandlers = defineHandlers({
     write: true,
     async handle(ctx, p) {
       if (p.participant_id === ctx.actor.participant_id) {
-        throw new AppError("VALIDATION_ERROR", "invalid field 'participant_id': a DM cannot kick itself", {
-          issues: [{ path: "participant_id", message: "cannot kick yourself" }],
-        });
+        throw invalidField("participant_id", "a DM cannot kick itself");
       }
       const target = await participants.require(ctx.db, ctx.session.sessionId, p.participant_id, "participant");
       if (target.kicked_at !== null) throw new AppError("CONFLICT", `participant '${target.id}' was already kicked`);

@@ -1,4 +1,4 @@
-import { AppError } from "../protocol";
+import { AppError, invalidField } from "../protocol";
 
 interface Versioned {
   id: string;
@@ -173,7 +173,5 @@ function decodeCursor(cursor: string): [number, string] {
   } catch {
     // fall through
   }
-  throw new AppError("VALIDATION_ERROR", "invalid field 'cursor': not a cursor this server issued", {
-    issues: [{ path: "cursor", message: "invalid cursor" }],
-  });
+  throw invalidField("cursor", "not a cursor this server issued");
 }

@@ -1,6 +1,6 @@
-import { AppError, WORLD_DOCUMENT_FORMAT, type World, type WorldDocument } from "../protocol";
+import { AppError, WORLD_DOCUMENT_FORMAT, type World, type WorldDocument, invalidField } from "../protocol";
 import { ALL } from "../session/tx";
-import { invalid, scopeOf } from "./changes";
+import { scopeOf } from "./changes";
 import { characters, inventory } from "./characters";
 import { Table, bump, checkVersion } from "./store";
 import { checkPromptOverride } from "./prompts";
@@ -78,13 +78,13 @@ async function importStatements(ctx: HandlerContext, doc: WorldDocument): Promis
   for (const k of Object.keys(content()) as ContentKey[]) {
     if (k === "prompt_templates") continue;
     doc[k].forEach((e, i) => {
-      if (ids.has(e.id)) throw invalid(`document.${k}.${i}.id`, `id '${e.id}' appears twice in the document`);
+      if (ids.has(e.id)) throw invalidField(`document.${k}.${i}.id`, `id '${e.id}' appears twice in the document`);
       ids.set(e.id, crypto.randomUUID());
     });
   }
   const keys = new Set<string>();
   doc.prompt_templates.forEach((p, i) => {
-    if (keys.has(p.key)) throw invalid(`document.prompt_templates.${i}.key`, `'${p.key}' appears twice in the document`);
+    if (keys.has(p.key)) throw invalidField(`document.prompt_templates.${i}.key`, `'${p.key}' appears twice in the document`);
     keys.add(p.key);
     checkPromptOverride(p.key, p.value, `document.prompt_templates.${i}`);
   });
@@ -98,7 +98,7 @@ async function importStatements(ctx: HandlerContext, doc: WorldDocument): Promis
     : v;
   const req = (id: string, path: string) => {
     const mapped = ids.get(id);
-    if (!mapped) throw invalid(`document.${path}`, `'${id}' is not in the document`);
+    if (!mapped) throw invalidField(`document.${path}`, `'${id}' is not in the document`);
     return mapped;
   };
   const { results } = await ctx.db.prepare("SELECT id FROM participants WHERE session_id = ?").bind(ctx.session.sessionId).all<{ id: string }>();

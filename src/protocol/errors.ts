@@ -73,3 +73,8 @@ export function validationError(error: z.ZodError, prefix: (string | number)[] =
   const message = first ? `invalid field '${first.path || "(root)"}': ${first.message}` : "invalid input";
   return new AppError("VALIDATION_ERROR", message, { issues });
 }
+
+/** A VALIDATION_ERROR about one field, in the same shape as zod failures. */
+export function invalidField(path: string, message: string, details: Record<string, unknown> = {}): AppError {
+  return new AppError("VALIDATION_ERROR", `invalid field '${path}': ${message}`, { issues: [{ path, message }], ...details });
+}

@@ -10,6 +10,7 @@ import {
   RequestIdSchema,
   SessionSettingsSchema,
   WS_SUBPROTOCOL,
+  invalidField,
   type ErrorBody,
   type Result,
   type Role,
@@ -247,7 +248,7 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
       if (wait > 0) return fail(new AppError("RATE_LIMITED", `too many requests; retry in ${wait} ms`, { retry_after_ms: wait }));
       const payload = req.payload as { type?: unknown } | undefined;
       if (!payload || typeof payload !== "object" || Array.isArray(payload)) {
-        return fail(new AppError("VALIDATION_ERROR", "invalid field 'payload': expected an object with a type", { issues: [{ path: "payload", message: "required object" }] }));
+        return fail(invalidField("payload", "expected an object with a type"));
       }
       // A Batch and an ImportWorld document carry many entities at once: they get the larger cap.
       const limit = payload.type === "Batch" || payload.type === "ImportWorld" ? this.limits.maxBatchFrameBytes : this.limits.maxFrameBytes;
