@@ -28,14 +28,8 @@ export async function appendStoryEvent(
   ctx: HandlerContext,
   entry: { kind: StoryEventKind; summary: string; hidden?: boolean } & Refs & Partial<Pick<StoryEvent, "details" | "game_time" | "tags">>,
 ): Promise<StoryEvent> {
-  // The timeline is ordered by created_at: entries written in the same millisecond still keep
-  // the order they were written in (writes are serialized per session).
-  const last = await ctx.db
-    .prepare("SELECT MAX(created_at) AS t FROM story_events WHERE session_id = ?")
-    .bind(ctx.session.sessionId)
-    .first<{ t: number | null }>();
-  const at = Math.max(ctx.now, (last?.t ?? 0) + 1);
-  return insertEntity({ ...ctx, now: at }, await storyKind(ctx), {
+  // Entries written in one millisecond keep their order: ids are time-ordered (store.newId).
+  return insertEntity(ctx, await storyKind(ctx), {
     world_id: ctx.session.worldId,
     kind: entry.kind,
     summary: entry.summary,
