@@ -3,7 +3,7 @@ import { authorize, isDm } from "../session/authorize";
 import { ALL, DMS } from "../session/tx";
 import { deleteEntity, insertEntity, requireVisible, updateEntity, type EntityKind } from "./changes";
 import { participants } from "./session";
-import { Table, bump, checkVersion, create } from "./store";
+import { Table, bump, checkVersion, conditions, create } from "./store";
 import { defineHandlers, type HandlerContext } from "./types";
 
 export const characters = new Table<Character>(
@@ -62,14 +62,8 @@ export const characterHandlers = defineHandlers({
     access: "read",
     write: false,
     async handle(ctx, p) {
-      const conds: string[] = [];
-      const params: unknown[] = [];
-      if (!isDm(ctx.actor)) conds.push("hidden = 0");
-      if (p.kind) {
-        conds.push("kind = ?");
-        params.push(p.kind);
-      }
-      return characters.page(ctx.db, ctx.session.sessionId, { where: conds.join(" AND ") || undefined, params, cursor: p.cursor, limit: p.limit });
+      const filter = conditions(!isDm(ctx.actor) && ["hidden = 0"], p.kind && ["kind = ?", p.kind]);
+      return characters.page(ctx.db, ctx.session.sessionId, { ...filter, cursor: p.cursor, limit: p.limit });
     },
   },
 

@@ -108,6 +108,15 @@ export class Table<E extends Versioned> {
   }
 }
 
+/** A condition for Table.page: SQL with `?` placeholders and its values; falsy ones are skipped. */
+export type Condition = readonly [sql: string, ...params: unknown[]] | false | "" | null | undefined;
+
+/** Joins the conditions that apply into Table.page's `where` and `params`. */
+export function conditions(...conds: Condition[]): { where?: string; params: unknown[] } {
+  const used = conds.filter((c): c is readonly [string, ...unknown[]] => !!c);
+  return { where: used.map(([sql]) => sql).join(" AND ") || undefined, params: used.flatMap(([, ...params]) => params) };
+}
+
 /** Optimistic concurrency: a stale expected_version is CONFLICT carrying the current entity. */
 export function checkVersion<E extends Versioned>(entity: E, expected: number | undefined, what: string): void {
   if (expected !== undefined && expected !== entity.version) {

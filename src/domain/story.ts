@@ -3,6 +3,7 @@ import { isDm } from "../session/authorize";
 import { deleteEntity, insertEntity, pageView, requireAll, requireVisible, updateEntity, viewOf, withoutHiddenCharacters } from "./changes";
 import { characters } from "./characters";
 import type { HandlerContext } from "./types";
+import { conditions } from "./store";
 import { defineHandlers } from "./types";
 import { STORY_EVENT, locations, regions, scenes, storyEvents } from "./world-tables";
 
@@ -51,28 +52,15 @@ export const storyHandlers = defineHandlers({
     access: "read",
     write: false,
     async handle(ctx, p) {
-      const conds: string[] = [];
-      const params: unknown[] = [];
-      if (!isDm(ctx.actor)) conds.push("hidden = 0");
-      if (p.kind) {
-        conds.push("kind = ?");
-        params.push(p.kind);
-      }
-      if (p.character_id) {
-        conds.push("EXISTS (SELECT 1 FROM json_each(story_events.character_ids) WHERE json_each.value = ?)");
-        params.push(p.character_id);
-      }
-      if (p.from !== undefined) {
-        conds.push("created_at >= ?");
-        params.push(p.from);
-      }
-      if (p.to !== undefined) {
-        conds.push("created_at <= ?");
-        params.push(p.to);
-      }
+      const filter = conditions(
+        !isDm(ctx.actor) && ["hidden = 0"],
+        p.kind && ["kind = ?", p.kind],
+        p.character_id && ["EXISTS (SELECT 1 FROM json_each(story_events.character_ids) WHERE json_each.value = ?)", p.character_id],
+        p.from !== undefined && ["created_at >= ?", p.from],
+        p.to !== undefined && ["created_at <= ?", p.to],
+      );
       const page = await storyEvents.page(ctx.db, ctx.session.sessionId, {
-        where: conds.join(" AND ") || undefined,
-        params,
+        ...filter,
         cursor: p.cursor,
         limit: p.limit,
         order: "desc",
