@@ -15,6 +15,30 @@ import { op } from "./ops/define";
  * Adding an operation = one entry in its area's table under ./ops/ + one handler registered in
  * src/domain/registry.ts.
  */
+/** Composition: several operations in one transaction. */
+const COMPOSITION_OPS = {
+  Batch: op(
+    {
+      operations: z.array(z.looseObject({ type: z.string() })).min(1).max(100),
+      atomic: z.boolean().optional(),
+    },
+    z.object({ results: z.array(z.unknown()) }),
+  ),
+} as const;
+
+/** The areas, in the order the docs present them. */
+export const OPERATION_AREAS = {
+  session: SESSION_OPS,
+  characters: CHARACTER_OPS,
+  world: WORLD_OPS,
+  "locations and regions": LOCATION_OPS,
+  scenes: SCENE_OPS,
+  goals: GOAL_OPS,
+  "story events": STORY_OPS,
+  "prompt templates": PROMPT_OPS,
+  composition: COMPOSITION_OPS,
+} as const;
+
 export const OPERATIONS = {
   ...SESSION_OPS,
   ...CHARACTER_OPS,
@@ -24,14 +48,7 @@ export const OPERATIONS = {
   ...GOAL_OPS,
   ...STORY_OPS,
   ...PROMPT_OPS,
-  // Composition: several operations in one transaction.
-  Batch: op(
-    {
-      operations: z.array(z.looseObject({ type: z.string() })).min(1).max(100),
-      atomic: z.boolean().optional(),
-    },
-    z.object({ results: z.array(z.unknown()) }),
-  ),
+  ...COMPOSITION_OPS,
 } as const;
 
 export type Operations = typeof OPERATIONS;
