@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, type Engine, type startEngine } from "../../scripts/engine";
 import { snapshotEngine } from "./code-snapshot";
+import { killTreesMatching } from "./processes";
 
 /**
  * The bench lifts the per-connection rate limit (DESIGN.md §6: 50/s, burst 100) so that it measures
@@ -76,8 +77,9 @@ export class LocalEngine {
   async dispose(): Promise<void> {
     process.off("SIGINT", this.onSignal);
     process.off("SIGTERM", this.onSignal);
+    process.off("exit", this.onExit);
     await this.stop();
-    rmSync(this.dir, { recursive: true, force: true });
+    removeDir(this.dir);
   }
 
   private async up(): Promise<void> {
@@ -85,13 +87,33 @@ export class LocalEngine {
     this.engine = await this.launch({ persistDir: this.stateDir, port: this.port, vars: this.vars });
     process.off("SIGINT", this.onSignal);
     process.off("SIGTERM", this.onSignal);
+    process.off("exit", this.onExit);
     process.once("SIGINT", this.onSignal);
     process.once("SIGTERM", this.onSignal);
+    process.once("exit", this.onExit);
   }
+
+  /** Exiting without dispose() (an uncaught exception): kill our wrangler tree (found by its state dir), delete the dir. */
+  private readonly onExit = () => {
+    killTreesMatching(this.stateDir);
+    removeDir(this.dir);
+  };
 
   private readonly onSignal = () => {
     void this.dispose().finally(() => process.exit(130));
   };
+}
+
+/**
+ * Deletes a run's directory. workerd processes may still be writing their last SQLite pages into it
+ * for a moment after wrangler exited, so retry; a leftover temp dir must not fail the run.
+ */
+function removeDir(dir: string): void {
+  try {
+    rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+  } catch (err) {
+    console.warn(`could not delete ${dir}: ${String(err)}`);
+  }
 }
 
 /** Runs fn with a fresh engine, always disposing of it. */

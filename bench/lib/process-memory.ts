@@ -3,38 +3,8 @@
  * a proxy worker bound to the engine's port, and the user worker (our Worker + its Durable Objects)
  * on an internal port. We read the RSS of the latter from /proc (Linux only).
  */
-import { readFileSync, readdirSync } from "node:fs";
-
-interface Proc {
-  pid: number;
-  ppid: number;
-  cmdline: string;
-}
-
-function readProc(pid: number): Proc | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // Field 4 is the parent pid; the command (field 2) may contain spaces, so split after ')'.
-    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").replace(/\0/g, " ");
-    return { pid, ppid, cmdline };
-  } catch {
-    return null; // gone meanwhile, or not ours to read
-  }
-}
-
-function descendants(rootPid: number): Proc[] {
-  const all = readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map((d) => readProc(Number(d))).filter((p): p is Proc => p !== null);
-  const found: Proc[] = [];
-  const parents = new Set([rootPid]);
-  // Bounded: a process tree is at most as deep as the number of processes.
-  for (let depth = 0; depth < all.length; depth++) {
-    const next = all.filter((p) => parents.has(p.ppid) && !found.includes(p));
-    if (next.length === 0) break;
-    for (const p of next) (found.push(p), parents.add(p.pid));
-  }
-  return found;
-}
+import { readFileSync } from "node:fs";
+import { descendants } from "./processes";
 
 /** The pid of the workerd process that runs the user Worker of the engine listening on `port`. */
 export function findUserWorkerd(port: number, rootPid = process.pid): number | null {
