@@ -18,8 +18,8 @@ export const FULL: BenchConfig = {
 
 export const QUICK: BenchConfig = {
   mode: "quick",
-  roundTrips: { count: 200, maxMs: 4_000, rounds: 2 },
-  fanout: { sizes: [10, 100, 500], writes: 8, writeTimeoutMs: 10_000 },
-  throughput: { clients: 4, inFlight: 4, durationMs: 2_500, maxRequests: 100_000 },
+  roundTrips: { count: 150, maxMs: 3_000, rounds: 2 },
+  fanout: { sizes: [10, 100, 500], writes: 6, writeTimeoutMs: 10_000 },
+  throughput: { clients: 4, inFlight: 4, durationMs: 2_000, maxRequests: 100_000 },
   memory: { settleMs: 1_000, hibernateWaitMs: 12_000 },
 };
