@@ -25,6 +25,7 @@ import type {
   RequestOptions,
   RequestOutcome,
   StateChange,
+  StreamFrame,
 } from "./types";
 
 /** Outcome of a request restored from the store (sent by an earlier life of the app). */
@@ -83,6 +84,7 @@ export class WrldbldrClient {
   private readonly stateListeners = new Listeners<[StateChange]>(this.report);
   private readonly joinedListeners = new Listeners<[SessionJoinedFrame]>(this.report);
   private readonly snapshotListeners = new Listeners<[{ seq: number; previousSeq: number | undefined }]>(this.report);
+  private readonly streamListeners = new Listeners<[StreamFrame]>(this.report);
   private readonly restoredListeners = new Listeners<[string, OutboxEntry["payload"], RestoredOutcome]>(this.report);
 
   constructor(opts: ConnectOptions) {
@@ -228,6 +230,14 @@ export class WrldbldrClient {
     return this.snapshotListeners.add(handler);
   }
 
+  /**
+   * Raw `Stream` frames (LLM token streams: `{stream_id, index, delta, done}`), as they arrive.
+   * Streams are live only: they are not replayed after a reconnect.
+   */
+  onStream(handler: (frame: StreamFrame) => void): () => void {
+    return this.streamListeners.add(handler);
+  }
+
   /** Answers to requests restored from the store (sent by an earlier life of the app). */
   onRestoredResult(handler: (requestId: string, payload: OutboxEntry["payload"], outcome: RestoredOutcome) => void): () => void {
     return this.restoredListeners.add(handler);
@@ -366,7 +376,7 @@ export class WrldbldrClient {
       case "Error":
         return this.onErrorFrame(new WrldbldrError({ code: frame.code, message: frame.message, retryable: frame.retryable ?? false, details: frame.details }));
       case "Stream":
-        return; // token streams are not part of this SDK yet (no operation produces them)
+        return this.streamListeners.emit(frame);
     }
   }
 

@@ -1,4 +1,4 @@
-import type { EventCauseSchema, SessionJoinedFrame } from "../protocol/envelope";
+import type { EventCauseSchema, SessionJoinedFrame, StreamFrameSchema } from "../protocol/envelope";
 import type { AnyEvent, EventOf, EventType } from "../protocol/events";
 import type { OperationType, PayloadInput, ResultOf } from "../protocol/operations";
 import type { WrldbldrError } from "./errors";
@@ -41,6 +41,8 @@ export interface StateChange {
 }
 
 export type EventCause = z.infer<typeof EventCauseSchema>;
+/** One piece of a token stream (`Stream` frame). */
+export type StreamFrame = z.infer<typeof StreamFrameSchema>;
 
 export interface EventMeta {
   /** Caused by a `mutate()` of this client whose change the app already applied locally. */

@@ -276,6 +276,18 @@ describe("client against a scripted server", () => {
     client.close();
   });
 
+  it("passes Stream frames to onStream", async () => {
+    const client = connect({ url: "ws://engine/sessions/s/ws", token: "tok", WebSocket: FakeWebSocket });
+    const deltas: string[] = [];
+    client.onStream((f) => deltas.push(`${f.stream_id}#${f.index}:${f.delta}${f.done ? "." : ""}`));
+    await vi.waitFor(() => expect(FakeWebSocket.sockets).toHaveLength(1));
+    newest().open();
+    newest().receive({ type: "Stream", stream_id: "npc-1", index: 0, delta: "Hel", done: false });
+    newest().receive({ type: "Stream", stream_id: "npc-1", index: 1, delta: "lo", done: true });
+    expect(deltas).toEqual(["npc-1#0:Hel", "npc-1#1:lo."]);
+    client.close();
+  });
+
   it("closes for good on 4003 and does not dial again", async () => {
     const client = connect({ url: "ws://engine/sessions/s/ws", token: "tok", WebSocket: FakeWebSocket, reconnect: { baseDelayMs: 1, maxDelayMs: 1 } });
     await vi.waitFor(() => expect(FakeWebSocket.sockets).toHaveLength(1));
