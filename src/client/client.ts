@@ -330,7 +330,7 @@ export class WrldbldrClient {
     // A stalled network can leave a dial hanging forever: give up on it like on a failed one.
     this.dialTimer = setTimeout(() => {
       if (this.socket !== socket || this.socketOpen) return;
-      socket.abandon(1000, "connect timeout");
+      socket.abandon(1000, "connect timeout", true);
       this.onEnd({ code: 1006, reason: "connect timeout", opened: false });
     }, this.connectTimeoutMs);
   }
@@ -477,7 +477,7 @@ export class WrldbldrClient {
       () => this.socket?.send("ping"),
       () => {
         // A dead link may never deliver a close: drop it without waiting.
-        this.socket?.abandon(4000, "heartbeat timeout");
+        this.socket?.abandon(4000, "heartbeat timeout", true);
         this.dropSocket();
         this.scheduleReconnect("heartbeat_timeout");
       },

@@ -38,8 +38,12 @@ export interface SocketCallbacks {
 
 export interface SocketHandle {
   send(text: string): void;
-  /** Detaches every callback and closes without waiting for the close handshake (dead links). */
-  abandon(code?: number, reason?: string): void;
+  /**
+   * Detaches every callback and closes without waiting for the close handshake. `dead`: the link
+   * is silent, so where the implementation can (Node's `ws`), the connection is torn down at once
+   * instead of waiting for a close handshake that will not come.
+   */
+  abandon(code: number, reason: string, dead?: boolean): void;
 }
 
 const OPEN = 1;
@@ -79,10 +83,12 @@ export function openSocket(Impl: WebSocketConstructor, url: string, token: strin
     send(text) {
       if (ws.readyState === OPEN) ws.send(text);
     },
-    abandon(code = 1000, reason = "") {
+    abandon(code, reason, dead = false) {
       live = false;
+      const terminate = (ws as { terminate?: () => void }).terminate;
       try {
-        ws.close(code, reason);
+        if (dead && typeof terminate === "function") terminate.call(ws);
+        else ws.close(code, reason);
       } catch {
         // closing a socket that never opened may throw in some implementations
       }
