@@ -80,7 +80,7 @@ export function emitVisible<E extends Versioned>(tx: Tx, kind: EntityKind<E>, e:
 
 /** An entity the actor may see; what is hidden from it does not exist for it (NOT_FOUND, no leak). */
 export async function requireVisible<E extends Versioned>(ctx: HandlerContext, kind: EntityKind<E>, id: string): Promise<E> {
-  const e = await kind.table.get(ctx.db, ctx.session.sessionId, id);
+  const e = await ctx.reads.get(`${kind.table.name}:${id}`, () => kind.table.get(ctx.db, ctx.session.sessionId, id));
   if (!e || (!isDm(ctx.actor) && hiddenFor(kind, e))) throw new AppError("NOT_FOUND", `${kind.what} '${id}' not found`, { id });
   return e;
 }

@@ -1,6 +1,7 @@
 import type { Env, Limits } from "../env";
 import type { OperationType, PayloadOf, ResultOf, SessionSettings } from "../protocol";
 import type { Actor, Permission } from "../session/authorize";
+import type { ReadCache } from "../session/read-cache";
 import type { Tx } from "../session/tx";
 
 /** What the session object offers handlers beyond D1 (its in-memory state and sockets). */
@@ -21,6 +22,8 @@ export interface HandlerContext {
   limits: Limits;
   actor: Actor;
   session: SessionServices;
+  /** Entity reads served from the object's memory (see changes.requireVisible). */
+  reads: ReadCache;
   /** Writes and events to commit atomically once the handler returns. */
   tx: Tx;
   now: number;
@@ -31,6 +34,12 @@ export interface HandlerDef<K extends OperationType> {
   access: Permission;
   /** Writes run one at a time per session, in the order received, and are recorded for replay. */
   write: boolean;
+  /**
+   * The handler has effects outside its Tx (it calls a provider, say). Handlers normally only
+   * describe their change, so a re-sent request id may safely run again until the commit detects
+   * it; such a handler instead has the request log checked before it runs.
+   */
+  external?: boolean;
   handle(ctx: HandlerContext, payload: PayloadOf<K>): Promise<ResultOf<K>>;
 }
 

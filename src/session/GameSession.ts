@@ -18,6 +18,7 @@ import {
 } from "../protocol";
 import { EventLog, type StoredEvent } from "./eventlog";
 import { Metrics } from "./metrics";
+import { ReadCache } from "./read-cache";
 import { inAudience, viewFor } from "./redact";
 import { routeRequest, type RouterDeps } from "./router";
 import { ALL, Tx } from "./tx";
@@ -70,6 +71,7 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
   private readonly buckets = new WeakMap<WebSocket, { tokens: number; at: number }>();
   private readonly attachments = new WeakMap<WebSocket, Attachment>();
   private readonly metrics = new Metrics();
+  private readonly reads = new ReadCache();
   private alarmSet = false;
   private lastTrimSeq = 0;
 
@@ -333,6 +335,7 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
       session: this,
       log: this.loaded().log,
       metrics: this.metrics,
+      reads: this.reads,
       serial: (fn) => this.serial(fn),
       deliver: (result, events) => {
         this.respond(ws, role, requestId, result);

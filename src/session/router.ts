@@ -12,6 +12,7 @@ import {
 import { authorize, type Actor } from "./authorize";
 import type { EventLog, StoredEvent } from "./eventlog";
 import type { Metrics } from "./metrics";
+import type { ReadCache } from "./read-cache";
 import { Tx } from "./tx";
 
 export interface RouterDeps {
@@ -21,6 +22,8 @@ export interface RouterDeps {
   session: SessionServices;
   log: EventLog;
   metrics: Metrics;
+  /** Entity reads cached by the single writer; cleared around every commit. */
+  reads: ReadCache;
   /** Runs fn after every earlier serialized call has finished (one writer at a time). */
   serial<T>(fn: () => Promise<T>): Promise<T>;
   /** Sends the response, then broadcasts the committed events (called inside the serial section). */
@@ -50,23 +53,41 @@ export async function routeRequest(deps: RouterDeps, actor: Actor, requestId: st
       return;
     }
     await deps.serial(async () => {
-      // Inside the serial section, so a re-sent id waits for its first copy and then finds it here.
-      const recorded = await deps.log.recorded(actor.participant_id, requestId);
-      if (recorded) {
+      // Inside the serial section, so a re-sent id waits for its first copy to commit.
+      const replay = async () => {
+        const recorded = await deps.log.recorded(actor.participant_id, requestId);
+        if (!recorded) return false;
         replayed = true;
         deps.metrics.replayedRequest();
         deps.deliver({ status: "success", data: recorded.data, replayed: true }, []);
-        return;
-      }
+        return true;
+      };
+      // A handler with effects outside its Tx must not run again for a re-sent id: look first.
+      if (hasExternalEffects(prepared) && (await replay())) return;
       const tx = new Tx();
       const now = Date.now();
-      const data = await withTimeout(deps.limits.handlerTimeoutMs, runOne(deps, actor, tx, prepared, now));
-      const stored = await deps.log.commit(
-        tx,
-        { request_id: requestId, participant_id: actor.participant_id },
-        { participant_id: actor.participant_id, request_id: requestId, data },
-        now,
-      );
+      let data: unknown;
+      let stored: StoredEvent[];
+      try {
+        data = await withTimeout(deps.limits.handlerTimeoutMs, runOne(deps, actor, tx, prepared, now));
+        deps.reads.invalidate();
+        try {
+          stored = await deps.log.commit(
+            tx,
+            { request_id: requestId, participant_id: actor.participant_id },
+            { participant_id: actor.participant_id, request_id: requestId, data },
+            now,
+          );
+        } finally {
+          deps.reads.invalidate();
+        }
+      } catch (err) {
+        // No look-up before a fresh write (one D1 round trip saved): a re-sent id shows here,
+        // as a handler failing on its own earlier change or as the commit violating the request
+        // log's primary key (which rolls the whole batch back). Its recorded answer is the answer.
+        if (await replay()) return;
+        throw err;
+      }
       tx.runCommitted();
       deps.deliver({ status: "success", data }, stored);
       deps.afterCommit();
@@ -113,7 +134,13 @@ function prepare(deps: RouterDeps, actor: Actor, raw: unknown, path: (string | n
 }
 
 function context(deps: RouterDeps, actor: Actor, tx: Tx, now: number): HandlerContext {
-  return { env: deps.env, db: deps.db, limits: deps.limits, actor, session: deps.session, tx, now };
+  return { env: deps.env, db: deps.db, limits: deps.limits, actor, session: deps.session, reads: deps.reads, tx, now };
+}
+
+/** Whether the request (or an operation of its batch) has effects outside its Tx. */
+function hasExternalEffects(p: Prepared): boolean {
+  const ops = p.type === "Batch" ? (p.payload.operations as { type?: string }[]) : [p.payload];
+  return ops.some((o) => (HANDLERS[o.type as HandlerType] as HandlerDef<HandlerType> | undefined)?.external === true);
 }
 
 async function runOne(deps: RouterDeps, actor: Actor, tx: Tx, p: Prepared, now = Date.now()): Promise<unknown> {

@@ -146,6 +146,48 @@ describe("exactly once", () => {
   });
 });
 
+describe("exactly once when the handler itself would now refuse", () => {
+  it("a re-sent write whose re-run fails on its own earlier change still gets the recorded answer", async () => {
+    const t = await table();
+    const pc = await t.player.request({ type: "CreateCharacter", data: { kind: "pc", name: "Only One" } }, "pc-1");
+    // Run again, CreateCharacter would be CONFLICT (one PC per player); the recorded answer wins.
+    const again = await t.player.request({ type: "CreateCharacter", data: { kind: "pc", name: "Only One" } }, "pc-1");
+    expect(again).toEqual({ ...pc, replayed: true });
+    const up = await t.player.request({ type: "UpdateCharacter", character_id: pc.data.id, data: { name: "Renamed" }, expected_version: 1 }, "up-1");
+    // Run again, expected_version 1 would be CONFLICT (the character is at 2 now).
+    const upAgain = await t.player.request({ type: "UpdateCharacter", character_id: pc.data.id, data: { name: "Renamed" }, expected_version: 1 }, "up-1");
+    expect(upAgain).toEqual({ ...up, replayed: true });
+    expect((await t.player.ok({ type: "GetCharacter", character_id: pc.data.id })).version).toBe(2);
+    await settle();
+    expect(t.dm.events("CharacterUpdated")).toHaveLength(1);
+    t.close();
+  });
+});
+
+describe("reads served from the object's memory", () => {
+  it("never serve a stale or leaked entity: every commit clears them", async () => {
+    const t = await table();
+    const c = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Cached", dm_notes: "dm only" } });
+    for (let i = 0; i < 3; i++) expect((await t.player.ok({ type: "GetCharacter", character_id: c.id })).version).toBe(1);
+    await t.dm.ok({ type: "SetCharacterStat", character_id: c.id, stat: "hp", value: 3 });
+    const seen = await t.player.ok({ type: "GetCharacter", character_id: c.id });
+    expect(seen).toMatchObject({ version: 2, stats: { hp: 3 } });
+    expect("dm_notes" in seen).toBe(false);
+    expect((await t.dm.ok({ type: "GetCharacter", character_id: c.id })).dm_notes).toBe("dm only");
+    await t.dm.ok({ type: "UpdateCharacter", character_id: c.id, data: { hidden: true } });
+    expect((await t.player.request({ type: "GetCharacter", character_id: c.id })).code).toBe("NOT_FOUND");
+    // A failed write changes nothing and the next read still sees the committed state.
+    expect((await t.dm.request({ type: "UpdateCharacter", character_id: c.id, data: { name: "X" }, expected_version: 1 })).code).toBe("CONFLICT");
+    expect((await t.dm.ok({ type: "GetCharacter", character_id: c.id })).version).toBe(3);
+    // Handlers get copies: a cached entity cannot be changed by what a handler does with it.
+    await t.dm.ok({ type: "SetCharacterStat", character_id: c.id, stat: "hp", value: 4 });
+    await t.dm.ok({ type: "GetCharacter", character_id: c.id });
+    await t.dm.ok({ type: "SetCharacterStat", character_id: c.id, stat: "mp", value: 1 });
+    expect((await t.dm.ok({ type: "GetCharacter", character_id: c.id })).stats).toEqual({ hp: 4, mp: 1 });
+    t.close();
+  });
+});
+
 describe("resume", () => {
   it("after a drop, JoinSession{last_seq} replays exactly the missed events in order, then live", async () => {
     const t = await table();
