@@ -47,9 +47,13 @@ const METRICS_FLUSH_MS = 5_000;
 const TRIM_EVERY_EVENTS = 200;
 const encoder = new TextEncoder();
 
-function byteLength(s: string): number {
-  // UTF-16 length ≤ UTF-8 length ≤ 3 × UTF-16 length: encode only when it could matter.
-  return s.length * 3 <= 65_536 ? s.length * 3 : encoder.encode(s).byteLength;
+/**
+ * The UTF-8 size of `s`, exactly — except when it cannot exceed `below` (every UTF-16 unit is at
+ * most 3 bytes), where its length is returned without encoding: enough for comparisons with limits
+ * of at least `below`.
+ */
+function utf8Size(s: string, below: number): number {
+  return s.length * 3 <= below ? s.length : encoder.encode(s).byteLength;
 }
 
 function generateInviteCode(): string {
@@ -225,7 +229,7 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
     if (this.isKicked(att.participant_id)) return this.refuse(ws, CLOSE_CODES.KICKED, "token revoked: the participant was kicked");
     if (typeof message !== "string") return this.sendError(ws, "BAD_FRAME", "binary frames are not supported; send JSON text");
 
-    const bytes = byteLength(message);
+    const bytes = utf8Size(message, Math.min(this.limits.maxFrameBytes, this.limits.maxBatchFrameBytes));
     if (bytes > this.limits.maxBatchFrameBytes) {
       // Too large to parse: answer the request if its id can be seen cheaply, else an Error frame.
       const id = /"request_id"\s*:\s*"([^"\\]{1,128})"/.exec(message.slice(0, 512))?.[1];
@@ -434,7 +438,7 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
   private respond(ws: WebSocket, role: Role, requestId: string, result: Result): void {
     const body = JSON.stringify(viewFor(role, result));
     const max = this.limits.maxOutboundFrameBytes;
-    if (byteLength(body) + 200 <= max) {
+    if (utf8Size(body, max - 200) + 200 <= max) {
       this.sendRaw(ws, `{"type":"Response","request_id":${JSON.stringify(requestId)},"result":${body}}`);
       return;
     }

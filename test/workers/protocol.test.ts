@@ -95,6 +95,15 @@ describe("wire protocol", () => {
     s.close();
   });
 
+  it("frame limits count UTF-8 bytes, not characters", async () => {
+    const s = await dmSocket();
+    // 30,000 × "é" = 60,000 bytes: under 64 KiB, so the frame is read (and the unknown key refused).
+    expect((await s.request({ type: "Ping", pad: "é".repeat(30_000) })).code).toBe("VALIDATION_ERROR");
+    // 33,000 × "é" = 66,000 bytes in only 33,000 characters: over 64 KiB.
+    expect((await s.request({ type: "Ping", pad: "é".repeat(33_000) })).code).toBe("PAYLOAD_TOO_LARGE");
+    s.close();
+  });
+
   it("too many requests get RATE_LIMITED with retry_after_ms; the socket stays usable", async () => {
     const s = await dmSocket();
     const n = 160;
