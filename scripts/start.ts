@@ -87,10 +87,11 @@ WrldBldr Edge is running at ${engine.url}  (local D1/R2 in .wrangler/state; Ctrl
   invite code:   ${demo.invite_code}   (POST ${engine.url}/auth/join {"invite_code":"${demo.invite_code}","name":"You"})
 
 Try it:
-  npx wscat -c '${demo.ws_url}?token=<DM token>'   then send {"type":"JoinSession"} and
-  {"type":"Request","request_id":"1","payload":{"type":"ListCharacters"}}
-  The client SDK (src/client, docs/client.md) connects with connect({ url: ws_url, token, WebSocket }).
-  Tokens last an hour; restart npm start (or POST /auth/refresh) for fresh ones.
+  the client SDK, as the demo player (Ctrl-C stops; restart npm start meanwhile to see it resume):
+    npx tsx examples/client.ts '${demo.ws_url}' '${demo.player_token}'
+  or raw frames: npx wscat -c '${demo.ws_url}?token=<a token>', then {"type":"JoinSession"} and
+    {"type":"Request","request_id":"1","payload":{"type":"ListCharacters"}}
+  Tokens last an hour; restart npm start (or POST /auth/refresh) for fresh ones. SDK: docs/client.md.
 Request log lines follow.
 `);
   // wrangler's startup noise stays unprinted; from here on its output (request logs) is shown.

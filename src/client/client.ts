@@ -413,10 +413,10 @@ export class WrldbldrClient {
     this.dropSocket();
     if (this.closeError) return;
     if (end.code === CLOSE_CODES.KICKED) {
-      return this.terminate("kicked", WrldbldrError.local("UNAUTHENTICATED", end.reason || "kicked from the session", { reason: "kicked" }));
+      return this.terminate("kicked", WrldbldrError.local("FORBIDDEN", end.reason || "kicked from the session", { reason: "kicked" }));
     }
     if (end.httpStatus === 403) {
-      return this.terminate("forbidden", WrldbldrError.local("FORBIDDEN", "the token does not belong to this session", { reason: "forbidden", status: 403 }));
+      return this.terminate("forbidden", WrldbldrError.local("FORBIDDEN", "the server refused this participant (kicked, or a token of another session)", { reason: "forbidden", status: 403 }));
     }
     if (end.httpStatus === 401 || end.code === CLOSE_CODES.UNAUTHENTICATED) return void this.recoverAuth("unauthenticated", end.code);
     if (!end.opened) this.failedDials++;

@@ -93,7 +93,7 @@ export const sessionHandlers = defineHandlers({
         .emit({ type: "ParticipantKicked", participant_id: target.id }, ALL)
         .onCommit(() => {
           ctx.session.markKicked(target.id);
-          ctx.session.closeParticipant(target.id, CLOSE_CODES.KICKED, "kicked by the DM");
+          ctx.session.closeParticipant(target.id, CLOSE_CODES.KICKED, new AppError("FORBIDDEN", "kicked by the DM", { reason: "kicked" }));
         });
       return { participant_id: target.id, kicked: true as const };
     },

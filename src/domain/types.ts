@@ -1,5 +1,5 @@
 import type { Env, Limits } from "../env";
-import type { OperationType, PayloadOf, ResultOf, SessionSettings } from "../protocol";
+import type { AppError, OperationType, PayloadOf, ResultOf, SessionSettings } from "../protocol";
 import type { Actor, Permission } from "../session/authorize";
 import type { ReadCache } from "../session/read-cache";
 import type { Tx } from "../session/tx";
@@ -13,7 +13,7 @@ export interface SessionServices {
   onlineParticipantIds(): Set<string>;
   isKicked(participantId: string): boolean;
   markKicked(participantId: string): void;
-  closeParticipant(participantId: string, code: number, reason: string): void;
+  closeParticipant(participantId: string, code: number, reason: AppError): void;
 }
 
 export interface HandlerContext {

@@ -56,6 +56,12 @@ function utf8Size(s: string, below: number): number {
   return s.length * 3 <= below ? s.length : encoder.encode(s).byteLength;
 }
 
+/**
+ * A kicked participant's token is genuine but no longer welcome: FORBIDDEN (HTTP 403, close 4003)
+ * tells clients to stop, where UNAUTHENTICATED (401, 4001) would invite a token refresh.
+ */
+const kickedError = () => new AppError("FORBIDDEN", "the participant was kicked from this session", { reason: "kicked" });
+
 function generateInviteCode(): string {
   const alphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
   const bytes = crypto.getRandomValues(new Uint8Array(10));
@@ -118,15 +124,8 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
     }
     return ids;
   }
-  closeParticipant(participantId: string, code: number, reason: string): void {
-    for (const ws of this.ctx.getWebSockets(participantId)) {
-      this.send(ws, { type: "Error", code: "UNAUTHENTICATED", message: reason, retryable: false });
-      try {
-        ws.close(code, reason);
-      } catch {
-        // already closing
-      }
-    }
+  closeParticipant(participantId: string, code: number, reason: AppError): void {
+    for (const ws of this.ctx.getWebSockets(participantId)) this.refuse(ws, code, reason);
   }
 
   // ---- RPC from the Worker (auth routes) ----
@@ -167,7 +166,7 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
     return this.rpc(input.session_id, async () => {
       const row = await participants.get(this.env.DB, input.session_id, input.participant_id);
       if (!row) throw new AppError("UNAUTHENTICATED", "unknown participant");
-      if (row.kicked_at !== null || this.isKicked(row.id)) throw new AppError("UNAUTHENTICATED", "token revoked: the participant was kicked");
+      if (row.kicked_at !== null || this.isKicked(row.id)) throw kickedError();
       return { role: row.role, world_id: row.world_id };
     });
   }
@@ -203,7 +202,7 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
     };
     try {
       await this.ensureLoaded(sessionId);
-      if (this.isKicked(attachment.participant_id)) throw new AppError("UNAUTHENTICATED", "token revoked: the participant was kicked");
+      if (this.isKicked(attachment.participant_id)) throw kickedError();
       if (this.ctx.getWebSockets().length >= this.limits.maxSockets) {
         throw new AppError("UNAVAILABLE", `session is full (${this.limits.maxSockets} connections)`, { reason: "session_full", limit: this.limits.maxSockets });
       }
@@ -226,7 +225,7 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
     await this.ensureLoaded();
     const att = this.attachment(ws);
     if (Date.now() >= att.exp) return this.refuse(ws, CLOSE_CODES.UNAUTHENTICATED, "token expired: refresh it and reconnect");
-    if (this.isKicked(att.participant_id)) return this.refuse(ws, CLOSE_CODES.KICKED, "token revoked: the participant was kicked");
+    if (this.isKicked(att.participant_id)) return this.refuse(ws, CLOSE_CODES.KICKED, kickedError());
     if (typeof message !== "string") return this.sendError(ws, "BAD_FRAME", "binary frames are not supported; send JSON text");
 
     const bytes = utf8Size(message, Math.min(this.limits.maxFrameBytes, this.limits.maxBatchFrameBytes));
@@ -450,10 +449,11 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
     this.send(ws, { type: "Response", request_id: requestId, chunks: total });
   }
 
-  private refuse(ws: WebSocket, code: number, message: string): void {
-    this.sendError(ws, "UNAUTHENTICATED", message);
+  private refuse(ws: WebSocket, code: number, reason: string | AppError): void {
+    const e = typeof reason === "string" ? new AppError("UNAUTHENTICATED", reason) : reason;
+    this.send(ws, { type: "Error", ...e.toBody() });
     try {
-      ws.close(code, message);
+      ws.close(code, e.message);
     } catch {
       // already closing
     }

@@ -101,7 +101,7 @@ describe("kicked", () => {
     expect(player.stateInfo.error?.details.reason).toBe("kicked");
     // Straight from open to closed: no reconnect attempt in between.
     expect(seen.map((s) => s.state)).toEqual(["open", "closed"]);
-    expect((await failure(player.request({ type: "Ping" }))).code).toBe("UNAUTHENTICATED");
+    expect((await failure(player.request({ type: "Ping" }))).code).toBe("FORBIDDEN");
     await expectNoMoreDials();
   });
 

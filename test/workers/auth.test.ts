@@ -142,9 +142,13 @@ describe("WebSocket upgrade auth", () => {
     expect((await p1.waitClosed()).code).toBe(4003);
     expect((await p2.waitClosed()).code).toBe(4003);
     await dm.waitFor((f) => f.type === "Event" && f.event.type === "ParticipantKicked");
+    // Refused as FORBIDDEN (final), not UNAUTHENTICATED (which would invite a token refresh).
     const again = await TestSocket.upgrade(pGrant.session_id, pGrant.token);
-    expect(again.status).toBe(401);
-    expect((await post("/auth/refresh", {}, { authorization: `Bearer ${pGrant.token}` })).status).toBe(401);
+    expect(again.status).toBe(403);
+    expect(await again.json()).toMatchObject({ code: "FORBIDDEN", details: { reason: "kicked" } });
+    expect((await post("/auth/refresh", {}, { authorization: `Bearer ${pGrant.token}` })).status).toBe(403);
+    const kickedFrame = p1.frames.find((f) => f.type === "Error");
+    expect(kickedFrame).toMatchObject({ code: "FORBIDDEN", details: { reason: "kicked" } });
     expect((await dm.request({ type: "KickParticipant", participant_id: pGrant.participant_id })).code).toBe("CONFLICT");
     expect((await dm.request({ type: "KickParticipant", participant_id: dmGrant.participant_id })).code).toBe("VALIDATION_ERROR");
     const roster = await dm.ok({ type: "ListParticipants" });
