@@ -40,10 +40,10 @@ export function renderTable(r: BenchResults): string {
   const rt = r.round_trips;
   if (rt) {
     rows.push(latencyRow("WS Ping", rt.ws_ping, "router only, no storage"));
-    rows.push(latencyRow("WS GetCharacter", rt.ws_get_character, "1 D1 read"));
+    rows.push(latencyRow("WS GetCharacter", rt.ws_get_character, "served from the object's read cache"));
     rows.push(latencyRow("HTTP GET /health keep-alive", rt.http_health_keepalive, "1 D1 read (SELECT 1)"));
     rows.push(latencyRow("HTTP GET /health new conn", rt.http_health_new_connection, "TCP connect + 1 D1 read"));
-    rows.push(latencyRow("WS UpdateCharacter", rt.ws_update_character, "replay check + read + D1 batch"));
+    rows.push(latencyRow("WS UpdateCharacter", rt.ws_update_character, "cached read + 1 D1 batch"));
   }
   for (const f of r.fanout) {
     const d = f.delivery;
