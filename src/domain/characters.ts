@@ -2,7 +2,7 @@ import { AppError, invalidField, type Character, type InventoryItem } from "../p
 import { authorize, isDm } from "../session/authorize";
 import { ALL, DMS } from "../session/tx";
 import { deleteEntity, insertEntity, requireVisible, updateEntity, type EntityKind } from "./changes";
-import { participants } from "./session";
+import { requireParticipant } from "./session";
 import { Table, bump, checkVersion, conditions, create } from "./store";
 import { defineHandlers, type HandlerContext } from "./types";
 
@@ -48,9 +48,9 @@ function forbidDmFields(ctx: HandlerContext, data: Record<string, unknown>): voi
   if (field) throw new AppError("FORBIDDEN", `only a DM may set '${field}'`, { field });
 }
 
-async function checkOwner(ctx: HandlerContext, ownerId: string | null | undefined): Promise<void> {
+function checkOwner(ctx: HandlerContext, ownerId: string | null | undefined): void {
   if (!ownerId) return;
-  await participants.require(ctx.db, ctx.session.sessionId, ownerId, "participant");
+  requireParticipant(ctx.session, ownerId);
 }
 
 function checkHiddenKind(kind: Character["kind"], hidden: boolean): void {
@@ -91,7 +91,7 @@ export const characterHandlers = defineHandlers({
         if (owned) throw new AppError("CONFLICT", "you already have a player character", { character_id: owned.id });
       }
       checkHiddenKind(kind, data.hidden ?? false);
-      await checkOwner(ctx, data.owner_participant_id);
+      checkOwner(ctx, data.owner_participant_id);
       return insertEntity(ctx, CHARACTER, {
           world_id: ctx.session.worldId,
           kind,
@@ -118,7 +118,7 @@ export const characterHandlers = defineHandlers({
       const before = await editableCharacter(ctx, p.character_id);
       forbidDmFields(ctx, p.data);
       checkHiddenKind(before.kind, p.data.hidden ?? before.hidden);
-      await checkOwner(ctx, p.data.owner_participant_id);
+      checkOwner(ctx, p.data.owner_participant_id);
       return updateEntity(ctx, CHARACTER, before, p.data, p.expected_version);
     },
   },

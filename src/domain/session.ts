@@ -25,6 +25,16 @@ export function toParticipant(row: ParticipantRow, session: SessionServices, onl
   return { ...rest, online: online.has(row.id), kicked: kicked_at !== null };
 }
 
+/** A participant of this session (from the object's roster), or NOT_FOUND. */
+export function requireParticipant(session: SessionServices, id: string): ParticipantRow {
+  const row = session.participant(id);
+  if (!row) throw new AppError("NOT_FOUND", `participant '${id}' not found`, { id });
+  return row;
+}
+
+/** How many participants the snapshot and SessionJoined carry; ListParticipants pages the rest. */
+export const ROSTER_PAGE = 200;
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Snapshot cap: larger worlds page the rest with ListCharacters. */
@@ -49,19 +59,17 @@ export const sessionHandlers = defineHandlers({
       // after seq; entities carry versions, so applying it again is harmless. Nothing is missed.
       const seq = ctx.session.seq;
       const s = ctx.session;
-      const [world, roster, chars, me, scene] = await Promise.all([
+      const [world, chars, scene] = await Promise.all([
         worlds.require(ctx.db, s.sessionId, s.worldId, "world"),
-        participants.page(ctx.db, s.sessionId, { limit: 200 }),
         characters.page(ctx.db, s.sessionId, { where: ctx.actor.role === "dm" ? undefined : "hidden = 0", limit: SNAPSHOT_CHARACTERS }),
-        participants.require(ctx.db, s.sessionId, ctx.actor.participant_id, "participant"),
         activeScene(ctx),
       ]);
       const online = s.onlineParticipantIds();
       return {
         session: { id: s.sessionId, world_id: s.worldId, settings: s.settings, seq },
         world,
-        you: toParticipant(me, s, online),
-        participants: roster.items.map((r) => toParticipant(r, s, online)),
+        you: toParticipant(requireParticipant(s, ctx.actor.participant_id), s, online),
+        participants: s.roster(ROSTER_PAGE).map((r) => toParticipant(r, s, online)),
         characters: chars.items,
         current_scene: scene,
       };
@@ -85,14 +93,14 @@ export const sessionHandlers = defineHandlers({
       if (p.participant_id === ctx.actor.participant_id) {
         throw invalidField("participant_id", "a DM cannot kick itself");
       }
-      const target = await participants.require(ctx.db, ctx.session.sessionId, p.participant_id, "participant");
+      const target = requireParticipant(ctx.session, p.participant_id);
       if (target.kicked_at !== null) throw new AppError("CONFLICT", `participant '${target.id}' was already kicked`);
       const after = bump(target, { kicked_at: ctx.now }, ctx.now);
       ctx.tx
         .write(participants.update(ctx.db, ctx.session.sessionId, after))
         .emit({ type: "ParticipantKicked", participant_id: target.id }, ALL)
         .onCommit(() => {
-          ctx.session.markKicked(target.id);
+          ctx.session.rememberParticipant(after);
           ctx.session.closeParticipant(target.id, CLOSE_CODES.KICKED, new AppError("FORBIDDEN", "kicked by the DM", { reason: "kicked" }));
         });
       return { participant_id: target.id, kicked: true as const };

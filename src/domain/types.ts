@@ -2,6 +2,7 @@ import type { Env, Limits } from "../env";
 import type { AppError, OperationType, PayloadOf, ResultOf, SessionSettings } from "../protocol";
 import type { Actor, Permission } from "../session/authorize";
 import type { ReadCache } from "../session/read-cache";
+import type { ParticipantRow } from "./session";
 import type { Tx } from "../session/tx";
 
 /** What the session object offers handlers beyond D1 (its in-memory state and sockets). */
@@ -12,7 +13,12 @@ export interface SessionServices {
   readonly seq: number;
   onlineParticipantIds(): Set<string>;
   isKicked(participantId: string): boolean;
-  markKicked(participantId: string): void;
+  /** A participant of this session, from the object's roster (it writes every participant row). */
+  participant(participantId: string): ParticipantRow | undefined;
+  /** The first `limit` participants, in creation order. */
+  roster(limit: number): ParticipantRow[];
+  /** Keeps the roster current after a committed change of a participant. */
+  rememberParticipant(row: ParticipantRow): void;
   closeParticipant(participantId: string, code: number, reason: AppError): void;
 }
 

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { limits, type Env, type Limits } from "../env";
-import { participants, toParticipant, type ParticipantRow } from "../domain/session";
+import { ROSTER_PAGE, participants, requireParticipant, toParticipant, type ParticipantRow } from "../domain/session";
 import type { SessionServices } from "../domain/types";
 import {
   AppError,
@@ -71,11 +71,18 @@ function generateInviteCode(): string {
 /**
  * One game session: its sockets (hibernatable), its request router and its event log.
  * The only writer of its session's rows in D1. Everything that must survive lives in D1 or in
- * socket attachments; memory only caches (seq, settings, kicked set) and is rebuilt on wake.
+ * socket attachments; memory only caches (seq, settings, the roster) and is rebuilt on wake.
  */
 export class GameSession extends DurableObject<Env> implements SessionServices {
   private readonly limits: Limits;
-  private state?: { sessionId: string; worldId: string; settings: SessionSettings; kicked: Set<string>; log: EventLog };
+  private state?: {
+    sessionId: string;
+    worldId: string;
+    settings: SessionSettings;
+    /** Every participant, in creation order: the object is the only writer of these rows. */
+    roster: Map<string, ParticipantRow>;
+    log: EventLog;
+  };
   private loading?: Promise<void>;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly buckets = new WeakMap<WebSocket, { tokens: number; at: number }>();
@@ -110,10 +117,16 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
     return this.loaded().log.seq;
   }
   isKicked(participantId: string): boolean {
-    return this.loaded().kicked.has(participantId);
+    return (this.loaded().roster.get(participantId)?.kicked_at ?? null) !== null;
   }
-  markKicked(participantId: string): void {
-    this.loaded().kicked.add(participantId);
+  participant(participantId: string): ParticipantRow | undefined {
+    return this.loaded().roster.get(participantId);
+  }
+  roster(limit: number): ParticipantRow[] {
+    return [...this.loaded().roster.values()].slice(0, limit);
+  }
+  rememberParticipant(row: ParticipantRow): void {
+    this.loaded().roster.set(row.id, row);
   }
   onlineParticipantIds(except?: WebSocket): Set<string> {
     const ids = new Set<string>();
@@ -157,6 +170,7 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
       const now = Date.now();
       const row: ParticipantRow = { id: crypto.randomUUID(), version: 1, created_at: now, updated_at: now, world_id: s.worldId, name: input.name, role: input.role, kicked_at: null };
       await participants.insert(this.env.DB, { session_id: s.sessionId, world_id: s.worldId }, row).run();
+      this.rememberParticipant(row);
       return { world_id: s.worldId, participant_id: row.id };
     });
   }
@@ -164,9 +178,9 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
   /** POST /auth/refresh: is this participant still allowed in (exists, not kicked)? */
   async checkParticipant(input: { session_id: string; participant_id: string }): Promise<RpcResult<{ role: Role; world_id: string }>> {
     return this.rpc(input.session_id, async () => {
-      const row = await participants.get(this.env.DB, input.session_id, input.participant_id);
+      const row = this.participant(input.participant_id);
       if (!row) throw new AppError("UNAUTHENTICATED", "unknown participant");
-      if (row.kicked_at !== null || this.isKicked(row.id)) throw kickedError();
+      if (row.kicked_at !== null) throw kickedError();
       return { role: row.role, world_id: row.world_id };
     });
   }
@@ -311,11 +325,12 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
       const db = this.env.DB;
       const row = await db.prepare("SELECT world_id, settings, seq FROM sessions WHERE id = ?").bind(id).first<{ world_id: string; settings: string; seq: number }>();
       if (!row) throw new AppError("NOT_FOUND", `session '${id}' not found`);
-      const { results } = await db.prepare("SELECT id FROM participants WHERE session_id = ? AND kicked_at IS NOT NULL").bind(id).all<{ id: string }>();
+      const { results } = await db.prepare("SELECT * FROM participants WHERE session_id = ? ORDER BY created_at, id").bind(id).all<Record<string, unknown>>();
       // Remember the id, so that a wake from hibernation (no Worker call) can load it again.
       if (sessionId && (await this.ctx.storage.get<string>("session_id")) !== id) await this.ctx.storage.put("session_id", id);
       const settings = SessionSettingsSchema.parse({ ...DEFAULT_SESSION_SETTINGS, ...JSON.parse(row.settings) });
-      this.state = { sessionId: id, worldId: row.world_id, settings, kicked: new Set(results.map((r) => r.id)), log: new EventLog(db, id, row.seq) };
+      const roster = new Map(results.map((r) => participants.fromRow(r)).map((p) => [p.id, p] as const));
+      this.state = { sessionId: id, worldId: row.world_id, settings, roster, log: new EventLog(db, id, row.seq) };
       this.lastTrimSeq = row.seq;
     })().finally(() => {
       this.loading = undefined;
@@ -370,11 +385,7 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
       const wasOnline = this.onlineParticipantIds(ws).has(att.participant_id);
       att.joined = true;
       this.saveAttachment(ws, att);
-      const db = this.env.DB;
-      const [me, roster] = await Promise.all([
-        participants.require(db, this.sessionId, att.participant_id, "participant"),
-        participants.page(db, this.sessionId, { limit: 200 }),
-      ]);
+      const me = requireParticipant(this, att.participant_id);
       const online = this.onlineParticipantIds();
       const participant = toParticipant(me, this, online);
       this.send(ws, {
@@ -382,7 +393,7 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
         session_id: this.sessionId,
         world_id: this.worldId,
         participant,
-        participants: roster.items.map((r) => toParticipant(r, this, online)),
+        participants: this.roster(ROSTER_PAGE).map((r) => toParticipant(r, this, online)),
         seq: current,
         resume,
         replayed_events: count,
