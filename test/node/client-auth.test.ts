@@ -2,23 +2,12 @@
  * Client SDK and auth: refused tokens stop reconnecting with a clear state, kicks are final, and
  * a browser (which cannot see the upgrade's HTTP status) still stops once a refresh is refused.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { refreshViaHttp, type RefreshContext, type StateChange, type WrldbldrClient } from "../../src/client";
-import { createSession, failure, joinSession, sleep, startTestEngine, testClient, waitFor, type TestEngine } from "./client-helpers";
+import { createSession, failure, joinSession, sleep, useTestEngine, testClient, waitFor } from "./client-helpers";
 
-let t: TestEngine;
-const clients: WrldbldrClient[] = [];
-const track = (c: WrldbldrClient) => (clients.push(c), c);
-
-beforeAll(async () => {
-  t = await startTestEngine();
-});
-
-afterAll(async () => {
-  for (const c of clients) c.close();
-  await t?.stop();
-});
+const { t, track } = useTestEngine();
 
 function states(client: WrldbldrClient): StateChange[] {
   const seen: StateChange[] = [];

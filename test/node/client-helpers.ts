@@ -5,6 +5,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 import { WebSocket } from "ws";
 import { startEngine, type Engine } from "../../scripts/engine";
 import { startProxy, type TcpProxy } from "../../scripts/tcp-proxy";
@@ -30,6 +31,36 @@ export async function startTestEngine(vars: Record<string, string> = {}): Promis
       rmSync(persistDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * An engine for this test file: started before its tests, stopped after them together with every
+ * client passed to `track`.
+ */
+export function useTestEngine(vars: Record<string, string> = {}): { t: TestEngine; track: <C extends WrldbldrClient>(c: C) => C } {
+  let started: TestEngine | undefined;
+  const clients: WrldbldrClient[] = [];
+  beforeAll(async () => {
+    started = await startTestEngine(vars);
+  });
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await started?.stop();
+  });
+  const running = () => {
+    if (!started) throw new Error("the test engine is not running (use it inside tests)");
+    return started;
+  };
+  const t: TestEngine = {
+    get engine() {
+      return running().engine;
+    },
+    get proxy() {
+      return running().proxy;
+    },
+    stop: () => running().stop(),
+  };
+  return { t, track: (c) => (clients.push(c), c) };
 }
 
 async function post<T>(url: string, body: unknown, headers: Record<string, string> = {}): Promise<T> {

@@ -4,22 +4,11 @@
  * applies each once, even when one had already been applied before the reload.
  */
 import { IDBFactory } from "fake-indexeddb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { IndexedDBOutboxStore, MemoryOutboxStore, type OutboxEntry, type OutboxStore, type RestoredOutcome, type WrldbldrClient } from "../../src/client";
-import { createSession, failure, startTestEngine, testClient, waitFor, type TestEngine } from "./client-helpers";
+import { describe, expect, it } from "vitest";
+import { IndexedDBOutboxStore, MemoryOutboxStore, type OutboxEntry, type OutboxStore, type RestoredOutcome } from "../../src/client";
+import { createSession, failure, useTestEngine, testClient, waitFor } from "./client-helpers";
 
-let t: TestEngine;
-const clients: WrldbldrClient[] = [];
-const track = (c: WrldbldrClient) => (clients.push(c), c);
-
-beforeAll(async () => {
-  t = await startTestEngine();
-});
-
-afterAll(async () => {
-  for (const c of clients) c.close();
-  await t?.stop();
-});
+const { t, track } = useTestEngine();
 
 const entry = (request_id: string, created_at: number, order: number, name = request_id): OutboxEntry => ({
   request_id,

@@ -2,27 +2,18 @@
  * Client SDK: typed requests and errors, timeouts and asking again by id, chunked responses,
  * automatic retry of RATE_LIMITED, optimistic mutations, snapshot notification.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 // Through the package's exports map, as an application would import it.
-import { connect, WrldbldrError, type AnyEvent, type WrldbldrClient } from "wrldbldr-edge/client";
-import { createSession, failure, joinSession, startTestEngine, testClient, waitFor, type TestEngine } from "./client-helpers";
+import { connect, WrldbldrError, type AnyEvent } from "wrldbldr-edge/client";
+import { createSession, failure, joinSession, useTestEngine, testClient, waitFor } from "./client-helpers";
 
-let t: TestEngine;
+// Small outbound frames, so that an ordinary list arrives in chunks; a small rate limit.
+const { t, track } = useTestEngine({ MAX_OUTBOUND_FRAME_BYTES: "4096", RATE_LIMIT_PER_SECOND: "20", RATE_LIMIT_BURST: "30" });
 let grant: Awaited<ReturnType<typeof createSession>>;
-const clients: WrldbldrClient[] = [];
-
-const track = (c: WrldbldrClient) => (clients.push(c), c);
 
 beforeAll(async () => {
-  // Small outbound frames, so that an ordinary list arrives in chunks; a small rate limit.
-  t = await startTestEngine({ MAX_OUTBOUND_FRAME_BYTES: "4096", RATE_LIMIT_PER_SECOND: "20", RATE_LIMIT_BURST: "30" });
   grant = await createSession(t);
-});
-
-afterAll(async () => {
-  for (const c of clients) c.close();
-  await t?.stop();
 });
 
 describe("typed requests", () => {

@@ -4,22 +4,11 @@
  * delivered once and in order, requests made while offline go out after the rejoin, and a
  * stalled link is detected by the heartbeat.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { AnyEvent, EventMeta, StateChange, WrldbldrClient } from "../../src/client";
-import { createSession, joinSession, startTestEngine, testClient, waitFor, type TestEngine } from "./client-helpers";
+import { createSession, joinSession, useTestEngine, testClient, waitFor } from "./client-helpers";
 
-let t: TestEngine;
-const clients: WrldbldrClient[] = [];
-const track = (c: WrldbldrClient) => (clients.push(c), c);
-
-beforeAll(async () => {
-  t = await startTestEngine();
-});
-
-afterAll(async () => {
-  for (const c of clients) c.close();
-  await t?.stop();
-});
+const { t, track } = useTestEngine();
 
 interface Seen {
   seq: number;

@@ -2,22 +2,11 @@
  * Client SDK and token expiry, with tokens that live 5 seconds: refreshed when the server closes
  * with 4001, refreshed before dialing when already expired, and a clean stop without a callback.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { refreshViaHttp, tokenExpiry, type AuthGrant, type RefreshContext, type StateChange, type WrldbldrClient } from "../../src/client";
-import { createSession, failure, sleep, startTestEngine, testClient, waitFor, type TestEngine } from "./client-helpers";
+import { describe, expect, it } from "vitest";
+import { refreshViaHttp, tokenExpiry, type AuthGrant, type RefreshContext, type StateChange } from "../../src/client";
+import { createSession, failure, sleep, useTestEngine, testClient, waitFor } from "./client-helpers";
 
-let t: TestEngine;
-const clients: WrldbldrClient[] = [];
-const track = (c: WrldbldrClient) => (clients.push(c), c);
-
-beforeAll(async () => {
-  t = await startTestEngine({ TOKEN_TTL_SECONDS: "5" });
-});
-
-afterAll(async () => {
-  for (const c of clients) c.close();
-  await t?.stop();
-});
+const { t, track } = useTestEngine({ TOKEN_TTL_SECONDS: "5" });
 
 /** Waits until the token's expiry has passed (bounded by its 5 s lifetime). */
 async function untilExpired(token: string): Promise<void> {
