@@ -2,7 +2,8 @@
  * The demo session `npm start` prepares: a small world seeded through the real protocol, as a DM
  * and a player would build it.
  */
-import type { Requester } from "./ws-requester";
+/** Sends one request and resolves with its data (the SDK's `request`, or a test socket's). */
+export type Requester = (payload: { type: string; [k: string]: unknown }) => Promise<any>;
 
 /** World content the DM creates. Returns ids later seeders may use. */
 export async function seedAsDm(dm: Requester): Promise<{ npcs: Record<string, string> }> {

@@ -6,8 +6,10 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, ensureDevVars, startEngine, type Engine } from "./engine";
-import { seedAsDm, seedAsPlayer } from "./demo";
-import { openRequester } from "./ws-requester";
+import { seedAsDm, seedAsPlayer, type Requester } from "./demo";
+import { WebSocket } from "ws";
+import { connect } from "../src/client";
+import type { AnyPayloadInput } from "../src/protocol";
 
 const DEMO_FILE = join(ROOT, ".wrangler", "demo-session.json");
 
@@ -46,14 +48,16 @@ async function demoSession(engine: Engine): Promise<{ demo: Demo; created: boole
   }
   const dm = await post(engine, "/auth/sessions", { world_name: "Emberfall", dm_name: "Demo DM" });
   const player = await post(engine, "/auth/join", { invite_code: dm.invite_code, name: "Demo Player" });
-  const dmConn = await openRequester(dm.ws_url, dm.token);
-  const playerConn = await openRequester(player.ws_url, player.token);
+  // Seeded through the client SDK, as an application would build a world.
+  const dmClient = connect({ url: dm.ws_url, token: dm.token, WebSocket });
+  const playerClient = connect({ url: player.ws_url, token: player.token, WebSocket });
+  const as = (client: typeof dmClient): Requester => (payload) => client.request(payload as AnyPayloadInput);
   try {
-    await seedAsDm(dmConn.request);
-    await seedAsPlayer(playerConn.request);
+    await seedAsDm(as(dmClient));
+    await seedAsPlayer(as(playerClient));
   } finally {
-    dmConn.close();
-    playerConn.close();
+    dmClient.close();
+    playerClient.close();
   }
   const demo: Demo = { session_id: dm.session_id, ws_url: dm.ws_url, invite_code: dm.invite_code, dm_token: dm.token, player_token: player.token };
   writeFileSync(DEMO_FILE, JSON.stringify(demo, null, 2));

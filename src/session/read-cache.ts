@@ -7,19 +7,13 @@
 export class ReadCache {
   private readonly entries = new Map<string, unknown>();
   private generation = 0;
-  hits = 0;
-  misses = 0;
 
   constructor(private readonly maxEntries = 5_000) {}
 
   /** The cached value (a copy: callers may not mutate what others read), or load and keep it. */
   async get<T extends object>(key: string, load: () => Promise<T | null>): Promise<T | null> {
     const cached = this.entries.get(key) as T | undefined;
-    if (cached) {
-      this.hits++;
-      return structuredClone(cached);
-    }
-    this.misses++;
+    if (cached) return structuredClone(cached);
     const generation = this.generation;
     const value = await load();
     if (value && generation === this.generation) {

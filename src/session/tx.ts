@@ -49,10 +49,6 @@ export class Tx {
     return this;
   }
 
-  get isEmpty(): boolean {
-    return this.statements.length === 0 && this.events.length === 0;
-  }
-
   runCommitted(): void {
     for (const fn of this.afterCommit) fn();
   }

@@ -1,5 +1,6 @@
 import { Hono, type Context } from "hono";
 import { cors } from "hono/cors";
+import type { z } from "zod";
 import { limits, type Env } from "../env";
 import {
   AppError,
@@ -27,7 +28,7 @@ function unwrap<T>(r: RpcResult<T>): T {
   return r.value;
 }
 
-function parse<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: import("zod").ZodError } }, body: unknown): T {
+function parse<T>(schema: z.ZodType<T>, body: unknown): T {
   const r = schema.safeParse(body);
   if (!r.success) throw validationError(r.error);
   return r.data;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll } from "vitest";
 import { WebSocket } from "ws";
 import { startEngine, type Engine } from "../../scripts/engine";
 import { startProxy, type TcpProxy } from "../../scripts/tcp-proxy";
-import { connect, WrldbldrError, type ConnectOptions, type WrldbldrClient } from "../../src/client";
+import { connect, WrldbldrError, type ConnectOptions, type WebSocketConstructor, type WrldbldrClient } from "../../src/client";
 import type { AuthGrant } from "../../src/protocol";
 
 export interface TestEngine {
@@ -61,6 +61,18 @@ export function useTestEngine(vars: Record<string, string> = {}): { t: TestEngin
     stop: () => running().stop(),
   };
   return { t, track: (c) => (clients.push(c), c) };
+}
+
+/** A `ws` WebSocket class that also keeps every text frame it receives. */
+export function recordingWebSocket(): { frames: string[]; RecordingWebSocket: WebSocketConstructor } {
+  const frames: string[] = [];
+  class RecordingWebSocket extends WebSocket {
+    constructor(url: string, protocols?: string | string[]) {
+      super(url, protocols);
+      this.addEventListener("message", (e) => frames.push(String(e.data)));
+    }
+  }
+  return { frames, RecordingWebSocket };
 }
 
 async function post<T>(url: string, body: unknown, headers: Record<string, string> = {}): Promise<T> {

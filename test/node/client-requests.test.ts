@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 // Through the package's exports map, as an application would import it.
 import { connect, WrldbldrError, type AnyEvent } from "wrldbldr-edge/client";
-import { createSession, failure, joinSession, useTestEngine, testClient, waitFor } from "./client-helpers";
+import { createSession, failure, joinSession, recordingWebSocket, useTestEngine, testClient, waitFor } from "./client-helpers";
 
 // Small outbound frames, so that an ordinary list arrives in chunks; a small rate limit.
 const { t, track } = useTestEngine({ MAX_OUTBOUND_FRAME_BYTES: "4096", RATE_LIMIT_PER_SECOND: "20", RATE_LIMIT_BURST: "30" });
@@ -92,13 +92,7 @@ describe("timeouts", () => {
 
 describe("large and throttled responses", () => {
   it("joins ResponseChunks into the result", async () => {
-    const frames: string[] = [];
-    class RecordingWebSocket extends WebSocket {
-      constructor(url: string, protocols?: string | string[]) {
-        super(url, protocols);
-        this.addEventListener("message", (e) => frames.push(String(e.data)));
-      }
-    }
+    const { frames, RecordingWebSocket } = recordingWebSocket();
     const client = track(testClient(t, grant, { WebSocket: RecordingWebSocket }));
     const long = "x".repeat(1500);
     for (let i = 0; i < 6; i++) await client.request({ type: "CreateCharacter", data: { kind: "npc", name: `Chunky ${i}`, description: long } });
@@ -108,13 +102,7 @@ describe("large and throttled responses", () => {
   });
 
   it("re-sends RATE_LIMITED requests after retry_after_ms, so every request succeeds", async () => {
-    const frames: string[] = [];
-    class RecordingWebSocket extends WebSocket {
-      constructor(url: string, protocols?: string | string[]) {
-        super(url, protocols);
-        this.addEventListener("message", (e) => frames.push(String(e.data)));
-      }
-    }
+    const { frames, RecordingWebSocket } = recordingWebSocket();
     const client = track(testClient(t, grant, { WebSocket: RecordingWebSocket }));
     await client.whenOpen();
     const results = await Promise.all(Array.from({ length: 45 }, () => client.request({ type: "Ping" }, { timeout: 20_000 })));
