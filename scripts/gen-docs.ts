@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { HANDLERS } from "../src/domain/registry";
-import type { HandlerType } from "../src/domain/types";
+import type { HandlerType } from "../src/engine/context";
 import { EVENTS, OPERATION_AREAS, payloadSchema, type OperationType } from "../src/protocol";
 
 type Json = { [k: string]: any };

@@ -1,10 +1,9 @@
-import type { GameSession } from "./session/GameSession";
-
 /** Bindings and vars of the Worker and the GameSession object (wrangler.toml). */
 export interface Env {
   DB: D1Database;
   IMAGES: R2Bucket;
-  GAME_SESSION: DurableObjectNamespace<GameSession>;
+  /** Typed where it is used (src/worker/auth.ts), so this file stays a leaf of the import graph. */
+  GAME_SESSION: DurableObjectNamespace;
   AUTH_SECRET?: string;
   METRICS_TOKEN?: string;
   SESSION_CREATE_SECRET?: string;

@@ -1,8 +1,8 @@
 import { AppError, type AnyEvent, type EventType } from "../protocol";
-import { isDm } from "../session/authorize";
-import { ALL, DMS, NON_DMS, type Tx } from "../session/tx";
-import { Table, bump, checkVersion, create } from "./store";
-import type { HandlerContext } from "./types";
+import { isDm } from "../engine/authorize";
+import { ALL, DMS, NON_DMS, type Tx } from "../engine/tx";
+import { Table, bump, checkVersion, create } from "../engine/store";
+import type { HandlerContext } from "../engine/context";
 
 type Versioned = { id: string; version: number; created_at: number; updated_at: number };
 type Fields<E> = Omit<E, keyof Versioned>;

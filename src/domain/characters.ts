@@ -1,10 +1,10 @@
 import { AppError, invalidField, type Character, type InventoryItem } from "../protocol";
-import { authorize, isDm } from "../session/authorize";
-import { ALL, DMS } from "../session/tx";
+import { authorize, isDm } from "../engine/authorize";
+import { ALL, DMS } from "../engine/tx";
 import { deleteEntity, insertEntity, requireVisible, updateEntity, type EntityKind } from "./changes";
-import { requireParticipant } from "./session";
-import { Table, bump, checkVersion, conditions, create } from "./store";
-import { defineHandlers, type HandlerContext } from "./types";
+import { requireParticipant } from "../engine/participants";
+import { Table, bump, checkVersion, conditions, create } from "../engine/store";
+import { defineHandlers, type HandlerContext } from "../engine/context";
 
 export const characters = new Table<Character>(
   "characters",

@@ -1,5 +1,5 @@
 import { deleteEntity, insertEntity, requireVisible, updateEntity } from "./changes";
-import { defineHandlers } from "./types";
+import { defineHandlers } from "../engine/context";
 import { GOAL, goals } from "./world-tables";
 
 /** Goals: DM-written, seen by everyone (GoalCreated/Updated/Deleted to everyone). */

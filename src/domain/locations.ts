@@ -1,8 +1,8 @@
 import { AppError, type Region, invalidField } from "../protocol";
 import { allRows, deleteEntity, emitChange, insertEntity, requireVisible, updateEntity, withoutHiddenCharacters } from "./changes";
 import { CHARACTER, characters } from "./characters";
-import { bump, checkVersion } from "./store";
-import { defineHandlers, type HandlerContext } from "./types";
+import { bump, checkVersion } from "../engine/store";
+import { defineHandlers, type HandlerContext } from "../engine/context";
 import {
   LOCATION,
   NPC_REGION_RELATIONSHIP,

@@ -1,7 +1,7 @@
 import { AppError, type PromptTemplate, invalidField } from "../protocol";
-import { DMS } from "../session/tx";
-import { bump, create } from "./store";
-import { defineHandlers, type HandlerContext } from "./types";
+import { DMS } from "../engine/tx";
+import { bump, create } from "../engine/store";
+import { defineHandlers, type HandlerContext } from "../engine/context";
 import { promptOverrides, type PromptOverride } from "./world-tables";
 import { scopeOf } from "./changes";
 

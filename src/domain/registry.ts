@@ -6,7 +6,7 @@ import { sceneHandlers } from "./scenes";
 import { goalHandlers } from "./goals";
 import { storyHandlers } from "./story";
 import { promptHandlers } from "./prompts";
-import type { HandlerMap } from "./types";
+import type { HandlerMap } from "../engine/context";
 
 /** Every operation's handler, in one place. The registry test checks none is missing. */
 export const HANDLERS = {

@@ -1,12 +1,12 @@
 import { AppError, type Character, type Region, type Scene, invalidField } from "../protocol";
-import { authorize } from "../session/authorize";
-import { ALL } from "../session/tx";
+import { authorize } from "../engine/authorize";
+import { ALL } from "../engine/tx";
 import { deleteEntity, emitChange, emitVisible, insertEntity, pageView, requireAll, requireVisible, updateEntity, viewOf, withoutHiddenCharacters } from "./changes";
 import { CHARACTER, characters } from "./characters";
 import { findConnection } from "./locations";
-import { bump, checkVersion } from "./store";
+import { bump, checkVersion } from "../engine/store";
 import { appendStoryEvent } from "./story";
-import { defineHandlers, type HandlerContext } from "./types";
+import { defineHandlers, type HandlerContext } from "../engine/context";
 import { LOCATION, REGION, SCENE, scenes } from "./world-tables";
 
 /** The id of the scene everyone is in (worlds.active_scene_id, play state beside the World). */

@@ -1,39 +1,11 @@
-import { AppError, CLOSE_CODES, invalidField, type Participant, type Role } from "../protocol";
-import { ALL } from "../session/tx";
+import { AppError, CLOSE_CODES, invalidField } from "../protocol";
+import { ALL } from "../engine/tx";
 import { characters } from "./characters";
 import { activeScene } from "./scenes";
-import { Table, bump } from "./store";
-import { defineHandlers, type HandlerContext, type SessionServices } from "./types";
+import { bump } from "../engine/store";
+import { ROSTER_PAGE, participants, requireParticipant, toParticipant } from "../engine/participants";
+import { defineHandlers, type HandlerContext } from "../engine/context";
 import { worlds } from "./world";
-
-export interface ParticipantRow {
-  id: string;
-  version: number;
-  created_at: number;
-  updated_at: number;
-  world_id: string;
-  name: string;
-  role: Role;
-  kicked_at: number | null;
-}
-
-export const participants = new Table<ParticipantRow>("participants", ["world_id", "name", "role", "kicked_at"]);
-
-/** A participant as the protocol shows it, with its live presence. */
-export function toParticipant(row: ParticipantRow, session: SessionServices, online = session.onlineParticipantIds()): Participant {
-  const { world_id: _w, kicked_at, ...rest } = row;
-  return { ...rest, online: online.has(row.id), kicked: kicked_at !== null };
-}
-
-/** A participant of this session (from the object's roster), or NOT_FOUND. */
-export function requireParticipant(session: SessionServices, id: string): ParticipantRow {
-  const row = session.participant(id);
-  if (!row) throw new AppError("NOT_FOUND", `participant '${id}' not found`, { id });
-  return row;
-}
-
-/** How many participants the snapshot and SessionJoined carry; ListParticipants pages the rest. */
-export const ROSTER_PAGE = 200;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -126,5 +98,3 @@ export const sessionHandlers = defineHandlers({
     },
   },
 });
-
-export type { HandlerContext };

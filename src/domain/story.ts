@@ -1,10 +1,10 @@
 import type { StoryEvent, StoryEventKind } from "../protocol";
-import { isDm } from "../session/authorize";
+import { isDm } from "../engine/authorize";
 import { deleteEntity, insertEntity, pageView, requireAll, requireVisible, updateEntity, viewOf, withoutHiddenCharacters } from "./changes";
 import { characters } from "./characters";
-import type { HandlerContext } from "./types";
-import { conditions } from "./store";
-import { defineHandlers } from "./types";
+import type { HandlerContext } from "../engine/context";
+import { conditions } from "../engine/store";
+import { defineHandlers } from "../engine/context";
 import { STORY_EVENT, locations, regions, scenes, storyEvents } from "./world-tables";
 
 /** Story events as the actor may see them: players do not learn the ids of hidden NPCs. */

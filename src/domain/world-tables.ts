@@ -1,6 +1,6 @@
 import type { Goal, Location, NpcRegionRelationship, Region, RegionConnection, Scene, StoryEvent } from "../protocol";
 import type { EntityKind } from "./changes";
-import { Table } from "./store";
+import { Table } from "../engine/store";
 
 /**
  * The tables and entity kinds of the world-building areas, in one module so that every area (and

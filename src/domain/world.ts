@@ -1,10 +1,10 @@
 import { AppError, WORLD_DOCUMENT_FORMAT, type World, type WorldDocument, invalidField } from "../protocol";
-import { ALL } from "../session/tx";
+import { ALL } from "../engine/tx";
 import { scopeOf } from "./changes";
 import { characters, inventory } from "./characters";
-import { Table, bump, checkVersion } from "./store";
+import { Table, bump, checkVersion } from "../engine/store";
 import { checkPromptOverride } from "./prompts";
-import { defineHandlers, type HandlerContext } from "./types";
+import { defineHandlers, type HandlerContext } from "../engine/context";
 import { locations, npcRegionRelationships, promptOverrides, regionConnections, regions, scenes, goals, storyEvents } from "./world-tables";
 
 /** The session's world. */

@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { limits, type Env, type Limits } from "../env";
-import { ROSTER_PAGE, participants, requireParticipant, toParticipant, type ParticipantRow } from "../domain/session";
-import type { SessionServices } from "../domain/types";
+import { ROSTER_PAGE, participants, requireParticipant, toParticipant, type ParticipantRow } from "../engine/participants";
+import type { SessionServices } from "../engine/context";
 import {
   AppError,
   CLOSE_CODES,
@@ -18,10 +18,10 @@ import {
 } from "../protocol";
 import { EventLog, type StoredEvent } from "./eventlog";
 import { Metrics } from "./metrics";
-import { ReadCache } from "./read-cache";
+import { ReadCache } from "../engine/read-cache";
 import { inAudience, viewFor } from "./redact";
 import { routeRequest, type RouterDeps } from "./router";
-import { ALL, Tx } from "./tx";
+import { ALL, Tx } from "../engine/tx";
 
 /** Per-connection identity, kept in the socket attachment so it survives hibernation. */
 interface Attachment {

@@ -1,5 +1,5 @@
 import type { AnyEvent } from "../protocol";
-import type { Audience, Tx } from "./tx";
+import type { Audience, Tx } from "../engine/tx";
 
 export interface Cause {
   request_id: string | null;

@@ -1,5 +1,5 @@
 import { DM_ONLY_KEYS, type Role } from "../protocol";
-import type { Audience } from "./tx";
+import type { Audience } from "../engine/tx";
 
 /** Removes DM-only keys at any depth. Returns the same value when nothing had to go. */
 export function redact<T>(value: T): T {

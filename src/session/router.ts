@@ -1,6 +1,6 @@
 import type { Env, Limits } from "../env";
 import { HANDLERS } from "../domain/registry";
-import type { HandlerContext, HandlerDef, HandlerType, SessionServices } from "../domain/types";
+import type { HandlerContext, HandlerDef, HandlerType, SessionServices } from "../engine/context";
 import {
   AppError,
   isOperationType,
@@ -9,11 +9,11 @@ import {
   type OperationType,
   type Result,
 } from "../protocol";
-import { authorize, type Actor } from "./authorize";
+import { authorize, type Actor } from "../engine/authorize";
 import type { EventLog, StoredEvent } from "./eventlog";
 import type { Metrics } from "./metrics";
-import type { ReadCache } from "./read-cache";
-import { Tx } from "./tx";
+import type { ReadCache } from "../engine/read-cache";
+import { Tx } from "../engine/tx";
 
 export interface RouterDeps {
   env: Env;

@@ -11,11 +11,14 @@ import {
   type AuthGrant,
   type Role,
 } from "../protocol";
-import type { RpcResult } from "../session/GameSession";
+import type { GameSession, RpcResult } from "../session/GameSession";
 import { bearer, jsonBody, safeEqual } from "./errors";
 import { requireSecret, signToken, verifyToken } from "./tokens";
 
-export const sessionStub = (env: Env, sessionId: string) => env.GAME_SESSION.get(env.GAME_SESSION.idFromName(sessionId));
+export const sessionStub = (env: Env, sessionId: string) => {
+  const ns = env.GAME_SESSION as unknown as DurableObjectNamespace<GameSession>;
+  return ns.get(ns.idFromName(sessionId));
+};
 
 function wsUrl(c: Context, sessionId: string): string {
   const url = new URL(c.req.url);

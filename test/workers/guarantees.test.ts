@@ -1,5 +1,6 @@
 import { abortAllDurableObjects, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { sessionStub } from "../../src/worker/auth";
 import { TestSocket, createSession, settle, table } from "./helpers";
 
 const countRows = async (sql: string, ...params: unknown[]) =>
@@ -237,7 +238,7 @@ describe("resume", () => {
     const t = await table();
     for (let i = 0; i < 6; i++) await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: `N${i}` } });
     const seq = (await t.dm.ok({ type: "GetSessionSnapshot" })).session.seq;
-    const stub = env.GAME_SESSION.get(env.GAME_SESSION.idFromName(t.dmGrant.session_id));
+    const stub = sessionStub(env, t.dmGrant.session_id);
     const trimmed = await stub.trimEventLog({ session_id: t.dmGrant.session_id, min_events: 2, min_age_ms: 0 });
     expect(trimmed).toEqual({ ok: true, value: { oldest_seq: seq - 1 } });
     const s1 = await TestSocket.open(t.playerGrant);

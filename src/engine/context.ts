@@ -1,9 +1,9 @@
 import type { Env, Limits } from "../env";
 import type { AppError, OperationType, PayloadOf, ResultOf, SessionSettings } from "../protocol";
-import type { Actor, Permission } from "../session/authorize";
-import type { ReadCache } from "../session/read-cache";
-import type { ParticipantRow } from "./session";
-import type { Tx } from "../session/tx";
+import type { Actor, Permission } from "./authorize";
+import type { ReadCache } from "./read-cache";
+import type { ParticipantRow } from "./participants";
+import type { Tx } from "./tx";
 
 /** What the session object offers handlers beyond D1 (its in-memory state and sockets). */
 export interface SessionServices {
