@@ -24,6 +24,7 @@ export default defineConfig({
                 MAX_SOCKETS_PER_SESSION: "12",
                 MAX_OUTBOUND_FRAME_BYTES: "32768",
                 HANDLER_TIMEOUT_MS: "3000",
+                REPLAY_MAX_EVENTS: "50",
               },
             },
           })),

@@ -15,6 +15,10 @@ export interface Env {
   RATE_LIMIT_PER_SECOND?: string;
   RATE_LIMIT_BURST?: string;
   MAX_SOCKETS_PER_SESSION?: string;
+  MAX_SOCKETS_PER_PARTICIPANT?: string;
+  DM_RESERVED_SOCKETS?: string;
+  MAX_INFLIGHT_PER_PARTICIPANT?: string;
+  REPLAY_MAX_EVENTS?: string;
   HANDLER_TIMEOUT_MS?: string;
   EVENT_LOG_MIN_EVENTS?: string;
   EVENT_LOG_MIN_AGE_SECONDS?: string;
@@ -27,6 +31,7 @@ export function limits(env: Env) {
     const x = Number(v);
     return v !== undefined && v !== "" && Number.isFinite(x) && x >= 0 ? x : d;
   };
+  const maxSockets = n(env.MAX_SOCKETS_PER_SESSION, 1000);
   return {
     tokenTtlSeconds: n(env.TOKEN_TTL_SECONDS, 3600),
     refreshGraceSeconds: n(env.TOKEN_REFRESH_GRACE_SECONDS, 7 * 86400),
@@ -35,7 +40,15 @@ export function limits(env: Env) {
     maxOutboundFrameBytes: n(env.MAX_OUTBOUND_FRAME_BYTES, 1024 * 1024),
     ratePerSecond: n(env.RATE_LIMIT_PER_SECOND, 50),
     rateBurst: n(env.RATE_LIMIT_BURST, 100),
-    maxSockets: n(env.MAX_SOCKETS_PER_SESSION, 1000),
+    maxSockets,
+    /** A participant's oldest socket is closed when it opens more than this many. */
+    maxSocketsPerParticipant: n(env.MAX_SOCKETS_PER_PARTICIPANT, 8),
+    /** Sockets only DMs may take, so players and spectators can never lock the DM out. */
+    dmReservedSockets: n(env.DM_RESERVED_SOCKETS, Math.min(50, Math.max(1, Math.floor(maxSockets / 20)))),
+    /** Requests of one participant being handled or queued at once; more are RATE_LIMITED. */
+    maxInflightPerParticipant: n(env.MAX_INFLIGHT_PER_PARTICIPANT, 32),
+    /** A resume further back than this many events gets "snapshot" instead of a replay. */
+    replayMaxEvents: n(env.REPLAY_MAX_EVENTS, 1000),
     handlerTimeoutMs: n(env.HANDLER_TIMEOUT_MS, 10_000),
     eventLogMinEvents: n(env.EVENT_LOG_MIN_EVENTS, 10_000),
     eventLogMinAgeMs: n(env.EVENT_LOG_MIN_AGE_SECONDS, 7 * 86400) * 1000,

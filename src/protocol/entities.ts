@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { JsonObjectField } from "./json";
 
 /** Fields every stored entity carries (DESIGN.md §1, "Entities are returned as objects with…"). */
 export const EntityBase = {
@@ -109,7 +110,7 @@ export const InventoryItemSchema = z.object({
   item_type: z.string(),
   quantity: z.number().int(),
   equipped: z.boolean(),
-  properties: z.record(z.string(), z.unknown()),
+  properties: JsonObjectField,
 });
 export type InventoryItem = z.infer<typeof InventoryItemSchema>;
 
@@ -119,7 +120,7 @@ export const InventoryItemFieldsSchema = z.object({
   item_type: z.string().min(1).max(40),
   quantity: z.number().int().min(1).max(1_000_000),
   equipped: z.boolean(),
-  properties: z.record(z.string(), z.unknown()),
+  properties: JsonObjectField,
 });
 
 /** A page of a list: every List* operation answers with this shape. */

@@ -112,5 +112,7 @@ export const WS_SUBPROTOCOL = "wrldbldr.v1";
 export const CLOSE_CODES = {
   UNAUTHENTICATED: 4001,
   KICKED: 4003,
+  /** The participant opened more sockets than allowed: its oldest was closed. */
+  REPLACED: 4009,
   SESSION_FULL: 4029,
 } as const;

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CharacterSchema, EntityBase, InventoryItemSchema, WorldSchema } from "./entities";
+import { JsonObjectField } from "./json";
 
 /**
  * Entities of the world-building areas: locations, regions and their connections, NPC–region
@@ -156,7 +157,7 @@ export const StoryEventSchema = z.object({
   world_id: z.string(),
   kind: StoryEventKindSchema,
   summary: z.string(),
-  details: z.record(z.string(), z.unknown()),
+  details: JsonObjectField,
   character_ids: z.array(z.string()),
   location_id: z.string().nullable(),
   region_id: z.string().nullable(),
@@ -173,7 +174,7 @@ export type StoryEvent = z.infer<typeof StoryEventSchema>;
 
 export const StoryEventFieldsSchema = z.object({
   summary: z.string().trim().min(1).max(5_000),
-  details: z.record(z.string(), z.unknown()),
+  details: JsonObjectField,
   character_ids: z.array(RefId).max(50),
   location_id: RefId.nullable(),
   region_id: RefId.nullable(),

@@ -31,6 +31,8 @@ interface Attachment {
   exp: number;
   /** Set by JoinSession: only joined sockets receive events. */
   joined: boolean;
+  /** When the socket was accepted (ms): a participant over its socket cap loses its oldest. */
+  opened_at: number;
 }
 
 /** Identity the Worker verified from the token and hands over with the upgrade. */
@@ -44,6 +46,8 @@ export const IDENTITY_HEADERS = {
 export type RpcResult<T> = { ok: true; value: T } | { ok: false; error: ErrorBody };
 
 const METRICS_FLUSH_MS = 5_000;
+/** Inbound metering: every frame costs one token, plus one per this many bytes. */
+const METER_BYTES_PER_TOKEN = 16 * 1024;
 const TRIM_EVERY_EVENTS = 200;
 const encoder = new TextEncoder();
 
@@ -54,6 +58,11 @@ const encoder = new TextEncoder();
  */
 function utf8Size(s: string, below: number): number {
   return s.length * 3 <= below ? s.length : encoder.encode(s).byteLength;
+}
+
+/** The request_id of a frame too large or too frequent to parse, if it can be seen at its start. */
+function peekRequestId(text: string): string | undefined {
+  return /"request_id"\s*:\s*"([^"\\]{1,128})"/.exec(text.slice(0, 512))?.[1];
 }
 
 /**
@@ -85,7 +94,12 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
   };
   private loading?: Promise<void>;
   private queue: Promise<unknown> = Promise.resolve();
-  private readonly buckets = new WeakMap<WebSocket, { tokens: number; at: number }>();
+  /** Inbound metering per participant (not per socket: more sockets buy no more throughput). */
+  private readonly meters = new Map<string, { tokens: number; at: number; inflight: number }>();
+  /** Sockets whose JoinSession is replaying: a second JoinSession meanwhile is refused too. */
+  private readonly joining = new WeakSet<WebSocket>();
+  /** The highest seq broadcast so far: joins replay up to it, later events reach them live. */
+  private broadcastSeq = 0;
   private readonly attachments = new WeakMap<WebSocket, Attachment>();
   private readonly metrics = new Metrics();
   private readonly reads = new ReadCache();
@@ -213,13 +227,12 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
       role: (h.get(IDENTITY_HEADERS.role) ?? "spectator") as Role,
       exp: Number(h.get(IDENTITY_HEADERS.exp) ?? 0),
       joined: false,
+      opened_at: Date.now(),
     };
     try {
       await this.ensureLoaded(sessionId);
       if (this.isKicked(attachment.participant_id)) throw kickedError();
-      if (this.ctx.getWebSockets().length >= this.limits.maxSockets) {
-        throw new AppError("UNAVAILABLE", `session is full (${this.limits.maxSockets} connections)`, { reason: "session_full", limit: this.limits.maxSockets });
-      }
+      this.admit(attachment);
     } catch (err) {
       const e = AppError.from(err);
       return Response.json(e.toBody(), { status: e.status });
@@ -236,18 +249,28 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
   // ---- Hibernation API handlers ----
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    await this.guard("webSocketMessage", () => this.receive(ws, message));
+  }
+
+  /** One inbound frame: metered first (whatever it is), then read, then routed. */
+  private async receive(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     await this.ensureLoaded();
     const att = this.attachment(ws);
     if (Date.now() >= att.exp) return this.refuse(ws, CLOSE_CODES.UNAUTHENTICATED, "token expired: refresh it and reconnect");
     if (this.isKicked(att.participant_id)) return this.refuse(ws, CLOSE_CODES.KICKED, kickedError());
-    if (typeof message !== "string") return this.sendError(ws, "BAD_FRAME", "binary frames are not supported; send JSON text");
 
-    const bytes = utf8Size(message, Math.min(this.limits.maxFrameBytes, this.limits.maxBatchFrameBytes));
+    const text = typeof message === "string" ? message : "";
+    const bytes = typeof message === "string" ? utf8Size(message, Math.min(this.limits.maxFrameBytes, this.limits.maxBatchFrameBytes)) : message.byteLength;
+    // Answers a Request whose id can be seen cheaply, else sends an Error frame: for frames refused unread.
+    const refuseFrame = (e: AppError) => {
+      const id = peekRequestId(text);
+      return id ? this.respond(ws, att.role, id, { status: "error", ...e.toBody() }) : this.send(ws, { type: "Error", ...e.toBody() });
+    };
+    const wait = this.meter(att.participant_id, 1 + Math.floor(bytes / METER_BYTES_PER_TOKEN));
+    if (wait > 0) return refuseFrame(new AppError("RATE_LIMITED", `too many frames; retry in ${wait} ms`, { retry_after_ms: wait }));
+    if (typeof message !== "string") return this.sendError(ws, "BAD_FRAME", "binary frames are not supported; send JSON text");
     if (bytes > this.limits.maxBatchFrameBytes) {
-      // Too large to parse: answer the request if its id can be seen cheaply, else an Error frame.
-      const id = /"request_id"\s*:\s*"([^"\\]{1,128})"/.exec(message.slice(0, 512))?.[1];
-      const body = new AppError("PAYLOAD_TOO_LARGE", `frame of ${bytes} bytes exceeds ${this.limits.maxBatchFrameBytes}`, { limit: this.limits.maxBatchFrameBytes }).toBody();
-      return id ? this.respond(ws, att.role, id, { status: "error", ...body }) : this.send(ws, { type: "Error", ...body });
+      return refuseFrame(new AppError("PAYLOAD_TOO_LARGE", `frame of ${bytes} bytes exceeds ${this.limits.maxBatchFrameBytes}`, { limit: this.limits.maxBatchFrameBytes }));
     }
 
     let json: unknown;
@@ -263,8 +286,6 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
       if (!id.success) return this.sendError(ws, "BAD_FRAME", "Request has no usable request_id (a string of 1–128 characters)");
       const requestId = id.data;
       const fail = (e: AppError) => this.respond(ws, att.role, requestId, { status: "error", ...e.toBody() });
-      const wait = this.takeToken(ws);
-      if (wait > 0) return fail(new AppError("RATE_LIMITED", `too many requests; retry in ${wait} ms`, { retry_after_ms: wait }));
       const payload = req.payload as { type?: unknown } | undefined;
       if (!payload || typeof payload !== "object" || Array.isArray(payload)) {
         return fail(invalidField("payload", "expected an object with a type"));
@@ -272,36 +293,45 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
       // A Batch and an ImportWorld document carry many entities at once: they get the larger cap.
       const limit = payload.type === "Batch" || payload.type === "ImportWorld" ? this.limits.maxBatchFrameBytes : this.limits.maxFrameBytes;
       if (bytes > limit) return fail(new AppError("PAYLOAD_TOO_LARGE", `frame of ${bytes} bytes exceeds ${limit}`, { limit }));
-      const actor = { participant_id: att.participant_id, role: att.role };
-      await routeRequest(this.routerDeps(ws, att.role, requestId), actor, requestId, payload);
+      const meter = this.meterOf(att.participant_id);
+      if (meter.inflight >= this.limits.maxInflightPerParticipant) {
+        const max = this.limits.maxInflightPerParticipant;
+        return fail(new AppError("RATE_LIMITED", `${max} requests of this participant are already in progress`, { retry_after_ms: 100, limit: max }));
+      }
+      meter.inflight++;
+      try {
+        const actor = { participant_id: att.participant_id, role: att.role };
+        await routeRequest(this.routerDeps(ws, att.role, requestId), actor, requestId, payload);
+      } finally {
+        meter.inflight--;
+      }
       this.scheduleFlush();
       return;
     }
     const frame = ClientFrameSchema.safeParse(json);
     if (!frame.success) return this.sendError(ws, "BAD_FRAME", `not a client frame: ${frame.error.issues[0]?.message ?? "unknown type"}`);
-    if (frame.data.type === "JoinSession") {
-      const wait = this.takeToken(ws);
-      if (wait > 0) return this.sendError(ws, "RATE_LIMITED", `too many frames; retry in ${wait} ms`, { retry_after_ms: wait });
-      return this.join(ws, att, frame.data.last_seq);
-    }
+    if (frame.data.type === "JoinSession") return this.join(ws, att, frame.data.last_seq);
     // Ack: the log in D1 is every client's buffer, so there is nothing to trim per connection.
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
-    try {
-      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
-    } catch {
-      // already closed
-    }
-    await this.left(ws);
+    await this.guard("webSocketClose", async () => {
+      try {
+        ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+      } catch {
+        // already closed
+      }
+      await this.left(ws);
+    });
   }
 
   override async webSocketError(ws: WebSocket): Promise<void> {
-    await this.left(ws);
+    await this.guard("webSocketError", () => this.left(ws));
   }
 
   override async alarm(): Promise<void> {
     this.alarmSet = false;
+    // Not guarded: a failing alarm should be retried by the runtime.
     await this.ensureLoaded();
     await this.metrics.flush(this.env.DB, this.sessionId, this.ctx.getWebSockets().length, Date.now());
   }
@@ -332,6 +362,7 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
       const roster = new Map(results.map((r) => participants.fromRow(r)).map((p) => [p.id, p] as const));
       this.state = { sessionId: id, worldId: row.world_id, settings, roster, log: new EventLog(db, id, row.seq) };
       this.lastTrimSeq = row.seq;
+      this.broadcastSeq = row.seq;
     })().finally(() => {
       this.loading = undefined;
     });
@@ -363,43 +394,58 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
     };
   }
 
-  /** JoinSession: replay what this participant may see after last_seq, then go live. */
-  private join(ws: WebSocket, att: Attachment, lastSeq: number | undefined): Promise<void> {
-    return this.serial(async () => {
+  /**
+   * JoinSession: replay what this participant may see after last_seq, then go live. Runs beside the
+   * write queue, never in it: it replays up to the last broadcast seq (again while commits move it
+   * on), and turns live in the same synchronous step as its last check, so every event arrives
+   * exactly once — replayed if broadcast before, live if after.
+   */
+  private async join(ws: WebSocket, att: Attachment, lastSeq: number | undefined): Promise<void> {
+    if (att.joined || this.joining.has(ws)) {
+      return this.sendError(ws, "CONFLICT", "this connection has already joined the session", { reason: "already_joined" });
+    }
+    this.joining.add(ws);
+    try {
       const { log } = this.loaded();
-      const current = log.seq;
       let resume: "replayed" | "snapshot" = "snapshot";
       let count = 0;
-      if (lastSeq !== undefined && lastSeq <= current) {
-        const oldest = lastSeq === current ? null : await log.oldestSeq();
-        if (lastSeq === current || (oldest !== null && lastSeq >= oldest - 1)) {
-          resume = "replayed";
-          for await (const e of log.since(lastSeq)) {
+      let upTo = this.broadcastSeq;
+      const replayable = lastSeq !== undefined && lastSeq <= upTo && upTo - lastSeq <= this.limits.replayMaxEvents;
+      if (replayable && (lastSeq === upTo || lastSeq >= ((await log.oldestSeq()) ?? Infinity) - 1)) {
+        resume = "replayed";
+        upTo = lastSeq;
+        while (upTo < this.broadcastSeq) {
+          const until = this.broadcastSeq;
+          for await (const e of log.between(upTo, until)) {
             if (!inAudience(e.audience, att.participant_id, att.role)) continue;
             this.sendRaw(ws, this.eventFrame(e, att.role));
             count++;
           }
-          this.metrics.replayedEvent(count);
+          upTo = until;
         }
+        this.metrics.replayedEvent(count);
       }
+      if (ws.readyState !== WebSocket.OPEN) return;
+      // From here to the send of SessionJoined nothing awaits: no broadcast can slip in between.
       const wasOnline = this.onlineParticipantIds(ws).has(att.participant_id);
       att.joined = true;
       this.saveAttachment(ws, att);
-      const me = requireParticipant(this, att.participant_id);
       const online = this.onlineParticipantIds();
-      const participant = toParticipant(me, this, online);
+      const participant = toParticipant(requireParticipant(this, att.participant_id), this, online);
       this.send(ws, {
         type: "SessionJoined",
         session_id: this.sessionId,
         world_id: this.worldId,
         participant,
         participants: this.roster(ROSTER_PAGE).map((r) => toParticipant(r, this, online)),
-        seq: current,
+        seq: resume === "replayed" ? upTo : this.broadcastSeq,
         resume,
         replayed_events: count,
       });
-      if (!wasOnline) await this.commitSystem(new Tx().emit({ type: "ParticipantJoined", participant }, ALL), att.participant_id);
-    });
+      if (!wasOnline) await this.serial(() => this.commitSystem(new Tx().emit({ type: "ParticipantJoined", participant }, ALL), att.participant_id));
+    } finally {
+      this.joining.delete(ws);
+    }
   }
 
   /** A socket went away: when it was its participant's last, everyone learns it left. */
@@ -426,6 +472,7 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
 
   private broadcast(events: StoredEvent[]): void {
     if (events.length === 0) return;
+    this.broadcastSeq = Math.max(this.broadcastSeq, events[events.length - 1]!.seq);
     // Each event is serialized at most twice (DM view, player view), whatever the socket count.
     const frames = events.map(() => ({}) as Partial<Record<"dm" | "other", string>>);
     for (const ws of this.ctx.getWebSockets()) {
@@ -440,13 +487,30 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
     }
   }
 
+  /**
+   * An event as one role may see it. An event that cannot be serialized (validation should make
+   * that impossible) becomes an Error frame naming its seq, so only that frame is lost — and the
+   * client knows which one — instead of the broadcast or the replay stopping there.
+   */
   private eventFrame(e: StoredEvent, role: Role): string {
-    return JSON.stringify({ type: "Event", seq: e.seq, event: viewFor(role, e.event), cause: e.cause });
+    try {
+      return JSON.stringify({ type: "Event", seq: e.seq, event: viewFor(role, e.event), cause: e.cause });
+    } catch (err) {
+      console.error(JSON.stringify({ msg: "event not serializable", seq: e.seq, type: e.event.type, error: String(err) }));
+      return JSON.stringify({ type: "Error", ...new AppError("INTERNAL", `event ${e.seq} could not be delivered; reload with GetSessionSnapshot`, { seq: e.seq }).toBody() });
+    }
   }
 
   /** Sends a Response, split into ResponseChunks when larger than the outbound frame limit. */
   private respond(ws: WebSocket, role: Role, requestId: string, result: Result): void {
-    const body = JSON.stringify(viewFor(role, result));
+    let body: string;
+    try {
+      body = JSON.stringify(viewFor(role, result));
+    } catch (err) {
+      // Only this response is lost: the request still gets exactly one answer.
+      console.error(JSON.stringify({ msg: "response not serializable", request_id: requestId, error: String(err) }));
+      body = JSON.stringify({ status: "error", ...new AppError("INTERNAL", "the response could not be serialized").toBody() });
+    }
     const max = this.limits.maxOutboundFrameBytes;
     if (utf8Size(body, max - 200) + 200 <= max) {
       this.sendRaw(ws, `{"type":"Response","request_id":${JSON.stringify(requestId)},"result":${body}}`);
@@ -500,19 +564,63 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
     this.attachments.set(ws, a);
   }
 
-  /** Token bucket per connection; returns 0 when allowed, else ms until a token is available. */
-  private takeToken(ws: WebSocket): number {
+  private meterOf(participantId: string) {
+    let m = this.meters.get(participantId);
+    if (!m) this.meters.set(participantId, (m = { tokens: this.limits.rateBurst, at: Date.now(), inflight: 0 }));
+    return m;
+  }
+
+  /**
+   * Token bucket per participant (every socket of it draws from the same one): takes `cost` tokens
+   * and returns 0, or returns the ms until they will be there (taking nothing).
+   */
+  private meter(participantId: string, cost: number): number {
     const { ratePerSecond: rate, rateBurst: burst } = this.limits;
     const now = Date.now();
-    const b = this.buckets.get(ws) ?? { tokens: burst, at: now };
-    b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * rate);
-    b.at = now;
-    this.buckets.set(ws, b);
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
+    const m = this.meterOf(participantId);
+    m.tokens = Math.min(burst, m.tokens + ((now - m.at) / 1000) * rate);
+    m.at = now;
+    const need = Math.min(cost, burst);
+    if (m.tokens >= need) {
+      m.tokens -= need;
       return 0;
     }
-    return Math.max(1, Math.ceil(((1 - b.tokens) / rate) * 1000));
+    return Math.max(1, Math.ceil(((need - m.tokens) / rate) * 1000));
+  }
+
+  /**
+   * Admission of a new socket: the session cap, with the last `dmReservedSockets` places for DMs
+   * only; a participant at its own cap gives up its oldest socket (most likely a dead link of a
+   * flaky phone) instead of being refused.
+   */
+  private admit(a: Attachment): void {
+    const { maxSockets, dmReservedSockets, maxSocketsPerParticipant } = this.limits;
+    const total = this.ctx.getWebSockets().length;
+    const cap = a.role === "dm" ? maxSockets : Math.max(0, maxSockets - dmReservedSockets);
+    if (total >= cap) {
+      throw new AppError("UNAVAILABLE", `session is full (${cap} connections${a.role === "dm" ? "" : ` for non-DMs; ${dmReservedSockets} kept for DMs`})`, {
+        reason: "session_full",
+        limit: cap,
+      });
+    }
+    const own = this.ctx.getWebSockets(a.participant_id);
+    if (own.length < maxSocketsPerParticipant) return;
+    const oldest = own.map((ws) => [ws, this.attachment(ws).opened_at] as const).sort((x, y) => x[1] - y[1]);
+    for (const [ws] of oldest.slice(0, own.length - maxSocketsPerParticipant + 1)) {
+      this.refuse(ws, CLOSE_CODES.REPLACED, new AppError("CONFLICT", `replaced by a newer connection (at most ${maxSocketsPerParticipant} per participant)`, { reason: "replaced" }));
+    }
+  }
+
+  /**
+   * The one try/catch of each runtime entry point: a failure is logged with its entry and never
+   * escapes into the runtime (which would break the socket or the alarm's retries for everyone).
+   */
+  private async guard(entry: string, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      console.error(JSON.stringify({ msg: "entry point failed", entry, error: String(err), stack: (err as Error)?.stack }));
+    }
   }
 
   private scheduleFlush(): void {

@@ -96,15 +96,15 @@ export class EventLog {
     return row?.s ?? null;
   }
 
-  /** Events after `afterSeq`, in order, a page at a time (bounded memory on long replays). */
-  async *since(afterSeq: number, pageSize = 500): AsyncGenerator<StoredEvent> {
+  /** Events after `afterSeq` up to `untilSeq`, in order, a page at a time (bounded memory on long replays). */
+  async *between(afterSeq: number, untilSeq: number, pageSize = 200): AsyncGenerator<StoredEvent> {
     let from = afterSeq;
     for (;;) {
       const { results } = await this.db
         .prepare(
           "SELECT seq, body, audience, recipients, cause_request_id, cause_participant_id FROM events WHERE session_id = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?",
         )
-        .bind(this.sessionId, from, this.seq, pageSize)
+        .bind(this.sessionId, from, untilSeq, pageSize)
         .all<EventRow>();
       for (const r of results) yield toStored(r);
       if (results.length < pageSize) return;

@@ -44,10 +44,11 @@ export async function routeRequest(deps: RouterDeps, actor: Actor, requestId: st
   let code = "OK";
   let replayed = false;
   try {
+    // Named as soon as it is known, so refused requests are logged and counted under their operation.
+    if (isOperationType((raw as { type?: unknown } | null)?.type)) op = (raw as { type: string }).type;
     const prepared = prepare(deps, actor, raw);
-    op = prepared.type;
-    const isWrite = prepared.type === "Batch" || HANDLERS[prepared.type as HandlerType].write;
-    if (!isWrite) {
+    // Read-only work (a Batch of reads too) never enters the write queue.
+    if (!isWrite(prepared)) {
       const data = await withTimeout(deps.limits.handlerTimeoutMs, runOne(deps, actor, new Tx(), prepared));
       deps.deliver({ status: "success", data }, []);
       return;
@@ -137,6 +138,12 @@ function context(deps: RouterDeps, actor: Actor, tx: Tx, now: number): HandlerCo
   return { env: deps.env, db: deps.db, limits: deps.limits, actor, session: deps.session, reads: deps.reads, tx, now };
 }
 
+/** Whether the request is a write, or a Batch with at least one write. */
+function isWrite(p: Prepared): boolean {
+  const ops = p.type === "Batch" ? (p.payload.operations as { type?: string }[]) : [p.payload];
+  return ops.some((o) => (HANDLERS[o.type as HandlerType] as HandlerDef<HandlerType> | undefined)?.write === true);
+}
+
 /** Whether the request (or an operation of its batch) has effects outside its Tx. */
 function hasExternalEffects(p: Prepared): boolean {
   const ops = p.type === "Batch" ? (p.payload.operations as { type?: string }[]) : [p.payload];
@@ -169,6 +176,10 @@ async function runBatch(
     try {
       if ((raw as { type?: unknown }).type === "Batch") {
         throw new AppError("VALIDATION_ERROR", `invalid field 'payload.operations.${index}.type': batches cannot be nested`);
+      }
+      // A batch with a write holds the write queue: no client-chosen delay may stretch that.
+      if ((raw as { type?: unknown; delay_ms?: unknown }).type === "Ping" && (raw as { delay_ms?: unknown }).delay_ms) {
+        throw new AppError("VALIDATION_ERROR", `invalid field 'payload.operations.${index}.delay_ms': not allowed inside a Batch`);
       }
       const data = await runOne(deps, actor, child, prepare(deps, actor, raw, ["payload", "operations", index]), now);
       tx.merge(child);

@@ -1,7 +1,7 @@
 import { abortAllDurableObjects, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { sessionStub } from "../../src/worker/auth";
-import { TestSocket, createSession, settle, table } from "./helpers";
+import { TestSocket, createSession, joinSession, settle, table } from "./helpers";
 
 const countRows = async (sql: string, ...params: unknown[]) =>
   (await env.DB.prepare(sql).bind(...params).first<{ n: number }>())!.n;
@@ -357,13 +357,21 @@ describe("atomic batches and optimistic concurrency", () => {
 });
 
 describe("limits", () => {
-  it("refuses connections beyond the per-session cap with 503 UNAVAILABLE", async () => {
+  it("refuses connections beyond the per-session cap with 503 UNAVAILABLE, keeping the last place for DMs", async () => {
     const g = await createSession();
+    const p1 = await joinSession(g.invite_code, "P1");
+    const p2 = await joinSession(g.invite_code, "P2", "spectator");
     const sockets: TestSocket[] = [];
-    for (let i = 0; i < 12; i++) sockets.push(await TestSocket.open(g)); // the test cap
-    const refused = await TestSocket.upgrade(g.session_id, g.token);
+    // The test cap is 12 with 1 place kept for DMs: 11 for everyone else (at most 8 per participant).
+    for (let i = 0; i < 6; i++) sockets.push(await TestSocket.open(p1));
+    for (let i = 0; i < 5; i++) sockets.push(await TestSocket.open(p2));
+    const refused = await TestSocket.upgrade(g.session_id, p1.token);
     expect(refused.status).toBe(503);
-    expect(await refused.json()).toMatchObject({ code: "UNAVAILABLE", retryable: true, details: { reason: "session_full" } });
+    expect(await refused.json()).toMatchObject({ code: "UNAVAILABLE", retryable: true, details: { reason: "session_full", limit: 11 } });
+    sockets.push(await TestSocket.open(g)); // the DM still gets in
+    const full = await TestSocket.upgrade(g.session_id, g.token);
+    expect(full.status).toBe(503);
+    expect(await full.json()).toMatchObject({ code: "UNAVAILABLE", details: { reason: "session_full", limit: 12 } });
     sockets.forEach((s) => s.close());
   });
 });
