@@ -125,7 +125,8 @@ describe("batches read their own writes", () => {
     const doc = await t.dm.ok({ type: "ExportWorld" });
     // Replace mode deletes everything first, then fails on the broken reference: that
     // operation's deletions must not reach the operations after it.
-    const broken = { ...doc, regions: [{ id: "r1", version: 1, created_at: 1, updated_at: 1, location_id: "nowhere", name: "R", description: "", backdrop_asset_id: null, atmosphere: null, is_spawn_point: false, sort_order: 0 }] };
+    const region = { id: "r1", version: 1, created_at: 1, updated_at: 1, world_id: doc.world.id, location_id: "nowhere", name: "R", description: "", backdrop_asset_id: null, atmosphere: null, is_spawn_point: false, sort_order: 0 };
+    const broken = { ...doc, regions: [region] };
     const r = await t.dm.ok(
       batch(
         [
@@ -137,6 +138,7 @@ describe("batches read their own writes", () => {
       ),
     );
     expect(r.results.map((x: any) => x.code ?? x.status)).toEqual(["VALIDATION_ERROR", "success", "success"]);
+    expect(r.results[0].message).toContain("'nowhere' is not in the document");
     expect(r.results[1].data.name).toBe("Survivor");
     expect(await count("SELECT COUNT(*) AS n FROM locations WHERE session_id = ?", t.dmGrant.session_id)).toBe(1);
     t.close();
