@@ -65,7 +65,8 @@ export const sessionHandlers = defineHandlers({
       if (p.participant_id === ctx.actor.participant_id) {
         throw invalidField("participant_id", "a DM cannot kick itself");
       }
-      const target = requireParticipant(ctx.session, p.participant_id);
+      // The roster is updated on commit; a kick earlier in the same batch is a pending change.
+      const target = (await ctx.tx.pending.get(participants.name, p.participant_id, async () => requireParticipant(ctx.session, p.participant_id)))!;
       if (target.kicked_at !== null) throw new AppError("CONFLICT", `participant '${target.id}' was already kicked`);
       const after = participants.save(ctx, bump(target, { kicked_at: ctx.now }, ctx.now));
       ctx.tx

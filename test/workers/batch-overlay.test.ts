@@ -166,6 +166,17 @@ describe("batches read their own writes", () => {
     t.close();
   });
 
+  it("a participant cannot be kicked twice in one batch", async () => {
+    const t = await table();
+    const kick = { type: "KickParticipant", participant_id: t.spectatorGrant.participant_id };
+    const r = await t.dm.ok(batch([kick, kick], false));
+    expect(r.results.map((x: any) => x.code ?? x.status)).toEqual(["success", "CONFLICT"]);
+    await t.spectator.waitClosed();
+    await settle();
+    expect(t.dm.events("ParticipantKicked")).toHaveLength(1);
+    t.close();
+  });
+
   it("an NPC hidden earlier in the batch stays hidden from players in later operations' events", async () => {
     const t = await table();
     const npc = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Shadow" } });
