@@ -109,6 +109,7 @@ export async function withoutHiddenCharacters<E extends Versioned, F extends key
     .prepare("SELECT id, created_at FROM characters WHERE session_id = ? AND hidden = 1")
     .bind(ctx.session.sessionId)
     .all<{ id: string; created_at: number }>();
+  // Ids suffice for committed rows; characters changed by this Tx count as they are now.
   const hiddenNow = ctx.tx.pending.apply("characters", results, (c) => (c as unknown as Character).hidden);
   if (hiddenNow.length === 0) return kind;
   const hidden = new Set(hiddenNow.map((r) => r.id));
