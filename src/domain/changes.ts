@@ -1,4 +1,4 @@
-import { AppError, type AnyEvent, type EventType } from "../protocol";
+import { AppError, type AnyEvent, type Character, type EventType } from "../protocol";
 import { isDm } from "../engine/authorize";
 import { ALL, DMS, NON_DMS, type Tx } from "../engine/tx";
 import { Table, bump, checkVersion, create } from "../engine/store";
@@ -34,8 +34,6 @@ export interface EntityKind<E extends Versioned> {
    */
   playerView?: (e: E) => E;
 }
-
-export const scopeOf = (ctx: HandlerContext) => ({ session_id: ctx.session.sessionId, world_id: ctx.session.worldId });
 
 const hiddenFor = <E extends Versioned>(kind: EntityKind<E>, e: E) => !!kind.dmOnly || (kind.hidden?.(e) ?? false);
 
@@ -80,7 +78,10 @@ export function emitVisible<E extends Versioned>(tx: Tx, kind: EntityKind<E>, e:
 
 /** An entity the actor may see; what is hidden from it does not exist for it (NOT_FOUND, no leak). */
 export async function requireVisible<E extends Versioned>(ctx: HandlerContext, kind: EntityKind<E>, id: string): Promise<E> {
-  const e = await ctx.reads.get(`${kind.table.name}:${id}`, () => kind.table.get(ctx.db, ctx.session.sessionId, id));
+  // This Tx's own changes first (a batch's earlier operations); else the committed row, from memory.
+  const e = await ctx.tx.pending.get(kind.table.name, id, () =>
+    ctx.reads.get(`${kind.table.name}:${id}`, () => kind.table.get(ctx.db, ctx.session.sessionId, id)),
+  );
   if (!e || (!isDm(ctx.actor) && hiddenFor(kind, e))) throw new AppError("NOT_FOUND", `${kind.what} '${id}' not found`, { id });
   return e;
 }
@@ -105,11 +106,13 @@ export async function withoutHiddenCharacters<E extends Versioned, F extends key
   field: F,
 ): Promise<EntityKind<E>> {
   const { results } = await ctx.db
-    .prepare("SELECT id FROM characters WHERE session_id = ? AND hidden = 1")
+    .prepare("SELECT id, created_at FROM characters WHERE session_id = ? AND hidden = 1")
     .bind(ctx.session.sessionId)
-    .all<{ id: string }>();
-  if (results.length === 0) return kind;
-  const hidden = new Set(results.map((r) => r.id));
+    .all<{ id: string; created_at: number }>();
+  // Ids suffice for committed rows; characters changed by this Tx count as they are now.
+  const hiddenNow = ctx.tx.pending.apply("characters", results, (c) => (c as unknown as Character).hidden);
+  if (hiddenNow.length === 0) return kind;
+  const hidden = new Set(hiddenNow.map((r) => r.id));
   return {
     ...kind,
     playerView: (e) => {
@@ -122,7 +125,7 @@ export async function withoutHiddenCharacters<E extends Versioned, F extends key
 /** Creates an entity: insert statement and its events. */
 export function insertEntity<E extends Versioned>(ctx: HandlerContext, kind: EntityKind<E>, fields: Fields<E>): E {
   const e = create<E>(fields, ctx.now);
-  ctx.tx.write(kind.table.insert(ctx.db, scopeOf(ctx), e));
+  kind.table.add(ctx, e);
   emitChange(ctx.tx, kind, null, e);
   return e;
 }
@@ -137,7 +140,7 @@ export function updateEntity<E extends Versioned>(
 ): E {
   checkVersion(before, expectedVersion, kind.what);
   const after = bump(before, patch, ctx.now);
-  ctx.tx.write(kind.table.update(ctx.db, ctx.session.sessionId, after));
+  kind.table.save(ctx, after);
   emitChange(ctx.tx, kind, before, after);
   return after;
 }
@@ -151,7 +154,7 @@ export function deleteEntity<E extends Versioned>(
   deletedExtra?: Record<string, unknown>,
 ): { deleted: true } {
   checkVersion(before, expectedVersion, kind.what);
-  ctx.tx.write(kind.table.delete(ctx.db, ctx.session.sessionId, before.id));
+  kind.table.remove(ctx, before.id);
   emitChange(ctx.tx, kind, before, null, deletedExtra);
   return { deleted: true };
 }
@@ -163,24 +166,10 @@ export async function requireAll<E extends Versioned>(ctx: HandlerContext, table
   // D1 binds at most 100 parameters per statement.
   for (let i = 0; i < unique.length; i += 90) {
     const chunk = unique.slice(i, i + 90);
-    const { results } = await ctx.db
-      .prepare(`SELECT id FROM ${table.name} WHERE session_id = ? AND id IN (${chunk.map(() => "?").join(", ")})`)
-      .bind(ctx.session.sessionId, ...chunk)
-      .all<{ id: string }>();
-    for (const r of results) found.add(r.id);
+    const wanted = new Set(chunk);
+    const rows = await table.rows(ctx, { sql: `id IN (${chunk.map(() => "?").join(", ")})`, params: chunk, match: (e) => wanted.has(e.id) });
+    for (const r of rows) found.add(r.id);
   }
   const missing = unique.find((id) => !found.has(id));
   if (missing) throw new AppError("NOT_FOUND", `${what} '${missing}' not found`, { id: missing });
-}
-
-/** Every row of a table in this session, in creation order (export, cascades). */
-export async function allRows<E extends Versioned>(db: D1Database, sessionId: string, table: Table<E>, where?: string, params?: unknown[]): Promise<E[]> {
-  const out: E[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await table.page(db, sessionId, { where, params, cursor, limit: 500 });
-    out.push(...page.items);
-    cursor = page.next_cursor ?? undefined;
-  } while (cursor);
-  return out;
 }

@@ -5,6 +5,7 @@ import { deleteEntity, insertEntity, requireVisible, updateEntity, type EntityKi
 import { requireParticipant } from "../engine/participants";
 import { Table, bump, checkVersion, conditions, create } from "../engine/store";
 import { defineHandlers, type HandlerContext } from "../engine/context";
+import { npcRegionRelationships } from "./world-tables";
 
 export const characters = new Table<Character>(
   "characters",
@@ -84,10 +85,7 @@ export const characterHandlers = defineHandlers({
         if (!ctx.session.settings.allow_player_characters) {
           throw new AppError("FORBIDDEN", "player character creation is turned off in this session's settings");
         }
-        const owned = await ctx.db
-          .prepare("SELECT id FROM characters WHERE session_id = ? AND kind = 'pc' AND owner_participant_id = ?")
-          .bind(ctx.session.sessionId, ctx.actor.participant_id)
-          .first<{ id: string }>();
+        const [owned] = await characters.rows(ctx, characters.where({ kind: "pc", owner_participant_id: ctx.actor.participant_id }));
         if (owned) throw new AppError("CONFLICT", "you already have a player character", { character_id: owned.id });
       }
       checkHiddenKind(kind, data.hidden ?? false);
@@ -130,11 +128,9 @@ export const characterHandlers = defineHandlers({
       const before = await editableCharacter(ctx, p.character_id);
       // What belongs to the character goes with it, in the same commit. (DMs drop relationships
       // naming a deleted character on CharacterDeleted; they are DM material and have no events here.)
-      const owned = ["inventory_items", "npc_region_relationships"].map((table) =>
-        ctx.db.prepare(`DELETE FROM ${table} WHERE session_id = ? AND character_id = ?`).bind(ctx.session.sessionId, before.id),
-      );
       const result = deleteEntity(ctx, CHARACTER, before, p.expected_version);
-      ctx.tx.write(...owned);
+      inventory.removeWhere(ctx, inventory.where({ character_id: before.id }));
+      npcRegionRelationships.removeWhere(ctx, npcRegionRelationships.where({ character_id: before.id }));
       return result;
     },
   },
@@ -177,7 +173,7 @@ export const characterHandlers = defineHandlers({
         },
         ctx.now,
       );
-      ctx.tx.write(inventory.insert(ctx.db, { session_id: ctx.session.sessionId, world_id: ctx.session.worldId }, item));
+      inventory.add(ctx, item);
       ctx.tx.emit({ type: "InventoryItemAdded", item }, audienceOf(owner));
       return item;
     },
@@ -190,7 +186,7 @@ export const characterHandlers = defineHandlers({
       const { item: before, owner } = await editableItem(ctx, p.item_id);
       checkVersion(before, p.expected_version, "inventory item");
       const after = bump(before, p.data, ctx.now);
-      ctx.tx.write(inventory.update(ctx.db, ctx.session.sessionId, after));
+      inventory.save(ctx, after);
       ctx.tx.emit({ type: "InventoryItemUpdated", item: after }, audienceOf(owner));
       return after;
     },
@@ -202,7 +198,7 @@ export const characterHandlers = defineHandlers({
     async handle(ctx, p) {
       const { item, owner } = await editableItem(ctx, p.item_id);
       checkVersion(item, p.expected_version, "inventory item");
-      ctx.tx.write(inventory.delete(ctx.db, ctx.session.sessionId, item.id));
+      inventory.remove(ctx, item.id);
       ctx.tx.emit({ type: "InventoryItemRemoved", item_id: item.id, character_id: owner.id }, audienceOf(owner));
       return { deleted: true as const };
     },
@@ -217,17 +213,17 @@ export const characterHandlers = defineHandlers({
       if (target.id === owner.id) throw invalidField("to_character_id", "the item already belongs to that character");
       const quantity = p.quantity ?? item.quantity;
       if (quantity > item.quantity) throw invalidField("quantity", `only ${item.quantity} available`);
-      const scope = { session_id: ctx.session.sessionId, world_id: ctx.session.worldId };
       let from: InventoryItem | null = null;
       let to: InventoryItem;
       if (quantity === item.quantity) {
         to = bump(item, { character_id: target.id, equipped: false }, ctx.now);
-        ctx.tx.write(inventory.update(ctx.db, ctx.session.sessionId, to));
+        inventory.save(ctx, to);
       } else {
         from = bump(item, { quantity: item.quantity - quantity }, ctx.now);
         const { id: _id, version: _v, created_at: _c, updated_at: _u, ...fields } = item;
         to = create<InventoryItem>({ ...fields, character_id: target.id, quantity, equipped: false }, ctx.now);
-        ctx.tx.write(inventory.update(ctx.db, ctx.session.sessionId, from), inventory.insert(ctx.db, scope, to));
+        inventory.save(ctx, from);
+        inventory.add(ctx, to);
       }
       ctx.tx.emit(
         { type: "ItemGiven", from_character_id: owner.id, to_character_id: target.id, quantity, from, to },
@@ -239,8 +235,8 @@ export const characterHandlers = defineHandlers({
 });
 
 async function editableItem(ctx: HandlerContext, itemId: string): Promise<{ item: InventoryItem; owner: Character }> {
-  const item = await inventory.get(ctx.db, ctx.session.sessionId, itemId);
-  const owner = item && (await characters.get(ctx.db, ctx.session.sessionId, item.character_id));
+  const item = await inventory.find(ctx, itemId);
+  const owner = item && (await characters.find(ctx, item.character_id));
   if (!item || !owner || (owner.hidden && !isDm(ctx.actor))) throw new AppError("NOT_FOUND", `inventory item '${itemId}' not found`, { id: itemId });
   authorize(ctx.actor, "own", owner, "change another character's inventory");
   return { item, owner };

@@ -1,5 +1,5 @@
 import { AppError, type Region, invalidField } from "../protocol";
-import { allRows, deleteEntity, emitChange, insertEntity, requireVisible, updateEntity, withoutHiddenCharacters } from "./changes";
+import { deleteEntity, emitChange, insertEntity, requireVisible, updateEntity, withoutHiddenCharacters } from "./changes";
 import { CHARACTER, characters } from "./characters";
 import { bump, checkVersion } from "../engine/store";
 import { defineHandlers, type HandlerContext } from "../engine/context";
@@ -28,28 +28,32 @@ async function checkDefaultRegion(ctx: HandlerContext, locationId: string | null
  * connections and NPC relationships are deleted; characters standing in them are taken off the
  * map (region_id null); a location whose default region it was loses that default.
  * Every change emits its own event, so clients need no cascade rules of their own.
- * `set` selects the ids of the regions `gone` (a subquery: any number of regions, few parameters).
+ * `set` selects the ids of the regions `gone` in SQL (a subquery: any number of regions, few
+ * parameters); the rows this Tx changed are matched against `gone` itself.
  */
 async function removeRegions(ctx: HandlerContext, gone: Region[], set: { sql: string; params: unknown[] }, keepLocationId?: string): Promise<void> {
   if (gone.length === 0) return;
-  const ids = gone.map((r) => r.id);
-  const s = ctx.session.sessionId;
+  const ids = new Set(gone.map((r) => r.id));
   const sub = `(${set.sql})`;
+  const inGone = (id: string | null) => id !== null && ids.has(id);
   const [connections, relationships, standing] = await Promise.all([
-    allRows(ctx.db, s, regionConnections, `from_region_id IN ${sub} OR to_region_id IN ${sub}`, [...set.params, ...set.params]),
-    allRows(ctx.db, s, npcRegionRelationships, `region_id IN ${sub}`, set.params),
-    allRows(ctx.db, s, characters, `region_id IN ${sub}`, set.params),
+    regionConnections.rows(ctx, {
+      sql: `from_region_id IN ${sub} OR to_region_id IN ${sub}`,
+      params: [...set.params, ...set.params],
+      match: (c) => inGone(c.from_region_id) || inGone(c.to_region_id),
+    }),
+    npcRegionRelationships.rows(ctx, { sql: `region_id IN ${sub}`, params: set.params, match: (r) => inGone(r.region_id) }),
+    characters.rows(ctx, { sql: `region_id IN ${sub}`, params: set.params, match: (c) => inGone(c.region_id) }),
   ]);
   for (const c of connections) deleteEntity(ctx, REGION_CONNECTION, c);
   for (const r of relationships) deleteEntity(ctx, NPC_REGION_RELATIONSHIP, r, undefined, { character_id: r.character_id, region_id: r.region_id });
   for (const c of standing) {
-    const after = bump(c, { region_id: null }, ctx.now);
-    ctx.tx.write(characters.update(ctx.db, s, after));
+    const after = characters.save(ctx, bump(c, { region_id: null }, ctx.now));
     emitChange(ctx.tx, CHARACTER, c, after);
   }
   if (keepLocationId) {
-    const owner = await locations.get(ctx.db, s, keepLocationId);
-    if (owner?.default_region_id && ids.includes(owner.default_region_id)) updateEntity(ctx, LOCATION, owner, { default_region_id: null });
+    const owner = await locations.find(ctx, keepLocationId);
+    if (owner?.default_region_id && ids.has(owner.default_region_id)) updateEntity(ctx, LOCATION, owner, { default_region_id: null });
   }
   for (const r of gone) deleteEntity(ctx, REGION, r);
 }
@@ -102,13 +106,13 @@ export const locationHandlers = defineHandlers({
     write: true,
     async handle(ctx, p) {
       const before = await requireVisible(ctx, LOCATION, p.location_id);
-      const own = await allRows(ctx.db, ctx.session.sessionId, regions, "location_id = ?", [before.id]);
+      const own = await regions.rows(ctx, regions.where({ location_id: before.id }));
       // Checked before the cascade so that a stale version changes nothing.
       deleteEntity(ctx, LOCATION, before, p.expected_version, { region_ids: own.map((r) => r.id) });
       await removeRegions(ctx, own, { sql: "SELECT id FROM regions WHERE session_id = ? AND location_id = ?", params: [ctx.session.sessionId, before.id] });
       // Scenes set there stay, without a location.
       const sceneKind = await withoutHiddenCharacters(ctx, SCENE, "featured_character_ids");
-      for (const scene of await allRows(ctx.db, ctx.session.sessionId, scenes, "location_id = ?", [before.id])) {
+      for (const scene of await scenes.rows(ctx, scenes.where({ location_id: before.id }))) {
         updateEntity(ctx, sceneKind, scene, { location_id: null });
       }
       return { deleted: true as const };
@@ -255,7 +259,7 @@ export const locationHandlers = defineHandlers({
     access: "dm",
     write: true,
     async handle(ctx, p) {
-      const npc = await characters.require(ctx.db, ctx.session.sessionId, p.character_id, "character");
+      const npc = await characters.require(ctx, p.character_id, "character");
       if (npc.kind !== "npc") throw invalidField("character_id", "only NPCs have region relationships");
       await requireVisible(ctx, REGION, p.region_id);
       const before = await findRelationship(ctx, p.character_id, p.region_id);
@@ -283,17 +287,15 @@ export const locationHandlers = defineHandlers({
 
 /** The connection between two regions, whichever way it was declared. */
 export async function findConnection(ctx: HandlerContext, a: string, b: string) {
-  const [c] = await allRows(
-    ctx.db,
-    ctx.session.sessionId,
-    regionConnections,
-    "(from_region_id = ? AND to_region_id = ?) OR (from_region_id = ? AND to_region_id = ?)",
-    [a, b, b, a],
-  );
+  const [c] = await regionConnections.rows(ctx, {
+    sql: "(from_region_id = ? AND to_region_id = ?) OR (from_region_id = ? AND to_region_id = ?)",
+    params: [a, b, b, a],
+    match: (c) => (c.from_region_id === a && c.to_region_id === b) || (c.from_region_id === b && c.to_region_id === a),
+  });
   return c ?? null;
 }
 
 async function findRelationship(ctx: HandlerContext, characterId: string, regionId: string) {
-  const [r] = await allRows(ctx.db, ctx.session.sessionId, npcRegionRelationships, "character_id = ? AND region_id = ?", [characterId, regionId]);
+  const [r] = await npcRegionRelationships.rows(ctx, npcRegionRelationships.where({ character_id: characterId, region_id: regionId }));
   return r ?? null;
 }

@@ -1,9 +1,8 @@
 import { AppError, type PromptTemplate, invalidField } from "../protocol";
-import { DMS } from "../engine/tx";
-import { bump, create } from "../engine/store";
+import { DMS, Tx } from "../engine/tx";
+import { bump, create, type ReadScope } from "../engine/store";
 import { defineHandlers, type HandlerContext } from "../engine/context";
 import { promptOverrides, type PromptOverride } from "./world-tables";
-import { scopeOf } from "./changes";
 
 interface CatalogueEntry {
   label: string;
@@ -154,9 +153,9 @@ function view(entry: CatalogueEntry & { key: string }, row: PromptOverride | nul
   };
 }
 
-async function overrideRow(db: D1Database, sessionId: string, key: string): Promise<PromptOverride | null> {
-  const row = await db.prepare("SELECT * FROM prompt_templates WHERE session_id = ? AND key = ?").bind(sessionId, key).first<Record<string, unknown>>();
-  return row ? promptOverrides.fromRow(row) : null;
+async function overrideRow(r: ReadScope, key: string): Promise<PromptOverride | null> {
+  const [row] = await promptOverrides.rows(r, promptOverrides.where({ key }));
+  return row ?? null;
 }
 
 /**
@@ -164,7 +163,8 @@ async function overrideRow(db: D1Database, sessionId: string, key: string): Prom
  * value becomes empty text (prompts are built from what is known at the time).
  */
 export async function renderPromptTemplate<K extends PromptKey>(db: D1Database, sessionId: string, key: K, values: PromptValues<K>): Promise<string> {
-  const row = await overrideRow(db, sessionId, key);
+  // Committed overrides only (an empty Tx): prompts are built outside any handler's change.
+  const row = await overrideRow({ db, session: { sessionId }, tx: new Tx() }, key);
   const text = row?.value ?? PROMPT_CATALOGUE[key].default_value;
   return text.replace(PLACEHOLDER, (whole, name: string) =>
     (PROMPT_CATALOGUE[key].placeholders as readonly string[]).includes(name) ? ((values as Record<string, string | undefined>)[name] ?? "") : whole,
@@ -174,7 +174,8 @@ export async function renderPromptTemplate<K extends PromptKey>(db: D1Database, 
 /** Writes the override (value null: back to the default) and tells the DMs. */
 function writeOverride(ctx: HandlerContext, entry: CatalogueEntry & { key: string }, before: PromptOverride | null, value: string | null): PromptTemplate {
   const row = before ? bump(before, { value }, ctx.now) : create<PromptOverride>({ key: entry.key, value }, ctx.now);
-  ctx.tx.write(before ? promptOverrides.update(ctx.db, ctx.session.sessionId, row) : promptOverrides.insert(ctx.db, scopeOf(ctx), row));
+  if (before) promptOverrides.save(ctx, row);
+  else promptOverrides.add(ctx, row);
   const template = view(entry, row);
   ctx.tx.emit({ type: "PromptTemplateUpdated", prompt_template: template }, DMS);
   return template;
@@ -205,7 +206,7 @@ export const promptHandlers = defineHandlers({
     write: false,
     async handle(ctx, p) {
       const entry = entryOf(p.key);
-      return view(entry, await overrideRow(ctx.db, ctx.session.sessionId, entry.key));
+      return view(entry, await overrideRow(ctx, entry.key));
     },
   },
 
@@ -215,7 +216,7 @@ export const promptHandlers = defineHandlers({
     async handle(ctx, p) {
       const entry = entryOf(p.key);
       checkPlaceholders(entry, p.value);
-      const before = await overrideRow(ctx.db, ctx.session.sessionId, entry.key);
+      const before = await overrideRow(ctx, entry.key);
       const current = view(entry, before);
       if (p.expected_version !== undefined && p.expected_version !== current.version) {
         throw new AppError("CONFLICT", `prompt template '${entry.key}' is at version ${current.version}, not ${p.expected_version}`, {
@@ -232,7 +233,7 @@ export const promptHandlers = defineHandlers({
     write: true,
     async handle(ctx, p) {
       const entry = entryOf(p.key);
-      const before = await overrideRow(ctx.db, ctx.session.sessionId, entry.key);
+      const before = await overrideRow(ctx, entry.key);
       // Nothing to reset: answer with the template as it is, without an event.
       if (!before || before.value === null) return view(entry, before);
       return writeOverride(ctx, entry, before, null);

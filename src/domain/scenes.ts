@@ -24,7 +24,7 @@ export const sceneKind = (ctx: HandlerContext) => withoutHiddenCharacters(ctx, S
 /** The active scene as the actor may see it (for GetActiveScene, and for the session snapshot). */
 export async function activeScene(ctx: HandlerContext): Promise<Scene | null> {
   const id = await activeSceneId(ctx);
-  const scene = id ? await scenes.get(ctx.db, ctx.session.sessionId, id) : null;
+  const scene = id ? await scenes.find(ctx, id) : null;
   return scene && viewOf(ctx, await sceneKind(ctx), scene);
 }
 
@@ -164,8 +164,7 @@ export const sceneHandlers = defineHandlers({
     async handle(ctx, p) {
       const before = await requireVisible(ctx, SCENE, p.scene_id);
       checkVersion(before, p.expected_version, "scene");
-      const after = bump(before, { backdrop_asset_id: p.backdrop_asset_id }, ctx.now);
-      ctx.tx.write(scenes.update(ctx.db, ctx.session.sessionId, after));
+      const after = scenes.save(ctx, bump(before, { backdrop_asset_id: p.backdrop_asset_id }, ctx.now));
       emitVisible(ctx.tx, await sceneKind(ctx), after, (s) => ({ type: "SceneUpdate", scene: s }));
       return after;
     },
@@ -181,10 +180,9 @@ export const sceneHandlers = defineHandlers({
       const to = await requireVisible(ctx, REGION, p.region_id);
       if (pc.region_id === to.id) throw invalidField("region_id", `'${pc.name}' is already in '${to.name}'`);
       // A PC not yet on the map may enter anywhere; otherwise it follows a connection.
-      const from = pc.region_id ? await REGION.table.get(ctx.db, ctx.session.sessionId, pc.region_id) : null;
+      const from = pc.region_id ? await REGION.table.find(ctx, pc.region_id) : null;
       if (from) await checkPath(ctx, from, to);
-      const after = bump(pc, { region_id: to.id }, ctx.now);
-      ctx.tx.write(characters.update(ctx.db, ctx.session.sessionId, after));
+      const after = characters.save(ctx, bump(pc, { region_id: to.id }, ctx.now));
       emitChange(ctx.tx, CHARACTER, pc, after);
       await appendStoryEvent(ctx, {
         kind: "region_entered",

@@ -32,7 +32,7 @@ export const sessionHandlers = defineHandlers({
       const seq = ctx.session.seq;
       const s = ctx.session;
       const [world, chars, scene] = await Promise.all([
-        worlds.require(ctx.db, s.sessionId, s.worldId, "world"),
+        worlds.require(ctx, s.worldId, "world"),
         characters.page(ctx.db, s.sessionId, { where: ctx.actor.role === "dm" ? undefined : "hidden = 0", limit: SNAPSHOT_CHARACTERS }),
         activeScene(ctx),
       ]);
@@ -65,11 +65,11 @@ export const sessionHandlers = defineHandlers({
       if (p.participant_id === ctx.actor.participant_id) {
         throw invalidField("participant_id", "a DM cannot kick itself");
       }
-      const target = requireParticipant(ctx.session, p.participant_id);
+      // The roster is updated on commit; a kick earlier in the same batch is a pending change.
+      const target = (await ctx.tx.pending.get(participants.name, p.participant_id, async () => requireParticipant(ctx.session, p.participant_id)))!;
       if (target.kicked_at !== null) throw new AppError("CONFLICT", `participant '${target.id}' was already kicked`);
-      const after = bump(target, { kicked_at: ctx.now }, ctx.now);
+      const after = participants.save(ctx, bump(target, { kicked_at: ctx.now }, ctx.now));
       ctx.tx
-        .write(participants.update(ctx.db, ctx.session.sessionId, after))
         .emit({ type: "ParticipantKicked", participant_id: target.id }, ALL)
         .onCommit(() => {
           ctx.session.rememberParticipant(after);

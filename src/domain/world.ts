@@ -1,6 +1,5 @@
 import { AppError, WORLD_DOCUMENT_FORMAT, type World, type WorldDocument, invalidField } from "../protocol";
 import { ALL } from "../engine/tx";
-import { scopeOf } from "./changes";
 import { characters, inventory } from "./characters";
 import { Table, bump, checkVersion } from "../engine/store";
 import { checkPromptOverride } from "./prompts";
@@ -68,12 +67,12 @@ async function exportWorld(ctx: HandlerContext): Promise<WorldDocument> {
 }
 
 /**
- * Builds every statement of an import: each entity gets a fresh id (so a document can be imported
+ * Writes every entity of an import into the Tx: each entity gets a fresh id (so a document can be imported
  * into any session, even twice), and every reference is rewritten to the new ids. A required
  * reference to something not in the document is a VALIDATION_ERROR naming it; an optional one is
  * dropped (set to null, or left out of a list).
  */
-async function importStatements(ctx: HandlerContext, doc: WorldDocument): Promise<D1PreparedStatement[]> {
+async function importEntities(ctx: HandlerContext, doc: WorldDocument): Promise<void> {
   const ids = new Map<string, string>();
   for (const k of Object.keys(content()) as ContentKey[]) {
     if (k === "prompt_templates") continue;
@@ -106,9 +105,7 @@ async function importStatements(ctx: HandlerContext, doc: WorldDocument): Promis
   // PCs keep their player only when that participant is in this session.
   const participant = (id: string | null) => (id && here.has(id) ? id : null);
 
-  const scope = scopeOf(ctx);
-  const out: D1PreparedStatement[] = [];
-  const add = <E extends { id: string; version: number; created_at: number; updated_at: number }>(t: Table<E>, e: E) => out.push(t.insert(ctx.db, scope, e));
+  const add = <E extends { id: string; version: number; created_at: number; updated_at: number }>(t: Table<E>, e: E) => t.add(ctx, e);
   const w = ctx.session.worldId;
   doc.locations.forEach((l) => add(locations, { ...l, world_id: w, id: ids.get(l.id)!, default_region_id: opt(l.default_region_id) }));
   doc.regions.forEach((r, i) => add(regions, { ...r, world_id: w, id: ids.get(r.id)!, location_id: req(r.location_id, `regions.${i}.location_id`) }));
@@ -167,27 +164,26 @@ async function importStatements(ctx: HandlerContext, doc: WorldDocument): Promis
   );
   doc.inventory.forEach((item, i) => add(inventory, { ...item, id: ids.get(item.id)!, character_id: req(item.character_id, `inventory.${i}.character_id`) }));
   const activeSceneId = opt(doc.world.active_scene_id);
-  out.push(
+  ctx.tx.write(
     ctx.db.prepare("UPDATE worlds SET active_scene_id = ? WHERE session_id = ? AND id = ?").bind(activeSceneId, ctx.session.sessionId, w),
   );
-  return out;
 }
 
 export const worldHandlers = defineHandlers({
   GetWorld: {
     access: "read",
     write: false,
-    handle: (ctx) => worlds.require(ctx.db, ctx.session.sessionId, ctx.session.worldId, "world"),
+    handle: (ctx) => worlds.require(ctx, ctx.session.worldId, "world"),
   },
 
   UpdateWorld: {
     access: "dm",
     write: true,
     async handle(ctx, p) {
-      const before = await worlds.require(ctx.db, ctx.session.sessionId, ctx.session.worldId, "world");
+      const before = await worlds.require(ctx, ctx.session.worldId, "world");
       checkVersion(before, p.expected_version, "world");
-      const after = bump(before, p.data, ctx.now);
-      ctx.tx.write(worlds.update(ctx.db, ctx.session.sessionId, after)).emit({ type: "WorldUpdated", world: after }, ALL);
+      const after = worlds.save(ctx, bump(before, p.data, ctx.now));
+      ctx.tx.emit({ type: "WorldUpdated", world: after }, ALL);
       return after;
     },
   },
@@ -212,13 +208,13 @@ export const worldHandlers = defineHandlers({
           throw new AppError("CONFLICT", `the world is not empty (it has ${used.name}); import with mode 'replace' to overwrite it`, { table: used.name });
         }
       } else {
-        ctx.tx.write(...tables.map((t) => ctx.db.prepare(`DELETE FROM ${t.name} WHERE session_id = ?`).bind(s)));
+        for (const t of tables) (t as Table<any>).removeWhere(ctx, { match: () => true });
       }
-      ctx.tx.write(...(await importStatements(ctx, p.document)));
-      const before = await worlds.require(ctx.db, s, ctx.session.worldId, "world");
+      await importEntities(ctx, p.document);
+      const before = await worlds.require(ctx, ctx.session.worldId, "world");
       const { name, description, rule_system } = p.document.world;
-      const world = bump(before, { name, description, rule_system }, ctx.now);
-      ctx.tx.write(worlds.update(ctx.db, s, world)).emit({ type: "WorldImported", world }, ALL);
+      const world = worlds.save(ctx, bump(before, { name, description, rule_system }, ctx.now));
+      ctx.tx.emit({ type: "WorldImported", world }, ALL);
       const counts = Object.fromEntries((Object.keys(content()) as ContentKey[]).map((k) => [k, p.document[k].length]));
       return { world, counts };
     },

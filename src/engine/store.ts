@@ -1,4 +1,6 @@
 import { AppError, invalidField } from "../protocol";
+import type { PendingChanges } from "./overlay";
+import type { Tx } from "./tx";
 
 interface Versioned {
   id: string;
@@ -8,6 +10,29 @@ interface Versioned {
 }
 
 type Row = Record<string, unknown>;
+
+/** What a read through a handler's pending changes needs (a HandlerContext is one). */
+export interface ReadScope {
+  db: D1Database;
+  session: { readonly sessionId: string };
+  tx: { readonly pending: PendingChanges };
+}
+
+/** What a write into a handler's Tx needs (a HandlerContext is one). */
+export interface WriteScope extends ReadScope {
+  session: { readonly sessionId: string; readonly worldId: string };
+  tx: Tx;
+}
+
+/**
+ * Which rows a query selects, said twice: as SQL (with `?` params) for the committed rows, and as
+ * a predicate for the pending ones (see PendingChanges.apply). Table.where builds both.
+ */
+export interface Filter<E> {
+  sql?: string;
+  params?: unknown[];
+  match: (e: E) => boolean;
+}
 
 /**
  * One versioned table of the world: row ⇄ entity mapping (JSON and boolean columns), and the
@@ -42,16 +67,44 @@ export class Table<E extends Versioned> {
     return v ?? null;
   }
 
+  /** The committed row (D1 only: handlers read with find, which sees their pending changes). */
   async get(db: D1Database, sessionId: string, id: string): Promise<E | null> {
     const row = await db.prepare(`SELECT * FROM ${this.name} WHERE session_id = ? AND id = ?`).bind(sessionId, id).first<Row>();
     return row ? this.fromRow(row) : null;
   }
 
-  /** Like get, but a missing row is NOT_FOUND naming what was looked for. */
-  async require(db: D1Database, sessionId: string, id: string, what: string): Promise<E> {
-    const e = await this.get(db, sessionId, id);
+  /** The row as the handler's Tx leaves it (its batch's earlier operations included). */
+  find(r: ReadScope, id: string): Promise<E | null> {
+    return r.tx.pending.get(this.name, id, () => this.get(r.db, r.session.sessionId, id));
+  }
+
+  /** Like find, but a missing row is NOT_FOUND naming what was looked for. */
+  async require(r: ReadScope, id: string, what: string): Promise<E> {
+    const e = await this.find(r, id);
     if (!e) throw new AppError("NOT_FOUND", `${what} '${id}' not found`, { id });
     return e;
+  }
+
+  /** A filter of plain column equalities (null: IS NULL). */
+  where(fields: Partial<Record<keyof E & string, string | number | boolean | null>>): Filter<E> {
+    const entries = Object.entries(fields).filter(([, v]) => v !== undefined);
+    return {
+      sql: entries.map(([f, v]) => (v === null ? `${f} IS NULL` : `${f} = ?`)).join(" AND ") || undefined,
+      params: entries.filter(([, v]) => v !== null).map(([f, v]) => this.toValue(f, v)),
+      match: (e) => entries.every(([f, v]) => ((e as unknown as Row)[f] ?? null) === v),
+    };
+  }
+
+  /** Every row the filter selects, in creation order, as the handler's Tx leaves them (rules, cascades). */
+  async rows(r: ReadScope, filter: Filter<E>): Promise<E[]> {
+    const committed: E[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.page(r.db, r.session.sessionId, { where: filter.sql, params: filter.params, cursor, limit: 500 });
+      committed.push(...page.items);
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+    return r.tx.pending.apply(this.name, committed, filter.match);
   }
 
   /**
@@ -105,6 +158,32 @@ export class Table<E extends Versioned> {
 
   delete(db: D1Database, sessionId: string, id: string): D1PreparedStatement {
     return db.prepare(`DELETE FROM ${this.name} WHERE session_id = ? AND id = ?`).bind(sessionId, id);
+  }
+
+  // Handlers write through these: the statement goes into the Tx, the row into its pending changes.
+
+  add(w: WriteScope, e: E): E {
+    w.tx.write(this.insert(w.db, { session_id: w.session.sessionId, world_id: w.session.worldId }, e));
+    w.tx.pending.put(this.name, e);
+    return e;
+  }
+
+  save(w: WriteScope, e: E): E {
+    w.tx.write(this.update(w.db, w.session.sessionId, e));
+    w.tx.pending.put(this.name, e);
+    return e;
+  }
+
+  remove(w: WriteScope, id: string): void {
+    w.tx.write(this.delete(w.db, w.session.sessionId, id));
+    w.tx.pending.delete(this.name, id);
+  }
+
+  /** Deletes every row the filter selects (a cascade), without reading them first. */
+  removeWhere(w: WriteScope, filter: Filter<E>): void {
+    const where = filter.sql ? ` AND (${filter.sql})` : "";
+    w.tx.write(w.db.prepare(`DELETE FROM ${this.name} WHERE session_id = ?${where}`).bind(w.session.sessionId, ...(filter.params ?? [])));
+    w.tx.pending.deleteWhere(this.name, filter.match);
   }
 }
 

@@ -1,4 +1,5 @@
 import type { AnyEvent } from "../protocol";
+import { PendingChanges } from "./overlay";
 
 /** Who may receive an event. DMs receive every event except those for `non_dm`. */
 export type Audience =
@@ -20,11 +21,20 @@ export interface PendingEvent {
 /**
  * What a handler wants to change: D1 statements and the events they cause. Nothing runs until the
  * router commits the whole Tx (with event log rows and the request log entry) in one D1 batch.
+ * `pending` holds the entity rows those statements leave behind, for later reads of the same Tx
+ * (see overlay.ts; the entity tables of store.ts record and read them).
  */
 export class Tx {
   readonly statements: D1PreparedStatement[] = [];
   readonly events: PendingEvent[] = [];
   private readonly afterCommit: (() => void)[] = [];
+
+  constructor(readonly pending = new PendingChanges()) {}
+
+  /** A Tx for one part of this one (a batch operation): it sees this Tx's pending changes. */
+  child(): Tx {
+    return new Tx(this.pending.child());
+  }
 
   write(...statements: D1PreparedStatement[]): this {
     this.statements.push(...statements);
@@ -42,7 +52,9 @@ export class Tx {
     return this;
   }
 
+  /** Keeps the changes of a child made by child(); a child that is not merged changes nothing. */
   merge(other: Tx): this {
+    this.pending.merge(other.pending);
     this.statements.push(...other.statements);
     this.events.push(...other.events);
     this.afterCommit.push(...other.afterCommit);

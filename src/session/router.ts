@@ -160,7 +160,8 @@ async function runOne(deps: RouterDeps, actor: Actor, tx: Tx, p: Prepared, now =
  * A Batch runs its operations in order, each into its own Tx. Atomic (the default): the first
  * failure fails the whole batch, naming its index, and nothing commits. Not atomic: failed
  * operations contribute nothing and report their error; the rest commit together.
- * Operations see the state from before the batch (D1 has no interactive transactions).
+ * Each operation reads the batch's changes so far: its child Tx sees the pending changes of the
+ * operations merged before it (engine/overlay.ts); a failed operation's child is dropped.
  */
 async function runBatch(
   deps: RouterDeps,
@@ -172,7 +173,7 @@ async function runBatch(
   const atomic = payload.atomic ?? true;
   const results: unknown[] = [];
   for (const [index, raw] of payload.operations.entries()) {
-    const child = new Tx();
+    const child = tx.child();
     try {
       if ((raw as { type?: unknown }).type === "Batch") {
         throw new AppError("VALIDATION_ERROR", `invalid field 'payload.operations.${index}.type': batches cannot be nested`);
