@@ -47,7 +47,7 @@ export type RpcResult<T> = { ok: true; value: T } | { ok: false; error: ErrorBod
 
 const METRICS_FLUSH_MS = 5_000;
 /** Inbound metering: every frame costs one token, plus one per this many bytes. */
-const METER_BYTES_PER_TOKEN = 16 * 1024;
+const METER_BYTES_PER_TOKEN = 64 * 1024;
 const TRIM_EVERY_EVENTS = 200;
 const encoder = new TextEncoder();
 
