@@ -59,8 +59,6 @@ function checkHiddenKind(kind: Character["kind"], hidden: boolean): void {
 
 export const characterHandlers = defineHandlers({
   ListCharacters: {
-    access: "read",
-    write: false,
     async handle(ctx, p) {
       const filter = conditions(!isDm(ctx.actor) && ["hidden = 0"], p.kind && ["kind = ?", p.kind]);
       return characters.page(ctx.db, ctx.session.sessionId, { ...filter, cursor: p.cursor, limit: p.limit });
@@ -68,14 +66,10 @@ export const characterHandlers = defineHandlers({
   },
 
   GetCharacter: {
-    access: "read",
-    write: false,
     handle: (ctx, p) => requireVisible(ctx, CHARACTER, p.character_id),
   },
 
   CreateCharacter: {
-    access: "play",
-    write: true,
     async handle(ctx, p) {
       const { kind, ...data } = p.data;
       forbidDmFields(ctx, data);
@@ -112,8 +106,6 @@ export const characterHandlers = defineHandlers({
   },
 
   UpdateCharacter: {
-    access: "play",
-    write: true,
     async handle(ctx, p) {
       const before = await editableCharacter(ctx, p.character_id);
       forbidDmFields(ctx, p.data);
@@ -124,8 +116,6 @@ export const characterHandlers = defineHandlers({
   },
 
   DeleteCharacter: {
-    access: "play",
-    write: true,
     async handle(ctx, p) {
       const before = await editableCharacter(ctx, p.character_id);
       // What belongs to the character goes with it, in the same commit. (DMs drop relationships
@@ -140,8 +130,6 @@ export const characterHandlers = defineHandlers({
   },
 
   SetCharacterStat: {
-    access: "play",
-    write: true,
     async handle(ctx, p) {
       const before = await editableCharacter(ctx, p.character_id);
       const stats = { ...before.stats };
@@ -152,8 +140,6 @@ export const characterHandlers = defineHandlers({
   },
 
   ListInventory: {
-    access: "read",
-    write: false,
     async handle(ctx, p) {
       await requireVisible(ctx, CHARACTER, p.character_id);
       return inventory.page(ctx.db, ctx.session.sessionId, { where: "character_id = ?", params: [p.character_id], cursor: p.cursor, limit: p.limit });
@@ -161,8 +147,6 @@ export const characterHandlers = defineHandlers({
   },
 
   AddInventoryItem: {
-    access: "play",
-    write: true,
     async handle(ctx, p) {
       const owner = await editableCharacter(ctx, p.character_id);
       const item = create<InventoryItem>(
@@ -184,8 +168,6 @@ export const characterHandlers = defineHandlers({
   },
 
   UpdateInventoryItem: {
-    access: "play",
-    write: true,
     async handle(ctx, p) {
       const { item: before, owner } = await editableItem(ctx, p.item_id);
       checkVersion(before, p.expected_version, "inventory item");
@@ -197,8 +179,6 @@ export const characterHandlers = defineHandlers({
   },
 
   RemoveInventoryItem: {
-    access: "play",
-    write: true,
     async handle(ctx, p) {
       const { item, owner } = await editableItem(ctx, p.item_id);
       checkVersion(item, p.expected_version, "inventory item");
@@ -209,8 +189,6 @@ export const characterHandlers = defineHandlers({
   },
 
   GiveItem: {
-    access: "play",
-    write: true,
     async handle(ctx, p) {
       const { item, owner } = await editableItem(ctx, p.item_id);
       const target = await requireVisible(ctx, CHARACTER, p.to_character_id);

@@ -175,14 +175,10 @@ async function importStatements(ctx: HandlerContext, doc: WorldDocument): Promis
 
 export const worldHandlers = defineHandlers({
   GetWorld: {
-    access: "read",
-    write: false,
     handle: (ctx) => worlds.require(ctx.db, ctx.session.sessionId, ctx.session.worldId, "world"),
   },
 
   UpdateWorld: {
-    access: "dm",
-    write: true,
     async handle(ctx, p) {
       const before = await worlds.require(ctx.db, ctx.session.sessionId, ctx.session.worldId, "world");
       checkVersion(before, p.expected_version, "world");
@@ -193,14 +189,10 @@ export const worldHandlers = defineHandlers({
   },
 
   ExportWorld: {
-    access: "dm",
-    write: false,
     handle: (ctx) => exportWorld(ctx),
   },
 
   ImportWorld: {
-    access: "dm",
-    write: true,
     async handle(ctx, p) {
       const mode = p.mode ?? "fill";
       const s = ctx.session.sessionId;
