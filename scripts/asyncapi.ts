@@ -35,6 +35,8 @@ type Json = { [k: string]: any };
 export const ACCESS_TEXT = { read: "everyone", play: "DM, player", dm: "DM", own: "DM, owner" } as const;
 
 const CHANNEL = "session";
+/** Code-point order: the same on every machine (localeCompare is not). */
+const byKey = ([a]: [string, unknown], [b]: [string, unknown]) => (a < b ? -1 : a > b ? 1 : 0);
 const channelRef = { $ref: `#/channels/${CHANNEL}` };
 const messageRef = (name: string) => ({ $ref: `#/channels/${CHANNEL}/messages/${name}` });
 
@@ -50,7 +52,8 @@ export function frameLimits() {
 /** Named schemas: every exported `XSchema` of src/protocol becomes component `X`, so payloads refer to `Character`, `Scene`… */
 function entityNames(): Map<z.ZodType, string> {
   const names = new Map<z.ZodType, string>();
-  for (const [name, value] of Object.entries(protocol)) {
+  // Sorted: a module namespace lists its exports in a different order under tsx and vitest.
+  for (const [name, value] of Object.entries(protocol).sort(byKey)) {
     if (name.endsWith("Schema") && value instanceof z.ZodType && !names.has(value)) names.set(value, name.slice(0, -"Schema".length));
   }
   return names;
@@ -87,7 +90,11 @@ function reachable(schemas: Record<string, Json>, roots: Json[]): Record<string,
     Object.values(node).forEach(walk);
   };
   walk(roots);
-  return Object.fromEntries(Object.entries(schemas).filter(([id]) => used.has(id)));
+  return Object.fromEntries(
+    Object.entries(schemas)
+      .filter(([id]) => used.has(id))
+      .sort(byKey),
+  );
 }
 
 function resultOf(output: z.ZodType) {
