@@ -49,7 +49,9 @@ export async function routeRequest(deps: RouterDeps, actor: Actor, requestId: st
     const prepared = prepare(deps, actor, raw);
     op = prepared.type;
     if (!OPERATIONS[prepared.type].write) {
-      const data = await withTimeout(deps.limits.handlerTimeoutMs, runOne(deps, actor, new Tx(), prepared));
+      const tx = new Tx();
+      const data = await withTimeout(deps.limits.handlerTimeoutMs, runOne(deps, actor, tx, prepared));
+      checkDeclaredEvents(prepared, tx); // a read declares none: an event would be lost silently
       deps.deliver({ status: "success", data }, []);
       return;
     }

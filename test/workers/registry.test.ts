@@ -62,6 +62,16 @@ describe("operation registry", () => {
     s.close();
   });
 
+  it("a read that emits an event fails with INTERNAL instead of losing it silently", async () => {
+    const s = await dmSocket();
+    vi.spyOn(HANDLERS.ListGoals, "handle").mockImplementation(async (ctx: HandlerContext) => {
+      ctx.tx.emit({ type: "GoalDeleted", goal_id: "nothing" });
+      return { items: [], next_cursor: null };
+    });
+    expect(await s.request({ type: "ListGoals" })).toMatchObject({ status: "error", code: "INTERNAL" });
+    s.close();
+  });
+
   it("in a Batch, even a non-atomic one, an undeclared event fails the whole request", async () => {
     const s = await dmSocket();
     createGoalEmitsUndeclared();
