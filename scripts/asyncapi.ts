@@ -31,8 +31,12 @@ import {
 
 type Json = { [k: string]: any };
 
+const ACCESS_TEXT = { read: "everyone", play: "DM, player", dm: "DM", own: "DM, owner" } as const;
+
 /** Who may call an operation, in words (shared with docs/operations.md). */
-export const ACCESS_TEXT = { read: "everyone", play: "DM, player", dm: "DM", own: "DM, owner" } as const;
+export function whoMayCall(type: OperationType): string {
+  return type === "Batch" ? "everyone (each operation in it: its own rule)" : ACCESS_TEXT[OPERATIONS[type].access];
+}
 
 const CHANNEL = "session";
 /** Code-point order: the same on every machine (localeCompare is not). */
@@ -111,6 +115,10 @@ export function buildAsyncApi(version: string): Json {
   };
   // Entities first: their names win over the per-message names below.
   for (const [schema, name] of entityNames()) named.push([name, schema]);
+  // Each payload is a component of its own, so that a Batch lists what its operations may be.
+  const payloads = new Map<OperationType, z.ZodType>(types.map((t) => [t, payloadSchema(t)]));
+  payloads.set("Batch", payloadSchema("Batch").extend({ operations: z.array(z.union(types.filter((t) => t !== "Batch").map((t) => payloads.get(t)!))).min(1).max(100) }));
+  for (const [type, schema] of payloads) named.push([`${type}Payload`, schema]);
 
   const messages: Record<string, Json> = {};
   const message = (name: string, title: string, summary: string, payload: Json, extra: Json = {}) => {
@@ -121,15 +129,14 @@ export function buildAsyncApi(version: string): Json {
   for (const [area, ops] of Object.entries(OPERATION_AREAS)) {
     for (const type of Object.keys(ops) as OperationType[]) {
       const def = OPERATIONS[type];
-      const who = type === "Batch" ? "everyone (each operation in it is checked against its own rule)" : ACCESS_TEXT[def.access];
       const cap = caps[def.frame];
-      message(`${type}Request`, `${type} request`, `Request frame whose payload is a ${type}.`, ref(`${type}Request`, RequestFrameSchema.extend({ payload: payloadSchema(type) })));
+      message(`${type}Request`, `${type} request`, `Request frame whose payload is a ${type}.`, ref(`${type}Request`, RequestFrameSchema.extend({ payload: payloads.get(type)! })));
       message(`${type}Response`, `${type} response`, `The answer to a ${type} request.`, ref(`${type}Response`, ResponseFrameSchema.extend({ result: resultOf(def.output).optional() })));
       operations[type] = {
         action: "receive",
         channel: channelRef,
         title: type,
-        summary: `${def.write ? "Write" : "Read"} · who: ${who} · frame cap ${cap.bytes} bytes`,
+        summary: `${def.write ? "Write" : "Read"} · who: ${whoMayCall(type)} · frame cap ${cap.bytes} bytes`,
         description: [
           def.write ? "A write: runs one at a time per session, in order, and is recorded for idempotent replay." : "A read: changes nothing and is not recorded.",
           def.events.length ? `May emit: ${def.events.join(", ")}.` : type === "Batch" ? "Emits the events of its operations." : "Emits no events.",

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { EVENTS, OPERATION_AREAS, OPERATIONS, payloadSchema, type OperationType } from "../src/protocol";
-import { ACCESS_TEXT, buildAsyncApi, frameLimits } from "./asyncapi";
+import { buildAsyncApi, frameLimits, whoMayCall } from "./asyncapi";
 
 type Json = { [k: string]: any };
 
@@ -83,13 +83,12 @@ export function renderOperationsDoc(): string {
     out.push(`## ${area[0]!.toUpperCase()}${area.slice(1)}`, "");
     for (const type of Object.keys(ops) as OperationType[]) {
       const def = OPERATIONS[type];
-      const who = type === "Batch" ? "everyone (each operation in it: its own rule)" : ACCESS_TEXT[def.access];
       const cap = caps[def.frame];
       const events = def.events.length ? def.events.map((e) => `\`${e}\``).join(", ") : type === "Batch" ? "those of its operations" : "none";
       out.push(
         `### \`${type}\``,
         "",
-        `Who: ${who} · ${def.write ? "write" : "read"} · frame ≤ ${cap.bytes / 1024} KiB (\`${cap.variable}\`) · events: ${events}`,
+        `Who: ${whoMayCall(type)} · ${def.write ? "write" : "read"} · frame ≤ ${cap.bytes / 1024} KiB (\`${cap.variable}\`) · events: ${events}`,
         "",
         fieldsTable(payloadSchema(type), ["type", "world_id"]),
         "",

@@ -58,9 +58,13 @@ describe("docs/asyncapi.json", () => {
   });
 
   it("describes payloads with JSON Schemas from zod, entities shared by reference", () => {
-    const request = doc.components.schemas.CreateGoalRequest;
-    expect(request.properties.payload.properties.type).toMatchObject({ const: "CreateGoal" });
-    expect(request.properties.payload.additionalProperties).toBe(false);
+    expect(doc.components.schemas.CreateGoalRequest.properties.payload).toEqual({ $ref: "#/components/schemas/CreateGoalPayload" });
+    const payload = doc.components.schemas.CreateGoalPayload;
+    expect(payload.properties.type).toMatchObject({ const: "CreateGoal" });
+    expect(payload.additionalProperties).toBe(false);
+    // A Batch lists every operation but itself.
+    const inBatch = doc.components.schemas.BatchPayload.properties.operations.items.anyOf.map((r: { $ref: string }) => r.$ref.split("/").pop());
+    expect(inBatch.sort()).toEqual(Object.keys(OPERATIONS).filter((t) => t !== "Batch").map((t) => `${t}Payload`).sort());
     expect(doc.components.schemas.GetCharacterResponse.properties.result.oneOf[0].properties.data).toEqual({ $ref: "#/components/schemas/Character" });
   });
 });
