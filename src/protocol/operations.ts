@@ -12,14 +12,6 @@ import { op, type FrameLimit } from "./ops/define";
 export { ACCESS, FRAME_LIMITS, type Access, type FrameLimit, type OperationDef } from "./ops/define";
 
 /**
- * The operation registry: every request payload `type` with who may call it, whether it writes,
- * its frame cap, the events it may emit, its input fields and its result. The router, the client
- * SDK (through the generated ./generated/operation-kinds.ts), docs/operations.md and
- * docs/asyncapi.json all read this one table.
- * Adding an operation = one `op({...})` entry in its area's table under ./ops/ + one handler
- * registered in src/domain/registry.ts.
- */
-/**
  * Composition: several operations in one transaction. Anyone may send a Batch; each of its
  * operations is checked against its own access rule, and may emit its own events.
  */
@@ -50,6 +42,14 @@ export const OPERATION_AREAS = {
   composition: COMPOSITION_OPS,
 } as const;
 
+/**
+ * The operation registry: every request payload `type` with who may call it, whether it writes,
+ * its frame cap, the events it may emit, its input fields and its result. The router, the client
+ * SDK (through the generated ./generated/operation-kinds.ts), docs/operations.md and
+ * docs/asyncapi.json all read this one table.
+ * Adding an operation = one `op({...})` entry in its area's table under ./ops/ + one handler
+ * registered in src/domain/registry.ts.
+ */
 export const OPERATIONS = {
   ...SESSION_OPS,
   ...CHARACTER_OPS,
