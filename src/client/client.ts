@@ -1,6 +1,7 @@
 import { CLOSE_CODES, ServerFrameSchema, type EventFrame, type SessionJoinedFrame } from "../protocol/envelope";
 import type { AnyEvent, EventType } from "../protocol/events";
 import type { OperationType, ResultOf } from "../protocol/operations";
+import { isReadOperation } from "../protocol/generated/operation-kinds";
 import { backoffDelay, type BackoffOptions } from "./backoff";
 import { WrldbldrError } from "./errors";
 import { startHeartbeat, type Heartbeat, type HeartbeatOptions } from "./heartbeat";
@@ -31,7 +32,6 @@ import type {
 /** Outcome of a request restored from the store (sent by an earlier life of the app). */
 export type RestoredOutcome = RequestResult;
 
-const READ_OPERATION = /^(Get|List|Ping$)/;
 const OPTIMISTIC_IDS_KEPT = 2_000;
 
 /**
@@ -151,7 +151,7 @@ export class WrldbldrClient {
         return reject(WrldbldrError.local("VALIDATION_ERROR", `request '${requestId}' is already pending`, { request_id: requestId }, requestId));
       }
       this.outbox.add(requestId, payload as OutboxEntry["payload"], {
-        persist: opts.persist ?? !READ_OPERATION.test(payload.type),
+        persist: opts.persist ?? !isReadOperation(payload.type),
         timeoutMs: opts.timeout ?? this.requestTimeoutMs,
         caller: { resolve: ({ data, replayed }) => resolve({ data, replayed, request_id: requestId }), reject },
       });

@@ -60,8 +60,6 @@ function checkHiddenKind(kind: Character["kind"], hidden: boolean): void {
 
 export const characterHandlers = defineHandlers({
   ListCharacters: {
-    access: "read",
-    write: false,
     async handle(ctx, p) {
       const filter = conditions(!isDm(ctx.actor) && ["hidden = 0"], p.kind && ["kind = ?", p.kind]);
       return characters.page(ctx.db, ctx.session.sessionId, { ...filter, cursor: p.cursor, limit: p.limit });
@@ -69,14 +67,10 @@ export const characterHandlers = defineHandlers({
   },
 
   GetCharacter: {
-    access: "read",
-    write: false,
     handle: (ctx, p) => requireVisible(ctx, CHARACTER, p.character_id),
   },
 
   CreateCharacter: {
-    access: "play",
-    write: true,
     async handle(ctx, p) {
       const { kind, ...data } = p.data;
       forbidDmFields(ctx, data);
@@ -110,8 +104,6 @@ export const characterHandlers = defineHandlers({
   },
 
   UpdateCharacter: {
-    access: "play",
-    write: true,
     async handle(ctx, p) {
       const before = await editableCharacter(ctx, p.character_id);
       forbidDmFields(ctx, p.data);
@@ -122,8 +114,6 @@ export const characterHandlers = defineHandlers({
   },
 
   DeleteCharacter: {
-    access: "play",
-    write: true,
     async handle(ctx, p) {
       const before = await editableCharacter(ctx, p.character_id);
       // What belongs to the character goes with it, in the same commit. (DMs drop relationships
@@ -136,8 +126,6 @@ export const characterHandlers = defineHandlers({
   },
 
   SetCharacterStat: {
-    access: "play",
-    write: true,
     async handle(ctx, p) {
       const before = await editableCharacter(ctx, p.character_id);
       const stats = { ...before.stats };
@@ -148,8 +136,6 @@ export const characterHandlers = defineHandlers({
   },
 
   ListInventory: {
-    access: "read",
-    write: false,
     async handle(ctx, p) {
       await requireVisible(ctx, CHARACTER, p.character_id);
       return inventory.page(ctx.db, ctx.session.sessionId, { where: "character_id = ?", params: [p.character_id], cursor: p.cursor, limit: p.limit });
@@ -157,8 +143,6 @@ export const characterHandlers = defineHandlers({
   },
 
   AddInventoryItem: {
-    access: "play",
-    write: true,
     async handle(ctx, p) {
       const owner = await editableCharacter(ctx, p.character_id);
       const item = create<InventoryItem>(
@@ -180,8 +164,6 @@ export const characterHandlers = defineHandlers({
   },
 
   UpdateInventoryItem: {
-    access: "play",
-    write: true,
     async handle(ctx, p) {
       const { item: before, owner } = await editableItem(ctx, p.item_id);
       checkVersion(before, p.expected_version, "inventory item");
@@ -193,8 +175,6 @@ export const characterHandlers = defineHandlers({
   },
 
   RemoveInventoryItem: {
-    access: "play",
-    write: true,
     async handle(ctx, p) {
       const { item, owner } = await editableItem(ctx, p.item_id);
       checkVersion(item, p.expected_version, "inventory item");
@@ -205,8 +185,6 @@ export const characterHandlers = defineHandlers({
   },
 
   GiveItem: {
-    access: "play",
-    write: true,
     async handle(ctx, p) {
       const { item, owner } = await editableItem(ctx, p.item_id);
       const target = await requireVisible(ctx, CHARACTER, p.to_character_id);

@@ -5,28 +5,20 @@ import { GOAL, goals } from "./world-tables";
 /** Goals: DM-written, seen by everyone (GoalCreated/Updated/Deleted to everyone). */
 export const goalHandlers = defineHandlers({
   ListGoals: {
-    access: "read",
-    write: false,
     handle: (ctx, p) => goals.page(ctx.db, ctx.session.sessionId, { cursor: p.cursor, limit: p.limit }),
   },
 
   GetGoal: {
-    access: "read",
-    write: false,
     handle: (ctx, p) => requireVisible(ctx, GOAL, p.goal_id),
   },
 
   CreateGoal: {
-    access: "dm",
-    write: true,
     async handle(ctx, p) {
       return insertEntity(ctx, GOAL, { world_id: ctx.session.worldId, name: p.data.name, description: p.data.description ?? "" });
     },
   },
 
   UpdateGoal: {
-    access: "dm",
-    write: true,
     async handle(ctx, p) {
       const before = await requireVisible(ctx, GOAL, p.goal_id);
       return updateEntity(ctx, GOAL, before, p.data, p.expected_version);
@@ -34,8 +26,6 @@ export const goalHandlers = defineHandlers({
   },
 
   DeleteGoal: {
-    access: "dm",
-    write: true,
     async handle(ctx, p) {
       const before = await requireVisible(ctx, GOAL, p.goal_id);
       return deleteEntity(ctx, GOAL, before, p.expected_version);

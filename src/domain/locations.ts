@@ -61,20 +61,14 @@ async function removeRegions(ctx: HandlerContext, gone: Region[], set: { sql: st
 export const locationHandlers = defineHandlers({
   // ---------- locations ----------
   ListLocations: {
-    access: "read",
-    write: false,
     handle: (ctx, p) => locations.page(ctx.db, ctx.session.sessionId, { cursor: p.cursor, limit: p.limit }),
   },
 
   GetLocation: {
-    access: "read",
-    write: false,
     handle: (ctx, p) => requireVisible(ctx, LOCATION, p.location_id),
   },
 
   CreateLocation: {
-    access: "dm",
-    write: true,
     async handle(ctx, p) {
       const d = p.data;
       await checkDefaultRegion(ctx, null, d.default_region_id);
@@ -92,8 +86,6 @@ export const locationHandlers = defineHandlers({
   },
 
   UpdateLocation: {
-    access: "dm",
-    write: true,
     async handle(ctx, p) {
       const before = await requireVisible(ctx, LOCATION, p.location_id);
       await checkDefaultRegion(ctx, before.id, p.data.default_region_id);
@@ -102,8 +94,6 @@ export const locationHandlers = defineHandlers({
   },
 
   DeleteLocation: {
-    access: "dm",
-    write: true,
     async handle(ctx, p) {
       const before = await requireVisible(ctx, LOCATION, p.location_id);
       const own = await regions.rows(ctx, regions.where({ location_id: before.id }));
@@ -121,8 +111,6 @@ export const locationHandlers = defineHandlers({
 
   // ---------- regions ----------
   ListRegions: {
-    access: "read",
-    write: false,
     async handle(ctx, p) {
       if (p.location_id) await requireVisible(ctx, LOCATION, p.location_id);
       return regions.page(ctx.db, ctx.session.sessionId, {
@@ -135,14 +123,10 @@ export const locationHandlers = defineHandlers({
   },
 
   GetRegion: {
-    access: "read",
-    write: false,
     handle: (ctx, p) => requireVisible(ctx, REGION, p.region_id),
   },
 
   CreateRegion: {
-    access: "dm",
-    write: true,
     async handle(ctx, p) {
       const location = await requireVisible(ctx, LOCATION, p.location_id);
       const d = p.data;
@@ -160,8 +144,6 @@ export const locationHandlers = defineHandlers({
   },
 
   UpdateRegion: {
-    access: "dm",
-    write: true,
     async handle(ctx, p) {
       const before = await requireVisible(ctx, REGION, p.region_id);
       return updateEntity(ctx, REGION, before, p.data, p.expected_version);
@@ -169,8 +151,6 @@ export const locationHandlers = defineHandlers({
   },
 
   DeleteRegion: {
-    access: "dm",
-    write: true,
     async handle(ctx, p) {
       const before = await requireVisible(ctx, REGION, p.region_id);
       checkVersion(before, p.expected_version, "region");
@@ -181,8 +161,6 @@ export const locationHandlers = defineHandlers({
 
   // ---------- connections ----------
   ListRegionConnections: {
-    access: "read",
-    write: false,
     async handle(ctx, p) {
       if (p.region_id) await requireVisible(ctx, REGION, p.region_id);
       return regionConnections.page(ctx.db, ctx.session.sessionId, {
@@ -195,8 +173,6 @@ export const locationHandlers = defineHandlers({
   },
 
   CreateRegionConnection: {
-    access: "dm",
-    write: true,
     async handle(ctx, p) {
       const d = p.data;
       if (d.from_region_id === d.to_region_id) throw invalidField("data.to_region_id", "a region cannot connect to itself");
@@ -218,8 +194,6 @@ export const locationHandlers = defineHandlers({
   },
 
   UpdateRegionConnection: {
-    access: "dm",
-    write: true,
     async handle(ctx, p) {
       const before = await requireVisible(ctx, REGION_CONNECTION, p.region_connection_id);
       return updateEntity(ctx, REGION_CONNECTION, before, p.data, p.expected_version);
@@ -227,8 +201,6 @@ export const locationHandlers = defineHandlers({
   },
 
   DeleteRegionConnection: {
-    access: "dm",
-    write: true,
     async handle(ctx, p) {
       const before = await requireVisible(ctx, REGION_CONNECTION, p.region_connection_id);
       return deleteEntity(ctx, REGION_CONNECTION, before, p.expected_version);
@@ -237,8 +209,6 @@ export const locationHandlers = defineHandlers({
 
   // ---------- NPC–region relationships (DM only) ----------
   ListNpcRegionRelationships: {
-    access: "dm",
-    write: false,
     async handle(ctx, p) {
       // Relationships of deleted NPCs are left out (DeleteCharacter does not know about them).
       const conds = ["character_id IN (SELECT id FROM characters WHERE session_id = ?)"];
@@ -256,8 +226,6 @@ export const locationHandlers = defineHandlers({
   },
 
   SetNpcRegionRelationship: {
-    access: "dm",
-    write: true,
     async handle(ctx, p) {
       const npc = await characters.require(ctx, p.character_id, "character");
       if (npc.kind !== "npc") throw invalidField("character_id", "only NPCs have region relationships");
@@ -270,8 +238,6 @@ export const locationHandlers = defineHandlers({
   },
 
   RemoveNpcRegionRelationship: {
-    access: "dm",
-    write: true,
     async handle(ctx, p) {
       const before = await findRelationship(ctx, p.character_id, p.region_id);
       if (!before) {

@@ -184,8 +184,6 @@ function writeOverride(ctx: HandlerContext, entry: CatalogueEntry & { key: strin
 /** Prompt templates are DM material: reads, writes and events are for DMs only. */
 export const promptHandlers = defineHandlers({
   ListPromptTemplates: {
-    access: "dm",
-    write: false,
     async handle(ctx, p) {
       const limit = p.limit ?? 50;
       // The cursor is the last key returned: the catalogue is code, in key order.
@@ -202,8 +200,6 @@ export const promptHandlers = defineHandlers({
   },
 
   GetPromptTemplate: {
-    access: "dm",
-    write: false,
     async handle(ctx, p) {
       const entry = entryOf(p.key);
       return view(entry, await overrideRow(ctx, entry.key));
@@ -211,8 +207,6 @@ export const promptHandlers = defineHandlers({
   },
 
   SetPromptTemplate: {
-    access: "dm",
-    write: true,
     async handle(ctx, p) {
       const entry = entryOf(p.key);
       checkPlaceholders(entry, p.value);
@@ -229,8 +223,6 @@ export const promptHandlers = defineHandlers({
   },
 
   ResetPromptTemplate: {
-    access: "dm",
-    write: true,
     async handle(ctx, p) {
       const entry = entryOf(p.key);
       const before = await overrideRow(ctx, entry.key);

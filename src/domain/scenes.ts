@@ -67,8 +67,6 @@ async function checkPath(ctx: HandlerContext, from: Region, to: Region): Promise
 
 export const sceneHandlers = defineHandlers({
   ListScenes: {
-    access: "read",
-    write: false,
     async handle(ctx, p) {
       const page = await scenes.page(ctx.db, ctx.session.sessionId, {
         where: p.location_id ? "location_id = ?" : undefined,
@@ -81,14 +79,10 @@ export const sceneHandlers = defineHandlers({
   },
 
   GetScene: {
-    access: "read",
-    write: false,
     handle: async (ctx, p) => viewOf(ctx, await sceneKind(ctx), await requireVisible(ctx, SCENE, p.scene_id)),
   },
 
   CreateScene: {
-    access: "dm",
-    write: true,
     async handle(ctx, p) {
       const d = p.data;
       await checkSceneRefs(ctx, d);
@@ -106,8 +100,6 @@ export const sceneHandlers = defineHandlers({
   },
 
   UpdateScene: {
-    access: "dm",
-    write: true,
     async handle(ctx, p) {
       const before = await requireVisible(ctx, SCENE, p.scene_id);
       await checkSceneRefs(ctx, p.data);
@@ -117,8 +109,6 @@ export const sceneHandlers = defineHandlers({
   },
 
   DeleteScene: {
-    access: "dm",
-    write: true,
     async handle(ctx, p) {
       const before = await requireVisible(ctx, SCENE, p.scene_id);
       const result = deleteEntity(ctx, SCENE, before, p.expected_version);
@@ -131,8 +121,6 @@ export const sceneHandlers = defineHandlers({
   },
 
   SetActiveScene: {
-    access: "dm",
-    write: true,
     async handle(ctx, p) {
       const scene = p.scene_id ? await requireVisible(ctx, SCENE, p.scene_id) : null;
       const previous = await activeSceneId(ctx);
@@ -151,16 +139,12 @@ export const sceneHandlers = defineHandlers({
   },
 
   GetActiveScene: {
-    access: "read",
-    write: false,
     async handle(ctx) {
       return { scene: await activeScene(ctx) };
     },
   },
 
   SetSceneBackdrop: {
-    access: "dm",
-    write: true,
     async handle(ctx, p) {
       const before = await requireVisible(ctx, SCENE, p.scene_id);
       checkVersion(before, p.expected_version, "scene");
@@ -171,8 +155,6 @@ export const sceneHandlers = defineHandlers({
   },
 
   MoveToRegion: {
-    access: "play",
-    write: true,
     async handle(ctx, p) {
       const pc = await requireVisible(ctx, CHARACTER, p.character_id);
       authorize(ctx.actor, "own", pc, "move a character that is not its own");

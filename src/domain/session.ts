@@ -14,8 +14,6 @@ const SNAPSHOT_CHARACTERS = 500;
 
 export const sessionHandlers = defineHandlers({
   Ping: {
-    access: "read",
-    write: false,
     async handle(_ctx, p) {
       // delay_ms simulates server work: lets clients measure and test their timeouts.
       if (p.delay_ms) await sleep(p.delay_ms);
@@ -24,8 +22,6 @@ export const sessionHandlers = defineHandlers({
   },
 
   GetSessionSnapshot: {
-    access: "read",
-    write: false,
     async handle(ctx) {
       // seq is read first: anything committed meanwhile is in the data AND arrives as an event
       // after seq; entities carry versions, so applying it again is harmless. Nothing is missed.
@@ -49,8 +45,6 @@ export const sessionHandlers = defineHandlers({
   },
 
   ListParticipants: {
-    access: "read",
-    write: false,
     async handle(ctx, p) {
       const page = await participants.page(ctx.db, ctx.session.sessionId, { cursor: p.cursor, limit: p.limit });
       const online = ctx.session.onlineParticipantIds();
@@ -59,8 +53,6 @@ export const sessionHandlers = defineHandlers({
   },
 
   KickParticipant: {
-    access: "dm",
-    write: true,
     async handle(ctx, p) {
       if (p.participant_id === ctx.actor.participant_id) {
         throw invalidField("participant_id", "a DM cannot kick itself");
@@ -80,8 +72,6 @@ export const sessionHandlers = defineHandlers({
   },
 
   UpdateSessionSettings: {
-    access: "dm",
-    write: true,
     async handle(ctx, p) {
       const settings = { ...ctx.session.settings, ...p.data };
       ctx.tx

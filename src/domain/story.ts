@@ -49,8 +49,6 @@ export async function appendStoryEvent(
 /** The timeline: newest first; hidden entries exist for DMs only (lists, gets and events). */
 export const storyHandlers = defineHandlers({
   ListStoryEvents: {
-    access: "read",
-    write: false,
     async handle(ctx, p) {
       const filter = conditions(
         !isDm(ctx.actor) && ["hidden = 0"],
@@ -70,14 +68,10 @@ export const storyHandlers = defineHandlers({
   },
 
   GetStoryEvent: {
-    access: "read",
-    write: false,
     handle: async (ctx, p) => viewOf(ctx, await storyKind(ctx), await requireVisible(ctx, STORY_EVENT, p.story_event_id)),
   },
 
   CreateStoryEvent: {
-    access: "dm",
-    write: true,
     async handle(ctx, p) {
       await checkRefs(ctx, p.data);
       return appendStoryEvent(ctx, { ...p.data, kind: p.data.kind ?? "dm_marker" });
@@ -85,8 +79,6 @@ export const storyHandlers = defineHandlers({
   },
 
   UpdateStoryEvent: {
-    access: "dm",
-    write: true,
     async handle(ctx, p) {
       const before = await requireVisible(ctx, STORY_EVENT, p.story_event_id);
       await checkRefs(ctx, p.data);
@@ -95,8 +87,6 @@ export const storyHandlers = defineHandlers({
   },
 
   SetStoryEventVisibility: {
-    access: "dm",
-    write: true,
     async handle(ctx, p) {
       const before = await requireVisible(ctx, STORY_EVENT, p.story_event_id);
       return updateEntity(ctx, await storyKind(ctx), before, { hidden: p.hidden }, p.expected_version);
@@ -104,8 +94,6 @@ export const storyHandlers = defineHandlers({
   },
 
   DeleteStoryEvent: {
-    access: "dm",
-    write: true,
     async handle(ctx, p) {
       const before = await requireVisible(ctx, STORY_EVENT, p.story_event_id);
       return deleteEntity(ctx, STORY_EVENT, before, p.expected_version);

@@ -171,14 +171,10 @@ async function importEntities(ctx: HandlerContext, doc: WorldDocument): Promise<
 
 export const worldHandlers = defineHandlers({
   GetWorld: {
-    access: "read",
-    write: false,
     handle: (ctx) => worlds.require(ctx, ctx.session.worldId, "world"),
   },
 
   UpdateWorld: {
-    access: "dm",
-    write: true,
     async handle(ctx, p) {
       const before = await worlds.require(ctx, ctx.session.worldId, "world");
       checkVersion(before, p.expected_version, "world");
@@ -189,14 +185,10 @@ export const worldHandlers = defineHandlers({
   },
 
   ExportWorld: {
-    access: "dm",
-    write: false,
     handle: (ctx) => exportWorld(ctx),
   },
 
   ImportWorld: {
-    access: "dm",
-    write: true,
     async handle(ctx, p) {
       const mode = p.mode ?? "fill";
       const s = ctx.session.sessionId;

@@ -1,4 +1,4 @@
-import { AppError, type Role } from "../protocol";
+import { AppError, type Access, type Role } from "../protocol";
 
 /** Who is asking: taken from the verified token, stored in the socket attachment. */
 export interface Actor {
@@ -13,20 +13,21 @@ export interface Owned {
 }
 
 /**
- * The one authorization policy (DESIGN.md §2), for WebSocket and HTTP alike.
+ * The one authorization policy (DESIGN.md §2), for WebSocket and HTTP alike, keyed by the access
+ * names operations declare in src/protocol/ops/.
  * - `read`: every role (hidden things are filtered by the handlers' queries and by redaction);
  * - `play`: DMs and players, not spectators (speak, roll, create one's own PC);
  * - `dm`: DMs only;
  * - `own`: DMs, or the player who owns the resource (its own PC and that PC's items).
  */
-export const PERMISSIONS = {
+export const PERMISSIONS: { [K in Access]: (a: Actor, r?: Owned) => boolean } = {
   read: () => true,
   play: (a: Actor) => a.role === "dm" || a.role === "player",
   dm: (a: Actor) => a.role === "dm",
   own: (a: Actor, r?: Owned) =>
     a.role === "dm" || (a.role === "player" && !!r && r.kind !== "npc" && r.owner_participant_id === a.participant_id),
-} as const;
-export type Permission = keyof typeof PERMISSIONS;
+};
+export type Permission = Access;
 
 export function can(actor: Actor, permission: Permission, resource?: Owned): boolean {
   return PERMISSIONS[permission](actor, resource);

@@ -1,6 +1,6 @@
 import type { Env, Limits } from "../env";
 import type { AppError, OperationType, PayloadOf, ResultOf, SessionSettings } from "../protocol";
-import type { Actor, Permission } from "./authorize";
+import type { Actor } from "./authorize";
 import type { ReadCache } from "./read-cache";
 import type { ParticipantRow } from "./participants";
 import type { Tx } from "./tx";
@@ -35,11 +35,11 @@ export interface HandlerContext {
   now: number;
 }
 
+/**
+ * The code of one operation. Who may call it, whether it writes and which events it may emit are
+ * declared with its schema in src/protocol/ops/ (the operation registry), not here.
+ */
 export interface HandlerDef<K extends OperationType> {
-  /** Checked by the router before the handler runs (resource checks happen inside). */
-  access: Permission;
-  /** Writes run one at a time per session, in the order received, and are recorded for replay. */
-  write: boolean;
   /**
    * The handler has effects outside its Tx (it calls a provider, say). Handlers normally only
    * describe their change, so a re-sent request id may safely run again until the commit detects

@@ -7,23 +7,26 @@ import { SCENE_OPS } from "./ops/scenes";
 import { GOAL_OPS } from "./ops/goals";
 import { STORY_OPS } from "./ops/story";
 import { PROMPT_OPS } from "./ops/prompts";
-import { op } from "./ops/define";
+import { op, type FrameLimit } from "./ops/define";
+
+export { ACCESS, FRAME_LIMITS, type Access, type FrameLimit, type OperationDef } from "./ops/define";
 
 /**
- * The operation catalogue: every request payload `type`, its input fields and its result.
- * Server handlers, the client SDK's types and the docs all read this one table.
- * Adding an operation = one entry in its area's table under ./ops/ + one handler registered in
- * src/domain/registry.ts.
+ * Composition: several operations in one transaction. Anyone may send a Batch; each of its
+ * operations is checked against its own access rule, and may emit its own events.
  */
-/** Composition: several operations in one transaction. */
 const COMPOSITION_OPS = {
-  Batch: op(
-    {
+  Batch: op({
+    access: "read",
+    write: true,
+    frame: "batch",
+    events: [],
+    input: {
       operations: z.array(z.looseObject({ type: z.string() })).min(1).max(100),
       atomic: z.boolean().optional(),
     },
-    z.object({ results: z.array(z.unknown()) }),
-  ),
+    output: z.object({ results: z.array(z.unknown()) }),
+  }),
 } as const;
 
 /** The areas, in the order the docs present them. */
@@ -39,6 +42,14 @@ export const OPERATION_AREAS = {
   composition: COMPOSITION_OPS,
 } as const;
 
+/**
+ * The operation registry: every request payload `type` with who may call it, whether it writes,
+ * its frame cap, the events it may emit, its input fields and its result. The router, the client
+ * SDK (through the generated ./generated/operation-kinds.ts), docs/operations.md and
+ * docs/asyncapi.json all read this one table.
+ * Adding an operation = one `op({...})` entry in its area's table under ./ops/ + one handler
+ * registered in src/domain/registry.ts.
+ */
 export const OPERATIONS = {
   ...SESSION_OPS,
   ...CHARACTER_OPS,
@@ -57,6 +68,11 @@ export const OPERATION_TYPES = Object.keys(OPERATIONS) as OperationType[];
 
 export function isOperationType(t: unknown): t is OperationType {
   return typeof t === "string" && Object.hasOwn(OPERATIONS, t);
+}
+
+/** The frame cap a request of this payload type gets (an unknown type: the default one). */
+export function frameLimitOf(type: unknown): FrameLimit {
+  return isOperationType(type) ? OPERATIONS[type].frame : "frame";
 }
 
 /** Payload fields shared by every operation: a world_id may be given, and must be the session's. */

@@ -10,6 +10,7 @@ import {
   RequestIdSchema,
   SessionSettingsSchema,
   WS_SUBPROTOCOL,
+  frameLimitOf,
   invalidField,
   type ErrorBody,
   type Result,
@@ -290,8 +291,8 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
       if (!payload || typeof payload !== "object" || Array.isArray(payload)) {
         return fail(invalidField("payload", "expected an object with a type"));
       }
-      // A Batch and an ImportWorld document carry many entities at once: they get the larger cap.
-      const limit = payload.type === "Batch" || payload.type === "ImportWorld" ? this.limits.maxBatchFrameBytes : this.limits.maxFrameBytes;
+      // Operations that carry many entities at once (Batch, ImportWorld) declare the larger cap.
+      const limit = frameLimitOf(payload.type) === "batch" ? this.limits.maxBatchFrameBytes : this.limits.maxFrameBytes;
       if (bytes > limit) return fail(new AppError("PAYLOAD_TOO_LARGE", `frame of ${bytes} bytes exceeds ${limit}`, { limit }));
       const meter = this.meterOf(att.participant_id);
       if (meter.inflight >= this.limits.maxInflightPerParticipant) {

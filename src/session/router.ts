@@ -3,9 +3,11 @@ import { HANDLERS } from "../domain/registry";
 import type { HandlerContext, HandlerDef, HandlerType, SessionServices } from "../engine/context";
 import {
   AppError,
+  OPERATIONS,
   isOperationType,
   payloadSchema,
   validationError,
+  type EventType,
   type OperationType,
   type Result,
 } from "../protocol";
@@ -49,7 +51,9 @@ export async function routeRequest(deps: RouterDeps, actor: Actor, requestId: st
     const prepared = prepare(deps, actor, raw);
     // Read-only work (a Batch of reads too) never enters the write queue.
     if (!isWrite(prepared)) {
-      const data = await withTimeout(deps.limits.handlerTimeoutMs, runOne(deps, actor, new Tx(), prepared));
+      const tx = new Tx();
+      const data = await withTimeout(deps.limits.handlerTimeoutMs, runOne(deps, actor, tx, prepared));
+      checkDeclaredEvents(prepared, tx); // a read declares none: an event would be lost silently
       deps.deliver({ status: "success", data }, []);
       return;
     }
@@ -71,6 +75,7 @@ export async function routeRequest(deps: RouterDeps, actor: Actor, requestId: st
       let stored: StoredEvent[];
       try {
         data = await withTimeout(deps.limits.handlerTimeoutMs, runOne(deps, actor, tx, prepared, now));
+        checkDeclaredEvents(prepared, tx);
         deps.reads.invalidate();
         try {
           stored = await deps.log.commit(
@@ -130,8 +135,28 @@ function prepare(deps: RouterDeps, actor: Actor, raw: unknown, path: (string | n
   if (payload.world_id !== undefined && payload.world_id !== deps.session.worldId) {
     throw new AppError("FORBIDDEN", "world_id is not this session's world", { world_id: payload.world_id });
   }
-  if (type !== "Batch") authorize(actor, HANDLERS[type as HandlerType].access, undefined, `perform ${type}`);
+  authorize(actor, OPERATIONS[type].access, undefined, `perform ${type}`);
   return { type, payload };
+}
+
+/** Each operation's declared events (src/protocol/ops/), as sets. */
+const DECLARED_EVENTS = new Map<string, ReadonlySet<EventType>>(
+  Object.entries(OPERATIONS).map(([type, def]) => [type, new Set(def.events)]),
+);
+
+/**
+ * Every event a request emits must be declared for its operation (a Batch: for one of its
+ * operations), so that the registry, the docs and the AsyncAPI file tell clients the truth.
+ * An undeclared event is a programming error: the request fails with INTERNAL (logged by the
+ * caller) before anything commits.
+ */
+function checkDeclaredEvents(p: Prepared, tx: Tx): void {
+  const types = p.type === "Batch" ? (p.payload.operations as { type: string }[]).map((o) => o.type) : [p.type];
+  const declared = types.map((t) => DECLARED_EVENTS.get(t));
+  const undeclared = tx.events.map((e) => e.event.type).filter((e) => !declared.some((d) => d?.has(e)));
+  if (undeclared.length > 0) {
+    throw new Error(`${types.join(", ")} emitted undeclared event(s) ${[...new Set(undeclared)].join(", ")}: declare them in src/protocol/ops/`);
+  }
 }
 
 function context(deps: RouterDeps, actor: Actor, tx: Tx, now: number): HandlerContext {
@@ -141,7 +166,7 @@ function context(deps: RouterDeps, actor: Actor, tx: Tx, now: number): HandlerCo
 /** Whether the request is a write, or a Batch with at least one write. */
 function isWrite(p: Prepared): boolean {
   const ops = p.type === "Batch" ? (p.payload.operations as { type?: string }[]) : [p.payload];
-  return ops.some((o) => (HANDLERS[o.type as HandlerType] as HandlerDef<HandlerType> | undefined)?.write === true);
+  return ops.some((o) => isOperationType(o.type) && OPERATIONS[o.type].write);
 }
 
 /** Whether the request (or an operation of its batch) has effects outside its Tx. */

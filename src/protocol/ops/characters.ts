@@ -10,38 +10,71 @@ import {
 } from "../entities";
 import { Deleted, ExpectedVersion, Id, op } from "./define";
 
-/** Characters (NPCs and PCs) and their inventories. */
+/**
+ * Characters (NPCs and PCs) and their inventories. Players may create and edit their own PCs
+ * (`play` here; the handlers check ownership with `own`).
+ */
 export const CHARACTER_OPS = {
-  ListCharacters: op({ kind: CharacterKindSchema.optional(), ...PageParams }, pageOf(CharacterSchema)),
-  GetCharacter: op({ character_id: Id }, CharacterSchema),
-  CreateCharacter: op(
-    { data: CharacterFieldsSchema.partial().required({ name: true }).extend({ kind: CharacterKindSchema }).strict() },
-    CharacterSchema,
-  ),
-  UpdateCharacter: op(
-    { character_id: Id, data: CharacterFieldsSchema.partial().strict(), ...ExpectedVersion },
-    CharacterSchema,
-  ),
-  DeleteCharacter: op({ character_id: Id, ...ExpectedVersion }, Deleted),
-  SetCharacterStat: op(
-    { character_id: Id, stat: z.string().min(1).max(40), value: z.number().finite().nullable(), ...ExpectedVersion },
-    CharacterSchema,
-  ),
+  ListCharacters: op({ access: "read", input: { kind: CharacterKindSchema.optional(), ...PageParams }, output: pageOf(CharacterSchema) }),
+  GetCharacter: op({ access: "read", input: { character_id: Id }, output: CharacterSchema }),
+  CreateCharacter: op({
+    access: "play",
+    write: true,
+    events: ["CharacterCreated"],
+    input: { data: CharacterFieldsSchema.partial().required({ name: true }).extend({ kind: CharacterKindSchema }).strict() },
+    output: CharacterSchema,
+  }),
+  /** Hiding an NPC is a deletion for players, revealing it a creation. */
+  UpdateCharacter: op({
+    access: "play",
+    write: true,
+    events: ["CharacterUpdated", "CharacterCreated", "CharacterDeleted"],
+    input: { character_id: Id, data: CharacterFieldsSchema.partial().strict(), ...ExpectedVersion },
+    output: CharacterSchema,
+  }),
+  DeleteCharacter: op({
+    access: "play",
+    write: true,
+    events: ["CharacterDeleted"],
+    input: { character_id: Id, ...ExpectedVersion },
+    output: Deleted,
+  }),
+  SetCharacterStat: op({
+    access: "play",
+    write: true,
+    events: ["CharacterUpdated"],
+    input: { character_id: Id, stat: z.string().min(1).max(40), value: z.number().finite().nullable(), ...ExpectedVersion },
+    output: CharacterSchema,
+  }),
 
   // --- inventory ---
-  ListInventory: op({ character_id: Id, ...PageParams }, pageOf(InventoryItemSchema)),
-  AddInventoryItem: op(
-    { character_id: Id, data: InventoryItemFieldsSchema.partial().required({ name: true }).strict() },
-    InventoryItemSchema,
-  ),
-  UpdateInventoryItem: op(
-    { item_id: Id, data: InventoryItemFieldsSchema.partial().strict(), ...ExpectedVersion },
-    InventoryItemSchema,
-  ),
-  RemoveInventoryItem: op({ item_id: Id, ...ExpectedVersion }, Deleted),
-  GiveItem: op(
-    { item_id: Id, to_character_id: Id, quantity: z.number().int().min(1).optional() },
-    z.object({ from: InventoryItemSchema.nullable(), to: InventoryItemSchema }),
-  ),
-
+  ListInventory: op({ access: "read", input: { character_id: Id, ...PageParams }, output: pageOf(InventoryItemSchema) }),
+  AddInventoryItem: op({
+    access: "play",
+    write: true,
+    events: ["InventoryItemAdded"],
+    input: { character_id: Id, data: InventoryItemFieldsSchema.partial().required({ name: true }).strict() },
+    output: InventoryItemSchema,
+  }),
+  UpdateInventoryItem: op({
+    access: "play",
+    write: true,
+    events: ["InventoryItemUpdated"],
+    input: { item_id: Id, data: InventoryItemFieldsSchema.partial().strict(), ...ExpectedVersion },
+    output: InventoryItemSchema,
+  }),
+  RemoveInventoryItem: op({
+    access: "play",
+    write: true,
+    events: ["InventoryItemRemoved"],
+    input: { item_id: Id, ...ExpectedVersion },
+    output: Deleted,
+  }),
+  GiveItem: op({
+    access: "play",
+    write: true,
+    events: ["ItemGiven"],
+    input: { item_id: Id, to_character_id: Id, quantity: z.number().int().min(1).optional() },
+    output: z.object({ from: InventoryItemSchema.nullable(), to: InventoryItemSchema }),
+  }),
 } as const;

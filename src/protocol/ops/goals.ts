@@ -4,9 +4,21 @@ import { Deleted, ExpectedVersion, Id, op } from "./define";
 
 /** The world's goals (targets of NPC wants). */
 export const GOAL_OPS = {
-  ListGoals: op({ ...PageParams }, pageOf(GoalSchema)),
-  GetGoal: op({ goal_id: Id }, GoalSchema),
-  CreateGoal: op({ data: GoalFieldsSchema.partial().required({ name: true }).strict() }, GoalSchema),
-  UpdateGoal: op({ goal_id: Id, data: GoalFieldsSchema.partial().strict(), ...ExpectedVersion }, GoalSchema),
-  DeleteGoal: op({ goal_id: Id, ...ExpectedVersion }, Deleted),
+  ListGoals: op({ access: "read", input: { ...PageParams }, output: pageOf(GoalSchema) }),
+  GetGoal: op({ access: "read", input: { goal_id: Id }, output: GoalSchema }),
+  CreateGoal: op({
+    access: "dm",
+    write: true,
+    events: ["GoalCreated"],
+    input: { data: GoalFieldsSchema.partial().required({ name: true }).strict() },
+    output: GoalSchema,
+  }),
+  UpdateGoal: op({
+    access: "dm",
+    write: true,
+    events: ["GoalUpdated"],
+    input: { goal_id: Id, data: GoalFieldsSchema.partial().strict(), ...ExpectedVersion },
+    output: GoalSchema,
+  }),
+  DeleteGoal: op({ access: "dm", write: true, events: ["GoalDeleted"], input: { goal_id: Id, ...ExpectedVersion }, output: Deleted }),
 } as const;

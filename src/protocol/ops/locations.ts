@@ -12,45 +12,107 @@ import {
 } from "../world-entities";
 import { Deleted, ExpectedVersion, Id, op } from "./define";
 
+/** What goes with removed regions: their connections, NPC relationships, and the PCs standing there. */
+const REGION_CASCADE = ["RegionDeleted", "RegionConnectionDeleted", "NpcRegionRelationshipRemoved", "CharacterUpdated"] as const;
+
 /** Locations, their regions, connections between regions, and where NPCs belong. */
 export const LOCATION_OPS = {
-  ListLocations: op({ ...PageParams }, pageOf(LocationSchema)),
-  GetLocation: op({ location_id: Id }, LocationSchema),
-  CreateLocation: op({ data: LocationFieldsSchema.partial().required({ name: true }).strict() }, LocationSchema),
-  UpdateLocation: op({ location_id: Id, data: LocationFieldsSchema.partial().strict(), ...ExpectedVersion }, LocationSchema),
-  /** Cascades: the location's regions, their connections and NPC relationships go with it. */
-  DeleteLocation: op({ location_id: Id, ...ExpectedVersion }, Deleted),
+  ListLocations: op({ access: "read", input: { ...PageParams }, output: pageOf(LocationSchema) }),
+  GetLocation: op({ access: "read", input: { location_id: Id }, output: LocationSchema }),
+  CreateLocation: op({
+    access: "dm",
+    write: true,
+    events: ["LocationCreated"],
+    input: { data: LocationFieldsSchema.partial().required({ name: true }).strict() },
+    output: LocationSchema,
+  }),
+  UpdateLocation: op({
+    access: "dm",
+    write: true,
+    events: ["LocationUpdated"],
+    input: { location_id: Id, data: LocationFieldsSchema.partial().strict(), ...ExpectedVersion },
+    output: LocationSchema,
+  }),
+  /** Cascades: the location's regions, their connections and NPC relationships go with it; its scenes stay, without it. */
+  DeleteLocation: op({
+    access: "dm",
+    write: true,
+    events: ["LocationDeleted", ...REGION_CASCADE, "SceneUpdated"],
+    input: { location_id: Id, ...ExpectedVersion },
+    output: Deleted,
+  }),
 
-  ListRegions: op({ location_id: Id.optional(), ...PageParams }, pageOf(RegionSchema)),
-  GetRegion: op({ region_id: Id }, RegionSchema),
-  CreateRegion: op({ location_id: Id, data: RegionFieldsSchema.partial().required({ name: true }).strict() }, RegionSchema),
-  UpdateRegion: op({ region_id: Id, data: RegionFieldsSchema.partial().strict(), ...ExpectedVersion }, RegionSchema),
-  DeleteRegion: op({ region_id: Id, ...ExpectedVersion }, Deleted),
+  ListRegions: op({ access: "read", input: { location_id: Id.optional(), ...PageParams }, output: pageOf(RegionSchema) }),
+  GetRegion: op({ access: "read", input: { region_id: Id }, output: RegionSchema }),
+  CreateRegion: op({
+    access: "dm",
+    write: true,
+    events: ["RegionCreated"],
+    input: { location_id: Id, data: RegionFieldsSchema.partial().required({ name: true }).strict() },
+    output: RegionSchema,
+  }),
+  UpdateRegion: op({
+    access: "dm",
+    write: true,
+    events: ["RegionUpdated"],
+    input: { region_id: Id, data: RegionFieldsSchema.partial().strict(), ...ExpectedVersion },
+    output: RegionSchema,
+  }),
+  /** Cascades like DeleteLocation; the location loses it as its default region (LocationUpdated). */
+  DeleteRegion: op({
+    access: "dm",
+    write: true,
+    events: [...REGION_CASCADE, "LocationUpdated"],
+    input: { region_id: Id, ...ExpectedVersion },
+    output: Deleted,
+  }),
 
-  ListRegionConnections: op({ region_id: Id.optional(), ...PageParams }, pageOf(RegionConnectionSchema)),
-  CreateRegionConnection: op(
-    {
+  ListRegionConnections: op({ access: "read", input: { region_id: Id.optional(), ...PageParams }, output: pageOf(RegionConnectionSchema) }),
+  CreateRegionConnection: op({
+    access: "dm",
+    write: true,
+    events: ["RegionConnectionCreated"],
+    input: {
       data: RegionConnectionFieldsSchema.partial()
         .extend({ from_region_id: Id, to_region_id: Id })
         .strict(),
     },
-    RegionConnectionSchema,
-  ),
+    output: RegionConnectionSchema,
+  }),
   /** Lock or unlock a way, or change its direction. */
-  UpdateRegionConnection: op(
-    { region_connection_id: Id, data: RegionConnectionFieldsSchema.partial().strict(), ...ExpectedVersion },
-    RegionConnectionSchema,
-  ),
-  DeleteRegionConnection: op({ region_connection_id: Id, ...ExpectedVersion }, Deleted),
+  UpdateRegionConnection: op({
+    access: "dm",
+    write: true,
+    events: ["RegionConnectionUpdated"],
+    input: { region_connection_id: Id, data: RegionConnectionFieldsSchema.partial().strict(), ...ExpectedVersion },
+    output: RegionConnectionSchema,
+  }),
+  DeleteRegionConnection: op({
+    access: "dm",
+    write: true,
+    events: ["RegionConnectionDeleted"],
+    input: { region_connection_id: Id, ...ExpectedVersion },
+    output: Deleted,
+  }),
 
-  ListNpcRegionRelationships: op(
-    { character_id: Id.optional(), region_id: Id.optional(), ...PageParams },
-    pageOf(NpcRegionRelationshipSchema),
-  ),
+  ListNpcRegionRelationships: op({
+    access: "dm",
+    input: { character_id: Id.optional(), region_id: Id.optional(), ...PageParams },
+    output: pageOf(NpcRegionRelationshipSchema),
+  }),
   /** One relationship per (NPC, region): setting it again replaces its type and notes. */
-  SetNpcRegionRelationship: op(
-    { character_id: Id, region_id: Id, relationship_type: NpcRegionRelationshipTypeSchema, notes: z.string().max(2_000).optional() },
-    NpcRegionRelationshipSchema,
-  ),
-  RemoveNpcRegionRelationship: op({ character_id: Id, region_id: Id }, Deleted),
+  SetNpcRegionRelationship: op({
+    access: "dm",
+    write: true,
+    events: ["NpcRegionRelationshipSet"],
+    input: { character_id: Id, region_id: Id, relationship_type: NpcRegionRelationshipTypeSchema, notes: z.string().max(2_000).optional() },
+    output: NpcRegionRelationshipSchema,
+  }),
+  RemoveNpcRegionRelationship: op({
+    access: "dm",
+    write: true,
+    events: ["NpcRegionRelationshipRemoved"],
+    input: { character_id: Id, region_id: Id },
+    output: Deleted,
+  }),
 } as const;

@@ -5,16 +5,53 @@ import { Deleted, ExpectedVersion, Id, op } from "./define";
 
 /** Scenes, the active scene, and moving player characters between regions. */
 export const SCENE_OPS = {
-  ListScenes: op({ location_id: Id.optional(), ...PageParams }, pageOf(SceneSchema)),
-  GetScene: op({ scene_id: Id }, SceneSchema),
-  CreateScene: op({ data: SceneFieldsSchema.partial().required({ name: true }).strict() }, SceneSchema),
-  UpdateScene: op({ scene_id: Id, data: SceneFieldsSchema.partial().strict(), ...ExpectedVersion }, SceneSchema),
-  DeleteScene: op({ scene_id: Id, ...ExpectedVersion }, Deleted),
-  /** DM: the scene everyone is in now (null: none) → SceneChanged to everyone. */
-  SetActiveScene: op({ scene_id: Id.nullable() }, z.object({ scene: SceneSchema.nullable() })),
-  GetActiveScene: op({}, z.object({ scene: SceneSchema.nullable() })),
+  ListScenes: op({ access: "read", input: { location_id: Id.optional(), ...PageParams }, output: pageOf(SceneSchema) }),
+  GetScene: op({ access: "read", input: { scene_id: Id }, output: SceneSchema }),
+  CreateScene: op({
+    access: "dm",
+    write: true,
+    events: ["SceneCreated"],
+    input: { data: SceneFieldsSchema.partial().required({ name: true }).strict() },
+    output: SceneSchema,
+  }),
+  UpdateScene: op({
+    access: "dm",
+    write: true,
+    events: ["SceneUpdated"],
+    input: { scene_id: Id, data: SceneFieldsSchema.partial().strict(), ...ExpectedVersion },
+    output: SceneSchema,
+  }),
+  /** Deleting the active scene ends it (SceneChanged to null). */
+  DeleteScene: op({
+    access: "dm",
+    write: true,
+    events: ["SceneDeleted", "SceneChanged"],
+    input: { scene_id: Id, ...ExpectedVersion },
+    output: Deleted,
+  }),
+  /** DM: the scene everyone is in now (null: none) → SceneChanged to everyone, and a timeline entry. */
+  SetActiveScene: op({
+    access: "dm",
+    write: true,
+    events: ["SceneChanged", "StoryEventCreated"],
+    input: { scene_id: Id.nullable() },
+    output: z.object({ scene: SceneSchema.nullable() }),
+  }),
+  GetActiveScene: op({ access: "read", input: {}, output: z.object({ scene: SceneSchema.nullable() }) }),
   /** DM: the scene's backdrop (an asset id, or null for the region's own) → SceneUpdate. */
-  SetSceneBackdrop: op({ scene_id: Id, backdrop_asset_id: Id.nullable(), ...ExpectedVersion }, SceneSchema),
+  SetSceneBackdrop: op({
+    access: "dm",
+    write: true,
+    events: ["SceneUpdate"],
+    input: { scene_id: Id, backdrop_asset_id: Id.nullable(), ...ExpectedVersion },
+    output: SceneSchema,
+  }),
   /** A player moves its own PC (a DM any PC) along an open connection from its current region. */
-  MoveToRegion: op({ character_id: Id, region_id: Id }, z.object({ character: CharacterSchema, region: RegionSchema })),
+  MoveToRegion: op({
+    access: "play",
+    write: true,
+    events: ["CharacterUpdated", "StoryEventCreated"],
+    input: { character_id: Id, region_id: Id },
+    output: z.object({ character: CharacterSchema, region: RegionSchema }),
+  }),
 } as const;

@@ -7,8 +7,9 @@ const Time = z.number().int().min(0);
 
 /** The timeline: newest first; hidden entries exist for DMs only. */
 export const STORY_OPS = {
-  ListStoryEvents: op(
-    {
+  ListStoryEvents: op({
+    access: "read",
+    input: {
       kind: StoryEventKindSchema.optional(),
       character_id: Id.optional(),
       /** Time range on created_at (ms since epoch), both ends inclusive. */
@@ -16,20 +17,42 @@ export const STORY_OPS = {
       to: Time.optional(),
       ...PageParams,
     },
-    pageOf(StoryEventSchema),
-  ),
-  GetStoryEvent: op({ story_event_id: Id }, StoryEventSchema),
+    output: pageOf(StoryEventSchema),
+  }),
+  GetStoryEvent: op({ access: "read", input: { story_event_id: Id }, output: StoryEventSchema }),
   /** DM: a marker on the timeline (kind dm_marker unless another is given). */
-  CreateStoryEvent: op(
-    {
+  CreateStoryEvent: op({
+    access: "dm",
+    write: true,
+    events: ["StoryEventCreated"],
+    input: {
       data: StoryEventFieldsSchema.partial()
         .required({ summary: true })
         .extend({ kind: StoryEventKindSchema.optional(), hidden: z.boolean().optional() })
         .strict(),
     },
-    StoryEventSchema,
-  ),
-  UpdateStoryEvent: op({ story_event_id: Id, data: StoryEventFieldsSchema.partial().strict(), ...ExpectedVersion }, StoryEventSchema),
-  SetStoryEventVisibility: op({ story_event_id: Id, hidden: z.boolean(), ...ExpectedVersion }, StoryEventSchema),
-  DeleteStoryEvent: op({ story_event_id: Id, ...ExpectedVersion }, Deleted),
+    output: StoryEventSchema,
+  }),
+  UpdateStoryEvent: op({
+    access: "dm",
+    write: true,
+    events: ["StoryEventUpdated"],
+    input: { story_event_id: Id, data: StoryEventFieldsSchema.partial().strict(), ...ExpectedVersion },
+    output: StoryEventSchema,
+  }),
+  /** Hiding an entry is a deletion for players, revealing it a creation. */
+  SetStoryEventVisibility: op({
+    access: "dm",
+    write: true,
+    events: ["StoryEventUpdated", "StoryEventCreated", "StoryEventDeleted"],
+    input: { story_event_id: Id, hidden: z.boolean(), ...ExpectedVersion },
+    output: StoryEventSchema,
+  }),
+  DeleteStoryEvent: op({
+    access: "dm",
+    write: true,
+    events: ["StoryEventDeleted"],
+    input: { story_event_id: Id, ...ExpectedVersion },
+    output: Deleted,
+  }),
 } as const;

@@ -13,15 +13,26 @@ const Counts = z.record(z.string(), z.number().int());
 
 /** The world itself: read, edit, export as one document, import such a document. */
 export const WORLD_OPS = {
-  GetWorld: op({}, WorldSchema),
-  UpdateWorld: op({ data: WorldFieldsSchema.partial().strict(), ...ExpectedVersion }, WorldSchema),
-  ExportWorld: op({}, WorldDocumentSchema),
-  ImportWorld: op(
-    {
+  GetWorld: op({ access: "read", input: {}, output: WorldSchema }),
+  UpdateWorld: op({
+    access: "dm",
+    write: true,
+    events: ["WorldUpdated"],
+    input: { data: WorldFieldsSchema.partial().strict(), ...ExpectedVersion },
+    output: WorldSchema,
+  }),
+  ExportWorld: op({ access: "dm", input: {}, output: WorldDocumentSchema }),
+  /** A whole world document in one frame: the larger frame cap. Clients reload on WorldImported. */
+  ImportWorld: op({
+    access: "dm",
+    write: true,
+    frame: "batch",
+    events: ["WorldImported"],
+    input: {
       document: WorldDocumentSchema,
       /** `fill`: only into a world with no content yet; `replace`: the content is deleted first. */
       mode: z.enum(["fill", "replace"]).optional(),
     },
-    z.object({ world: WorldSchema, counts: Counts }),
-  ),
+    output: z.object({ world: WorldSchema, counts: Counts }),
+  }),
 } as const;
