@@ -22,6 +22,7 @@ import { ReadCache } from "../engine/read-cache";
 import { inAudience, viewFor } from "./redact";
 import { routeRequest, type RouterDeps } from "./router";
 import { ALL, Tx } from "../engine/tx";
+import { newInviteCode } from "../domain/session";
 
 /** Per-connection identity, kept in the socket attachment so it survives hibernation. */
 interface Attachment {
@@ -61,12 +62,6 @@ function utf8Size(s: string, below: number): number {
  * tells clients to stop, where UNAUTHENTICATED (401, 4001) would invite a token refresh.
  */
 const kickedError = () => new AppError("FORBIDDEN", "the participant was kicked from this session", { reason: "kicked" });
-
-function generateInviteCode(): string {
-  const alphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
-  const bytes = crypto.getRandomValues(new Uint8Array(10));
-  return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join("");
-}
 
 /**
  * One game session: its sockets (hibernatable), its request router and its event log.
@@ -148,7 +143,7 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
     const db = this.env.DB;
     const now = Date.now();
     const world_id = crypto.randomUUID();
-    const invite_code = generateInviteCode();
+    const invite_code = newInviteCode();
     const dm: ParticipantRow = { id: crypto.randomUUID(), version: 1, created_at: now, updated_at: now, world_id, name: input.dm_name, role: "dm", kicked_at: null };
     await db.batch([
       db

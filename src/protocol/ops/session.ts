@@ -3,7 +3,7 @@ import { PageParams, ParticipantSchema, SessionSettingsSchema, WorldSchema, Char
 import { SceneSchema } from "../world-entities";
 import { Id, op } from "./define";
 
-/** Session: ping, snapshot, roster, kick, settings. */
+/** Session: ping, snapshot, roster, kick, invite code, settings. */
 export const SESSION_OPS = {
   Ping: op(
     { delay_ms: z.number().int().min(0).max(30_000).optional() },
@@ -21,7 +21,13 @@ export const SESSION_OPS = {
     }),
   ),
   ListParticipants: op({ ...PageParams }, pageOf(ParticipantSchema)),
-  KickParticipant: op({ participant_id: Id }, z.object({ participant_id: z.string(), kicked: z.literal(true) })),
+  /** A kick also replaces the invite code (the kicked participant knows the old one): `invite_code` is the new one. */
+  KickParticipant: op(
+    { participant_id: Id },
+    z.object({ participant_id: z.string(), kicked: z.literal(true), invite_code: z.string() }),
+  ),
+  /** DM: a new invite code; the old one stops admitting anyone at once. */
+  RotateInviteCode: op({}, z.object({ invite_code: z.string() })),
   UpdateSessionSettings: op({ data: SessionSettingsSchema.partial().strict() }, SessionSettingsSchema),
 
 } as const;
