@@ -24,6 +24,10 @@ export default defineConfig({
                 MAX_SOCKETS_PER_SESSION: "12",
                 MAX_OUTBOUND_FRAME_BYTES: "32768",
                 HANDLER_TIMEOUT_MS: "3000",
+                // Local runs create sessions without a secret, and every test shares one address:
+                // the abuse tests turn the /auth limits on with their own env (abuse-auth.test.ts).
+                SESSION_CREATION: "open",
+                AUTH_RATE_LIMITS: "off",
               },
             },
           })),
