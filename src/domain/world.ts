@@ -148,7 +148,7 @@ async function importStatements(ctx: HandlerContext, doc: WorldDocument): Promis
     }),
   );
   doc.goals.forEach((g) => add(goals, { ...g, world_id: w, id: ids.get(g.id)! }));
-  doc.story_events.forEach((e, i) =>
+  doc.story_events.forEach((e) =>
     add(storyEvents, {
       ...e,
       world_id: w,
@@ -156,7 +156,9 @@ async function importStatements(ctx: HandlerContext, doc: WorldDocument): Promis
       details: remap(e.details) as Record<string, unknown>,
       character_ids: list(e.character_ids),
       location_id: opt(e.location_id),
-      region_id: region(e.region_id, `story_events.${i}.region_id`),
+      // The timeline outlives deleted regions (as it does locations and scenes): such a reference
+      // becomes null, and only a region of the document is kept.
+      region_id: e.region_id !== null && regionIds.has(e.region_id) ? ids.get(e.region_id)! : null,
       scene_id: opt(e.scene_id),
       created_by: participant(e.created_by),
     }),
