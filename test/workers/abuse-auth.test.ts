@@ -78,7 +78,7 @@ describe("abuse: a player cannot teleport", () => {
     t.close();
   });
 
-  it("ImportWorld refuses a character or story event whose region_id is not a region of the document", async () => {
+  it("ImportWorld refuses a character whose region_id is not a region of the document", async () => {
     const { t } = await map();
     const doc = await t.dm.ok({ type: "ExportWorld" });
     const npc = { ...doc.characters[0], id: "npc-x", kind: "npc", owner_participant_id: null, name: "Lost", region_id: "no-such-region" };
@@ -88,6 +88,14 @@ describe("abuse: a player cannot teleport", () => {
     // A location id is not a region id.
     const asLocation = { ...npc, region_id: doc.locations[0].id };
     expect((await t.dm.request({ type: "ImportWorld", document: { ...doc, characters: [...doc.characters, asLocation] }, mode: "replace" })).code).toBe("VALIDATION_ERROR");
+    // Story events are history: a region that is gone (or never was a region) becomes null.
+    const entry = { ...doc.story_events[0], id: "story-x", region_id: doc.locations[0].id };
+    await t.dm.ok({ type: "ImportWorld", document: { ...doc, story_events: [...doc.story_events, entry] }, mode: "replace" });
+    const imported = (await t.dm.ok({ type: "ListStoryEvents" })).items.filter((e: any) => e.summary === entry.summary);
+    const regionIds = (await t.dm.ok({ type: "ListRegions" })).items.map((r: any) => r.id);
+    expect(imported).toHaveLength(2);
+    expect(imported.filter((e: any) => e.region_id === null)).toHaveLength(1);
+    expect(imported.filter((e: any) => regionIds.includes(e.region_id))).toHaveLength(1);
     t.close();
   });
 });
