@@ -141,13 +141,18 @@ describe("abuse: /auth routes are metered per client address", () => {
     const ip = freshIp();
     const codes: number[] = [];
     let first429: Response | undefined;
+    const started = Date.now();
     for (let i = 0; i < 40; i++) {
       const res = await postAs(e, ip, "/auth/join", { invite_code: `GUESS${String(i).padStart(5, "0")}`, name: "x" });
       codes.push(res.status);
       if (res.status === 429 && !first429) first429 = res;
     }
+    // 30 at once, then one every 2 s: a slow machine may earn a token or two back meanwhile.
+    const refilled = Math.floor((Date.now() - started) / 2000);
     expect(codes.slice(0, 30).every((c) => c === 404)).toBe(true);
-    expect(codes.slice(30).every((c) => c === 429)).toBe(true);
+    const admitted = codes.filter((c) => c === 404).length;
+    expect(admitted).toBeLessThanOrEqual(30 + refilled);
+    expect(codes.filter((c) => c === 429)).toHaveLength(40 - admitted);
     const body = await first429!.json<any>();
     expect(body).toMatchObject({ code: "RATE_LIMITED", retryable: true, details: { retry_after_ms: expect.any(Number) } });
     expect(body.details.retry_after_ms).toBeGreaterThan(0);
