@@ -25,6 +25,10 @@ export default defineConfig({
                 MAX_OUTBOUND_FRAME_BYTES: "32768",
                 HANDLER_TIMEOUT_MS: "3000",
                 REPLAY_MAX_EVENTS: "50",
+                // Local runs create sessions without a secret, and every test shares one address:
+                // the abuse tests turn the /auth limits on with their own env (abuse-auth.test.ts).
+                SESSION_CREATION: "open",
+                AUTH_RATE_LIMITS: "off",
               },
             },
           })),

@@ -75,7 +75,9 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
   mkdirSync(persistDir, { recursive: true });
   applyMigrations(persistDir);
   const authSecret = opts.vars?.AUTH_SECRET ?? ensureDevVars();
-  const vars = { ...opts.vars, AUTH_SECRET: authSecret };
+  // A local engine creates sessions without a secret (deployments are guarded, docs/engine.md), and
+  // its test and bench clients all come from one address: /auth limits are off unless asked for.
+  const vars = { SESSION_CREATION: "open", AUTH_RATE_LIMITS: "off", ...opts.vars, AUTH_SECRET: authSecret };
   const args = [WRANGLER, "dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistDir,
     "--inspector-port", String(await freePort()), "--show-interactive-dev-session=false", "--live-reload=false"];
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);

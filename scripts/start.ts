@@ -68,7 +68,8 @@ async function main(): Promise<void> {
   ensureDevVars();
   const port = Number(process.env.PORT ?? 8787);
   console.log("Applying local D1 migrations and starting the engine…");
-  const engine = await startEngine({ port, persistDir: join(ROOT, ".wrangler", "state") });
+  // `npm start` keeps the per-address /auth limits of a deployment (10/30/60 a minute by default).
+  const engine = await startEngine({ port, persistDir: join(ROOT, ".wrangler", "state"), vars: { AUTH_RATE_LIMITS: "on" } });
   let stopping = false;
   const stop = async () => {
     if (stopping) return;

@@ -4,9 +4,18 @@ export interface Env {
   IMAGES: R2Bucket;
   /** Typed where it is used (src/worker/auth.ts), so this file stays a leaf of the import graph. */
   GAME_SESSION: DurableObjectNamespace;
+  /** Per-address token buckets of the /auth routes (src/worker/rate-limit.ts). */
+  AUTH_RATE_LIMITER: DurableObjectNamespace;
   AUTH_SECRET?: string;
   METRICS_TOKEN?: string;
   SESSION_CREATE_SECRET?: string;
+  /** "open": anyone may create sessions without SESSION_CREATE_SECRET (local runs, tests, bench). */
+  SESSION_CREATION?: string;
+  /** "off" lifts the per-address /auth limits (test harnesses driving hundreds of clients from one address). */
+  AUTH_RATE_LIMITS?: string;
+  AUTH_SESSIONS_PER_MINUTE?: string;
+  AUTH_JOINS_PER_MINUTE?: string;
+  AUTH_REFRESHES_PER_MINUTE?: string;
   TOKEN_TTL_SECONDS?: string;
   TOKEN_REFRESH_GRACE_SECONDS?: string;
   MAX_FRAME_BYTES?: string;
@@ -25,12 +34,23 @@ export interface Env {
   REQUEST_LOG_TTL_SECONDS?: string;
 }
 
+const n = (v: string | undefined, d: number) => {
+  const x = Number(v);
+  return v !== undefined && v !== "" && Number.isFinite(x) && x >= 0 ? x : d;
+};
+
+/** Requests per minute (and at once) per client address on each /auth route; 0 = unlimited. */
+export function authLimits(env: Env) {
+  const on = env.AUTH_RATE_LIMITS !== "off";
+  return {
+    sessions: on ? n(env.AUTH_SESSIONS_PER_MINUTE, 10) : 0,
+    join: on ? n(env.AUTH_JOINS_PER_MINUTE, 30) : 0,
+    refresh: on ? n(env.AUTH_REFRESHES_PER_MINUTE, 60) : 0,
+  };
+}
+
 /** Numeric settings with their DESIGN.md §6 defaults; vars override them per deployment. */
 export function limits(env: Env) {
-  const n = (v: string | undefined, d: number) => {
-    const x = Number(v);
-    return v !== undefined && v !== "" && Number.isFinite(x) && x >= 0 ? x : d;
-  };
   const maxSockets = n(env.MAX_SOCKETS_PER_SESSION, 1000);
   return {
     tokenTtlSeconds: n(env.TOKEN_TTL_SECONDS, 3600),

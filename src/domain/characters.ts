@@ -5,7 +5,7 @@ import { deleteEntity, insertEntity, requireVisible, updateEntity, type EntityKi
 import { requireParticipant } from "../engine/participants";
 import { Table, bump, checkVersion, conditions, create } from "../engine/store";
 import { defineHandlers, type HandlerContext } from "../engine/context";
-import { npcRegionRelationships } from "./world-tables";
+import { npcRegionRelationships, regions } from "./world-tables";
 
 export const characters = new Table<Character>(
   "characters",
@@ -47,6 +47,17 @@ function forbidDmFields(ctx: HandlerContext, data: Record<string, unknown>): voi
   if (isDm(ctx.actor)) return;
   const field = DM_FIELDS.find((f) => data[f] !== undefined);
   if (field) throw new AppError("FORBIDDEN", `only a DM may set '${field}'`, { field });
+  // Walking follows connections and locks, and writes the story: MoveToRegion alone moves a PC.
+  if (data.region_id !== undefined) {
+    throw new AppError("FORBIDDEN", "a player moves its character with MoveToRegion, not by setting 'region_id'", { field: "region_id" });
+  }
+}
+
+/** A region a character is placed in must exist in this world. */
+async function checkRegion(ctx: HandlerContext, regionId: string | null | undefined): Promise<void> {
+  if (!regionId) return;
+  const region = await ctx.reads.get(`regions:${regionId}`, () => regions.get(ctx.db, ctx.session.sessionId, regionId));
+  if (!region) throw new AppError("NOT_FOUND", `region '${regionId}' not found (data.region_id)`, { id: regionId, field: "data.region_id" });
 }
 
 function checkOwner(ctx: HandlerContext, ownerId: string | null | undefined): void {
@@ -84,6 +95,7 @@ export const characterHandlers = defineHandlers({
       }
       checkHiddenKind(kind, data.hidden ?? false);
       checkOwner(ctx, data.owner_participant_id);
+      await checkRegion(ctx, data.region_id);
       return insertEntity(ctx, CHARACTER, {
           world_id: ctx.session.worldId,
           kind,
@@ -109,6 +121,7 @@ export const characterHandlers = defineHandlers({
       forbidDmFields(ctx, p.data);
       checkHiddenKind(before.kind, p.data.hidden ?? before.hidden);
       checkOwner(ctx, p.data.owner_participant_id);
+      await checkRegion(ctx, p.data.region_id);
       return updateEntity(ctx, CHARACTER, before, p.data, p.expected_version);
     },
   },

@@ -1,7 +1,8 @@
 import { AppError, type Character, type Region, type Scene, invalidField } from "../protocol";
 import { authorize } from "../engine/authorize";
 import { ALL } from "../engine/tx";
-import { deleteEntity, emitChange, emitVisible, insertEntity, pageView, requireAll, requireVisible, updateEntity, viewOf, withoutHiddenCharacters } from "./changes";
+import { deleteEntity, emitChange, emitVisible, insertEntity, requireAll, requireVisible, updateEntity } from "./changes";
+import { withVisibleCharacters } from "./character-refs";
 import { CHARACTER, characters } from "./characters";
 import { findConnection } from "./locations";
 import { bump, checkVersion } from "../engine/store";
@@ -18,14 +19,17 @@ export async function activeSceneId(ctx: HandlerContext): Promise<string | null>
   return row?.active_scene_id ?? null;
 }
 
-/** Scenes as the actor may see them: players do not learn the ids of hidden featured NPCs. */
-export const sceneKind = (ctx: HandlerContext) => withoutHiddenCharacters(ctx, SCENE, "featured_character_ids");
+/**
+ * Scenes as the actor may see them: players learn only the ids of featured characters they can
+ * see (events are filtered the same way at commit: character-refs.ts).
+ */
+export const scenesFor = (ctx: HandlerContext, items: Scene[]) => withVisibleCharacters(ctx, "featured_character_ids", items);
 
 /** The active scene as the actor may see it (for GetActiveScene, and for the session snapshot). */
 export async function activeScene(ctx: HandlerContext): Promise<Scene | null> {
   const id = await activeSceneId(ctx);
   const scene = id ? await scenes.find(ctx, id) : null;
-  return scene && viewOf(ctx, await sceneKind(ctx), scene);
+  return scene && (await scenesFor(ctx, [scene]))[0]!;
 }
 
 function setActiveSceneId(ctx: HandlerContext, id: string | null): void {
@@ -74,19 +78,19 @@ export const sceneHandlers = defineHandlers({
         cursor: p.cursor,
         limit: p.limit,
       });
-      return pageView(ctx, await sceneKind(ctx), page);
+      return { items: await scenesFor(ctx, page.items), next_cursor: page.next_cursor };
     },
   },
 
   GetScene: {
-    handle: async (ctx, p) => viewOf(ctx, await sceneKind(ctx), await requireVisible(ctx, SCENE, p.scene_id)),
+    handle: async (ctx, p) => (await scenesFor(ctx, [await requireVisible(ctx, SCENE, p.scene_id)]))[0]!,
   },
 
   CreateScene: {
     async handle(ctx, p) {
       const d = p.data;
       await checkSceneRefs(ctx, d);
-      return insertEntity(ctx, await sceneKind(ctx), {
+      return insertEntity(ctx, SCENE, {
         world_id: ctx.session.worldId,
         name: d.name,
         description: d.description ?? "",
@@ -104,7 +108,7 @@ export const sceneHandlers = defineHandlers({
       const before = await requireVisible(ctx, SCENE, p.scene_id);
       await checkSceneRefs(ctx, p.data);
       const data = p.data.featured_character_ids ? { ...p.data, featured_character_ids: [...new Set(p.data.featured_character_ids)] } : p.data;
-      return updateEntity(ctx, await sceneKind(ctx), before, data, p.expected_version);
+      return updateEntity(ctx, SCENE, before, data, p.expected_version);
     },
   },
 
@@ -125,7 +129,7 @@ export const sceneHandlers = defineHandlers({
       const scene = p.scene_id ? await requireVisible(ctx, SCENE, p.scene_id) : null;
       const previous = await activeSceneId(ctx);
       setActiveSceneId(ctx, scene?.id ?? null);
-      if (scene) emitVisible(ctx.tx, await sceneKind(ctx), scene, (s) => ({ type: "SceneChanged", scene: s, previous_scene_id: previous }));
+      if (scene) emitVisible(ctx.tx, SCENE, scene, (s) => ({ type: "SceneChanged", scene: s, previous_scene_id: previous }));
       else ctx.tx.emit({ type: "SceneChanged", scene: null, previous_scene_id: previous }, ALL);
       await appendStoryEvent(ctx, {
         kind: "scene_changed",
@@ -149,7 +153,7 @@ export const sceneHandlers = defineHandlers({
       const before = await requireVisible(ctx, SCENE, p.scene_id);
       checkVersion(before, p.expected_version, "scene");
       const after = scenes.save(ctx, bump(before, { backdrop_asset_id: p.backdrop_asset_id }, ctx.now));
-      emitVisible(ctx.tx, await sceneKind(ctx), after, (s) => ({ type: "SceneUpdate", scene: s }));
+      emitVisible(ctx.tx, SCENE, after, (s) => ({ type: "SceneUpdate", scene: s }));
       return after;
     },
   },

@@ -1,5 +1,5 @@
 import { AppError, CLOSE_CODES, invalidField } from "../protocol";
-import { ALL } from "../engine/tx";
+import { ALL, DMS, type Tx } from "../engine/tx";
 import { characters } from "./characters";
 import { activeScene } from "./scenes";
 import { bump } from "../engine/store";
@@ -8,6 +8,27 @@ import { defineHandlers, type HandlerContext } from "../engine/context";
 import { worlds } from "./world";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A fresh invite code: 10 characters of an unambiguous alphabet (about 2^49 codes). */
+export function newInviteCode(): string {
+  const alphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+  const bytes = crypto.getRandomValues(new Uint8Array(10));
+  return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join("");
+}
+
+/**
+ * Replaces the session's invite code in the caller's Tx: once committed the old code admits no
+ * one (POST /auth/join reads the code from D1). Only DMs learn the new one.
+ */
+function rotateInviteCode(ctx: HandlerContext, tx: Tx, reason: "rotated" | "kick"): string {
+  const invite_code = newInviteCode();
+  tx.write(
+    ctx.db
+      .prepare("UPDATE sessions SET invite_code = ?, version = version + 1, updated_at = ? WHERE id = ?")
+      .bind(invite_code, ctx.now, ctx.session.sessionId),
+  ).emit({ type: "InviteCodeRotated", invite_code, reason }, DMS);
+  return invite_code;
+}
 
 /** Snapshot cap: larger worlds page the rest with ListCharacters. */
 const SNAPSHOT_CHARACTERS = 500;
@@ -67,7 +88,15 @@ export const sessionHandlers = defineHandlers({
           ctx.session.rememberParticipant(after);
           ctx.session.closeParticipant(target.id, CLOSE_CODES.KICKED, new AppError("FORBIDDEN", "kicked by the DM", { reason: "kicked" }));
         });
-      return { participant_id: target.id, kicked: true as const };
+      // A kick is a ban: the kicked participant knows the code, so the code changes with the kick.
+      const invite_code = rotateInviteCode(ctx, ctx.tx, "kick");
+      return { participant_id: target.id, kicked: true as const, invite_code };
+    },
+  },
+
+  RotateInviteCode: {
+    async handle(ctx) {
+      return { invite_code: rotateInviteCode(ctx, ctx.tx, "rotated") };
     },
   },
 

@@ -1,14 +1,18 @@
 import type { StoryEvent, StoryEventKind } from "../protocol";
 import { isDm } from "../engine/authorize";
-import { deleteEntity, insertEntity, pageView, requireAll, requireVisible, updateEntity, viewOf, withoutHiddenCharacters } from "./changes";
+import { deleteEntity, insertEntity, requireAll, requireVisible, updateEntity } from "./changes";
+import { withVisibleCharacters } from "./character-refs";
 import { characters } from "./characters";
 import type { HandlerContext } from "../engine/context";
 import { conditions } from "../engine/store";
 import { defineHandlers } from "../engine/context";
 import { STORY_EVENT, locations, regions, scenes, storyEvents } from "./world-tables";
 
-/** Story events as the actor may see them: players do not learn the ids of hidden NPCs. */
-const storyKind = (ctx: HandlerContext) => withoutHiddenCharacters(ctx, STORY_EVENT, "character_ids");
+/**
+ * Story events as the actor may see them: players learn only the ids of characters they can see
+ * (events are filtered the same way at commit: character-refs.ts).
+ */
+const storyFor = (ctx: HandlerContext, items: StoryEvent[]) => withVisibleCharacters(ctx, "character_ids", items);
 
 type Refs = Partial<Pick<StoryEvent, "character_ids" | "location_id" | "region_id" | "scene_id">>;
 
@@ -30,7 +34,7 @@ export async function appendStoryEvent(
   entry: { kind: StoryEventKind; summary: string; hidden?: boolean } & Refs & Partial<Pick<StoryEvent, "details" | "game_time" | "tags">>,
 ): Promise<StoryEvent> {
   // Entries written in one millisecond keep their order: ids are time-ordered (store.newId).
-  return insertEntity(ctx, await storyKind(ctx), {
+  return insertEntity(ctx, STORY_EVENT, {
     world_id: ctx.session.worldId,
     kind: entry.kind,
     summary: entry.summary,
@@ -54,6 +58,8 @@ export const storyHandlers = defineHandlers({
         !isDm(ctx.actor) && ["hidden = 0"],
         p.kind && ["kind = ?", p.kind],
         p.character_id && ["EXISTS (SELECT 1 FROM json_each(story_events.character_ids) WHERE json_each.value = ?)", p.character_id],
+        // For a player a hidden NPC and an unknown id are alike: nothing names them.
+        !isDm(ctx.actor) && p.character_id && ["EXISTS (SELECT 1 FROM characters c WHERE c.session_id = story_events.session_id AND c.id = ? AND c.hidden = 0)", p.character_id],
         p.from !== undefined && ["created_at >= ?", p.from],
         p.to !== undefined && ["created_at <= ?", p.to],
       );
@@ -63,12 +69,12 @@ export const storyHandlers = defineHandlers({
         limit: p.limit,
         order: "desc",
       });
-      return pageView(ctx, await storyKind(ctx), page);
+      return { items: await storyFor(ctx, page.items), next_cursor: page.next_cursor };
     },
   },
 
   GetStoryEvent: {
-    handle: async (ctx, p) => viewOf(ctx, await storyKind(ctx), await requireVisible(ctx, STORY_EVENT, p.story_event_id)),
+    handle: async (ctx, p) => (await storyFor(ctx, [await requireVisible(ctx, STORY_EVENT, p.story_event_id)]))[0]!,
   },
 
   CreateStoryEvent: {
@@ -82,14 +88,14 @@ export const storyHandlers = defineHandlers({
     async handle(ctx, p) {
       const before = await requireVisible(ctx, STORY_EVENT, p.story_event_id);
       await checkRefs(ctx, p.data);
-      return updateEntity(ctx, await storyKind(ctx), before, p.data, p.expected_version);
+      return updateEntity(ctx, STORY_EVENT, before, p.data, p.expected_version);
     },
   },
 
   SetStoryEventVisibility: {
     async handle(ctx, p) {
       const before = await requireVisible(ctx, STORY_EVENT, p.story_event_id);
-      return updateEntity(ctx, await storyKind(ctx), before, { hidden: p.hidden }, p.expected_version);
+      return updateEntity(ctx, STORY_EVENT, before, { hidden: p.hidden }, p.expected_version);
     },
   },
 

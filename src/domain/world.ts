@@ -100,6 +100,13 @@ async function importEntities(ctx: HandlerContext, doc: WorldDocument): Promise<
     if (!mapped) throw invalidField(`document.${path}`, `'${id}' is not in the document`);
     return mapped;
   };
+  // A region reference must name a region of the document (not another entity, not nothing).
+  const regionIds = new Set(doc.regions.map((r) => r.id));
+  const region = (id: string | null, path: string) => {
+    if (id === null) return null;
+    if (!regionIds.has(id)) throw invalidField(`document.${path}`, `'${id}' is not a region of the document`);
+    return ids.get(id)!;
+  };
   const { results } = await ctx.db.prepare("SELECT id FROM participants WHERE session_id = ?").bind(ctx.session.sessionId).all<{ id: string }>();
   const here = new Set(results.map((r) => r.id));
   // PCs keep their player only when that participant is in this session.
@@ -107,15 +114,15 @@ async function importEntities(ctx: HandlerContext, doc: WorldDocument): Promise<
 
   const add = <E extends { id: string; version: number; created_at: number; updated_at: number }>(t: Table<E>, e: E) => t.add(ctx, e);
   const w = ctx.session.worldId;
-  doc.locations.forEach((l) => add(locations, { ...l, world_id: w, id: ids.get(l.id)!, default_region_id: opt(l.default_region_id) }));
+  doc.locations.forEach((l, i) => add(locations, { ...l, world_id: w, id: ids.get(l.id)!, default_region_id: region(l.default_region_id, `locations.${i}.default_region_id`) }));
   doc.regions.forEach((r, i) => add(regions, { ...r, world_id: w, id: ids.get(r.id)!, location_id: req(r.location_id, `regions.${i}.location_id`) }));
   doc.region_connections.forEach((c, i) =>
     add(regionConnections, {
       ...c,
       world_id: w,
       id: ids.get(c.id)!,
-      from_region_id: req(c.from_region_id, `region_connections.${i}.from_region_id`),
-      to_region_id: req(c.to_region_id, `region_connections.${i}.to_region_id`),
+      from_region_id: region(c.from_region_id, `region_connections.${i}.from_region_id`)!,
+      to_region_id: region(c.to_region_id, `region_connections.${i}.to_region_id`)!,
     }),
   );
   doc.npc_region_relationships.forEach((r, i) =>
@@ -124,7 +131,7 @@ async function importEntities(ctx: HandlerContext, doc: WorldDocument): Promise<
       world_id: w,
       id: ids.get(r.id)!,
       character_id: req(r.character_id, `npc_region_relationships.${i}.character_id`),
-      region_id: req(r.region_id, `npc_region_relationships.${i}.region_id`),
+      region_id: region(r.region_id, `npc_region_relationships.${i}.region_id`)!,
     }),
   );
   doc.scenes.forEach((s) =>
@@ -146,18 +153,20 @@ async function importEntities(ctx: HandlerContext, doc: WorldDocument): Promise<
       details: remap(e.details) as Record<string, unknown>,
       character_ids: list(e.character_ids),
       location_id: opt(e.location_id),
-      region_id: opt(e.region_id),
+      // The timeline outlives deleted regions (as it does locations and scenes): such a reference
+      // becomes null, and only a region of the document is kept.
+      region_id: e.region_id !== null && regionIds.has(e.region_id) ? ids.get(e.region_id)! : null,
       scene_id: opt(e.scene_id),
       created_by: participant(e.created_by),
     }),
   );
   doc.prompt_templates.forEach((p) => add(promptOverrides, { ...p, id: crypto.randomUUID() }));
-  doc.characters.forEach((c) =>
+  doc.characters.forEach((c, i) =>
     add(characters, {
       ...c,
       world_id: w,
       id: ids.get(c.id)!,
-      region_id: opt(c.region_id),
+      region_id: region(c.region_id, `characters.${i}.region_id`),
       owner_participant_id: participant(c.owner_participant_id),
       dm_notes: c.dm_notes ?? "",
     }),

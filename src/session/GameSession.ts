@@ -23,6 +23,7 @@ import { ReadCache } from "../engine/read-cache";
 import { inAudience, viewFor } from "./redact";
 import { routeRequest, type RouterDeps } from "./router";
 import { ALL, Tx } from "../engine/tx";
+import { newInviteCode } from "../domain/session";
 
 /** Per-connection identity, kept in the socket attachment so it survives hibernation. */
 interface Attachment {
@@ -71,12 +72,6 @@ function peekRequestId(text: string): string | undefined {
  * tells clients to stop, where UNAUTHENTICATED (401, 4001) would invite a token refresh.
  */
 const kickedError = () => new AppError("FORBIDDEN", "the participant was kicked from this session", { reason: "kicked" });
-
-function generateInviteCode(): string {
-  const alphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789";
-  const bytes = crypto.getRandomValues(new Uint8Array(10));
-  return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join("");
-}
 
 /**
  * One game session: its sockets (hibernatable), its request router and its event log.
@@ -163,7 +158,7 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
     const db = this.env.DB;
     const now = Date.now();
     const world_id = crypto.randomUUID();
-    const invite_code = generateInviteCode();
+    const invite_code = newInviteCode();
     const dm: ParticipantRow = { id: crypto.randomUUID(), version: 1, created_at: now, updated_at: now, world_id, name: input.dm_name, role: "dm", kicked_at: null };
     await db.batch([
       db

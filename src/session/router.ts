@@ -16,6 +16,7 @@ import type { EventLog, StoredEvent } from "./eventlog";
 import type { Metrics } from "./metrics";
 import type { ReadCache } from "../engine/read-cache";
 import { Tx } from "../engine/tx";
+import { redactCharacterRefs } from "../domain/character-refs";
 
 export interface RouterDeps {
   env: Env;
@@ -76,6 +77,8 @@ export async function routeRequest(deps: RouterDeps, actor: Actor, requestId: st
       try {
         data = await withTimeout(deps.limits.handlerTimeoutMs, runOne(deps, actor, tx, prepared, now));
         checkDeclaredEvents(prepared, tx);
+        // What players receive is decided against the state the whole Tx leaves (a Batch too).
+        await redactCharacterRefs(deps.db, deps.session.sessionId, tx);
         deps.reads.invalidate();
         try {
           stored = await deps.log.commit(

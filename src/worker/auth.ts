@@ -13,6 +13,7 @@ import {
 } from "../protocol";
 import type { GameSession, RpcResult } from "../session/GameSession";
 import { bearer, jsonBody, safeEqual } from "./errors";
+import { rateLimit } from "./rate-limit";
 import { requireSecret, signToken, verifyToken } from "./tokens";
 
 export const sessionStub = (env: Env, sessionId: string) => {
@@ -48,23 +49,36 @@ async function grant(
   return { ...g, token, expires_at: exp, ws_url: wsUrl(c, g.session_id) };
 }
 
+/**
+ * Who may create sessions. Guarded by default: the caller shows SESSION_CREATE_SECRET as a Bearer
+ * token, and without a configured secret nobody may. SESSION_CREATION=open opts in to creation by
+ * anyone (local runs: `npm start` and the tests set it; a deployment must set it on purpose).
+ */
+function checkCreationGuard(c: Context<{ Bindings: Env }>): void {
+  const guard = c.env.SESSION_CREATE_SECRET;
+  if (!guard) {
+    if (c.env.SESSION_CREATION === "open") return;
+    throw new AppError("FORBIDDEN", "session creation is closed: set SESSION_CREATE_SECRET (wrangler secret put), or SESSION_CREATION=\"open\" to allow anyone", {
+      reason: "session_creation_closed",
+    });
+  }
+  const given = bearer(c);
+  if (!given) throw new AppError("UNAUTHENTICATED", "creating sessions needs the deployment's session-creation secret as a Bearer token");
+  if (!safeEqual(given, guard)) throw new AppError("FORBIDDEN", "wrong session-creation secret");
+}
+
 /** POST /auth/sessions, /auth/join, /auth/refresh (DESIGN.md §2), with CORS for browsers. */
 export const authRoutes = new Hono<{ Bindings: Env }>()
   .use("*", cors({ origin: "*", allowHeaders: ["Content-Type", "Authorization"], allowMethods: ["POST", "OPTIONS"], maxAge: 86400 }))
-  .post("/sessions", async (c) => {
+  .post("/sessions", rateLimit("sessions"), async (c) => {
     requireSecret(c.env.AUTH_SECRET);
-    const guard = c.env.SESSION_CREATE_SECRET;
-    if (guard) {
-      const given = bearer(c);
-      if (!given) throw new AppError("UNAUTHENTICATED", "creating sessions needs the deployment's session-creation secret as a Bearer token");
-      if (!safeEqual(given, guard)) throw new AppError("FORBIDDEN", "wrong session-creation secret");
-    }
+    checkCreationGuard(c);
     const body = parse(CreateSessionBodySchema, await jsonBody(c));
     const session_id = crypto.randomUUID();
     const created = await sessionStub(c.env, session_id).createSession({ session_id, ...body });
     return c.json(await grant(c, { session_id, world_id: created.world_id, participant_id: created.participant_id, role: "dm", invite_code: created.invite_code }), 201);
   })
-  .post("/join", async (c) => {
+  .post("/join", rateLimit("join"), async (c) => {
     requireSecret(c.env.AUTH_SECRET);
     const body = parse(JoinBodySchema, await jsonBody(c));
     const row = await c.env.DB.prepare("SELECT id FROM sessions WHERE invite_code = ?").bind(body.invite_code.toUpperCase()).first<{ id: string }>();
@@ -73,7 +87,7 @@ export const authRoutes = new Hono<{ Bindings: Env }>()
     const added = unwrap(await sessionStub(c.env, row.id).addParticipant({ session_id: row.id, name: body.name, role }));
     return c.json(await grant(c, { session_id: row.id, world_id: added.world_id, participant_id: added.participant_id, role }), 201);
   })
-  .post("/refresh", async (c) => {
+  .post("/refresh", rateLimit("refresh"), async (c) => {
     const secret = requireSecret(c.env.AUTH_SECRET);
     const raw = c.req.header("content-type")?.includes("json") ? await jsonBody(c) : {};
     const token = bearer(c) ?? parse(RefreshBodySchema, raw).token;

@@ -5,6 +5,9 @@ import { AppError } from "../protocol";
 export function errorResponse(c: Context, err: unknown): Response {
   const e = AppError.from(err);
   if (!(err instanceof AppError)) console.error(JSON.stringify({ msg: "route failed", path: c.req.path, error: String(err) }));
+  const wait = e.code === "RATE_LIMITED" ? Number(e.details?.retry_after_ms) : NaN;
+  // Retry-After is in whole seconds; the body keeps the exact milliseconds.
+  if (Number.isFinite(wait)) c.header("Retry-After", String(Math.max(1, Math.ceil(wait / 1000))));
   return c.json(e.toBody(), e.status as 400);
 }
 

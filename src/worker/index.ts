@@ -8,6 +8,7 @@ import { opsRoutes } from "./ops";
 import { requireSecret, verifyToken } from "./tokens";
 
 export { GameSession } from "../session/GameSession";
+export { AuthRateLimiter } from "./rate-limit";
 
 /** The token of a WebSocket upgrade: `bearer.<token>` subprotocol (browsers) or `?token=`. */
 function upgradeToken(req: Request): string | undefined {

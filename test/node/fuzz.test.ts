@@ -26,7 +26,7 @@ let dir: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "wrldbldr-fuzz-"));
   // The fuzz measures correctness, not metering: lift the rate limits (the in-progress cap stays).
-  engine = await startEngine({ persistDir: dir, vars: { RATE_LIMIT_PER_SECOND: "1000000", RATE_LIMIT_BURST: "1000000", AUTH_RATE_LIMIT_PER_MINUTE: "100000" } });
+  engine = await startEngine({ persistDir: dir, vars: { RATE_LIMIT_PER_SECOND: "1000000", RATE_LIMIT_BURST: "1000000" } });
 });
 
 afterAll(async () => {

@@ -138,7 +138,7 @@ describe("WebSocket upgrade auth", () => {
     await p1.join();
     await p2.join();
     const kicked = await dm.ok({ type: "KickParticipant", participant_id: pGrant.participant_id });
-    expect(kicked).toEqual({ participant_id: pGrant.participant_id, kicked: true });
+    expect(kicked).toEqual({ participant_id: pGrant.participant_id, kicked: true, invite_code: expect.any(String) });
     expect((await p1.waitClosed()).code).toBe(4003);
     expect((await p2.waitClosed()).code).toBe(4003);
     await dm.waitFor((f) => f.type === "Event" && f.event.type === "ParticipantKicked");

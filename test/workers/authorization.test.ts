@@ -23,6 +23,7 @@ const rows: { op: string; payload: (f: Fixture) => Record<string, unknown>; expe
   { op: "GetSessionSnapshot", payload: () => ({}), expect: { dm: "ok", player: "ok", spectator: "ok" } },
   { op: "ListParticipants", payload: () => ({}), expect: { dm: "ok", player: "ok", spectator: "ok" } },
   { op: "UpdateSessionSettings", payload: () => ({ data: { dialogue_approval: false } }), expect: { dm: "ok", player: "FORBIDDEN", spectator: "FORBIDDEN" } },
+  { op: "RotateInviteCode", payload: () => ({}), expect: { dm: "ok", player: "FORBIDDEN", spectator: "FORBIDDEN" } },
   { op: "KickParticipant", payload: (f) => ({ participant_id: f.spectatorId }), expect: { dm: "ok", player: "FORBIDDEN", spectator: "FORBIDDEN" } },
   { op: "ListCharacters", payload: () => ({}), expect: { dm: "ok", player: "ok", spectator: "ok" } },
   { op: "GetCharacter", payload: (f) => ({ character_id: f.npc }), expect: { dm: "ok", player: "ok", spectator: "ok" } },

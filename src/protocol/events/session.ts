@@ -6,6 +6,8 @@ export const SESSION_EVENTS = {
   ParticipantJoined: { participant: ParticipantSchema },
   ParticipantLeft: { participant_id: z.string() },
   ParticipantKicked: { participant_id: z.string() },
+  /** DMs only: the session's new invite code (after RotateInviteCode, or a kick). */
+  InviteCodeRotated: { invite_code: z.string(), reason: z.enum(["rotated", "kick"]) },
   SessionSettingsUpdated: { settings: SessionSettingsSchema },
 } as const;
 

@@ -6,6 +6,7 @@ export const OPERATION_KINDS = {
   GetSessionSnapshot: { write: false, access: "read" },
   ListParticipants: { write: false, access: "read" },
   KickParticipant: { write: true, access: "dm" },
+  RotateInviteCode: { write: true, access: "dm" },
   UpdateSessionSettings: { write: true, access: "dm" },
   ListCharacters: { write: false, access: "read" },
   GetCharacter: { write: false, access: "read" },

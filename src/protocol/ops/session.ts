@@ -3,7 +3,7 @@ import { PageParams, ParticipantSchema, SessionSettingsSchema, WorldSchema, Char
 import { SceneSchema } from "../world-entities";
 import { Id, op } from "./define";
 
-/** Session: ping, snapshot, roster, kick, settings. */
+/** Session: ping, snapshot, roster, kick, invite code, settings. */
 export const SESSION_OPS = {
   Ping: op({
     access: "read",
@@ -23,13 +23,16 @@ export const SESSION_OPS = {
     }),
   }),
   ListParticipants: op({ access: "read", input: { ...PageParams }, output: pageOf(ParticipantSchema) }),
+  /** A kick also replaces the invite code (the kicked participant knows the old one): `invite_code` is the new one. */
   KickParticipant: op({
     access: "dm",
     write: true,
-    events: ["ParticipantKicked"],
+    events: ["ParticipantKicked", "InviteCodeRotated"],
     input: { participant_id: Id },
-    output: z.object({ participant_id: z.string(), kicked: z.literal(true) }),
+    output: z.object({ participant_id: z.string(), kicked: z.literal(true), invite_code: z.string() }),
   }),
+  /** DM: a new invite code; the old one stops admitting anyone at once. */
+  RotateInviteCode: op({ access: "dm", write: true, events: ["InviteCodeRotated"], input: {}, output: z.object({ invite_code: z.string() }) }),
   UpdateSessionSettings: op({
     access: "dm",
     write: true,
