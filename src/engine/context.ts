@@ -3,7 +3,21 @@ import type { AppError, OperationType, PayloadOf, ResultOf, SessionSettings } fr
 import type { Actor, Permission } from "./authorize";
 import type { ReadCache } from "./read-cache";
 import type { ParticipantRow } from "./participants";
-import type { Tx } from "./tx";
+import type { JobService } from "./jobs";
+import type { Audience, Tx } from "./tx";
+
+/**
+ * A live stream of text to an audience (`Stream` frames, ordered by index). Always ended with
+ * `done: true` — also on failure or cancellation. Live only: the final text belongs in the
+ * committed event that ends the work, for clients that were not connected.
+ */
+export interface ServerStream {
+  readonly id: string;
+  readonly ended: boolean;
+  send(delta: string): void;
+  /** The last frame (`done: true`), with an optional last delta. Later calls do nothing. */
+  end(delta?: string): void;
+}
 
 /** What the session object offers handlers beyond D1 (its in-memory state and sockets). */
 export interface SessionServices {
@@ -20,6 +34,10 @@ export interface SessionServices {
   /** Keeps the roster current after a committed change of a participant. */
   rememberParticipant(row: ParticipantRow): void;
   closeParticipant(participantId: string, code: number, reason: AppError): void;
+  /** A new live stream to `audience` (`id`: the stream_id clients know, e.g. a job id). */
+  openStream(audience: Audience, id?: string): ServerStream;
+  /** Jobs started by `actor` inside `tx` (the router gives each handler its own). */
+  jobsFor(tx: Tx, actor: Actor, now: number): JobService;
 }
 
 export interface HandlerContext {
@@ -33,6 +51,8 @@ export interface HandlerContext {
   /** Writes and events to commit atomically once the handler returns. */
   tx: Tx;
   now: number;
+  /** Long-running work, recorded in this Tx and run after it commits. */
+  jobs: JobService;
 }
 
 export interface HandlerDef<K extends OperationType> {

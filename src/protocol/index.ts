@@ -5,3 +5,4 @@ export * from "./operations";
 export * from "./events";
 export * from "./envelope";
 export * from "./http";
+export * from "./jobs";

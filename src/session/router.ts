@@ -134,7 +134,8 @@ function prepare(deps: RouterDeps, actor: Actor, raw: unknown, path: (string | n
 }
 
 function context(deps: RouterDeps, actor: Actor, tx: Tx, now: number): HandlerContext {
-  return { env: deps.env, db: deps.db, limits: deps.limits, actor, session: deps.session, reads: deps.reads, tx, now };
+  const jobs = deps.session.jobsFor(tx, actor, now);
+  return { env: deps.env, db: deps.db, limits: deps.limits, actor, session: deps.session, reads: deps.reads, tx, now, jobs };
 }
 
 /** Whether the request (or an operation of its batch) has effects outside its Tx. */
