@@ -121,7 +121,9 @@ export class Scheduler {
     if (next === this.armedFor) return;
     this.armedFor = next;
     // Storage writes are ordered and confirmed before any output leaves the object (output gate).
-    void (next === null ? this.storage.deleteAlarm() : this.storage.setAlarm(next));
+    // (An alarm time in the past fires at once; the runtime refuses times <= 0.)
+    const set = next === null ? this.storage.deleteAlarm() : this.storage.setAlarm(Math.max(1, next));
+    set.catch((err) => console.error(JSON.stringify({ msg: "arming the alarm failed", error: String(err) })));
   }
 }
 
