@@ -181,8 +181,9 @@ export class JobRunner {
       const row = await jobs.get(db, session.sessionId, jobId);
       if (!row || !from.includes(row.status)) return false;
       after = bump(row, patch(row), now);
-      tx.write(jobs.update(db, session.sessionId, after)).emit({ type: "JobUpdated", job: toJob(after) }, this.audienceOf(after));
+      // The kind's own changes first: JobUpdated, last, says the job ended with them.
       extra?.({ db, tx, session, job: after, now });
+      tx.write(jobs.update(db, session.sessionId, after)).emit({ type: "JobUpdated", job: toJob(after) }, this.audienceOf(after));
       return true;
     });
     return after;
@@ -193,8 +194,8 @@ export class JobRunner {
     const reason = new AppError("UNAVAILABLE", "the job was cancelled", { reason: "cancelled", by: actor.participant_id });
     const after = bump(row, { status: "cancelled", error: reason.toBody() }, now);
     const ctx: JobOutcomeContext = { db: this.deps.db, tx, session: this.deps.session, job: after, now };
-    tx.write(jobs.update(this.deps.db, this.deps.session.sessionId, after)).emit({ type: "JobUpdated", job: toJob(after) }, this.audienceOf(after));
     jobKind(row.kind)?.failed?.(ctx, reason);
+    tx.write(jobs.update(this.deps.db, this.deps.session.sessionId, after)).emit({ type: "JobUpdated", job: toJob(after) }, this.audienceOf(after));
     tx.onCommit(() => {
       this.abort(row.id, reason);
       this.deps.scheduler.cancel(`job:${row.id}`);
