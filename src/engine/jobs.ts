@@ -2,7 +2,7 @@ import type { z } from "zod";
 import type { Env, Limits } from "../env";
 import type { AppError, Job, JobStatus } from "../protocol";
 import type { Permission } from "./authorize";
-import type { ServerStream, SessionServices } from "./context";
+import type { ServerStream, SessionServices } from "./services";
 import { Table } from "./store";
 import type { Audience, Tx } from "./tx";
 

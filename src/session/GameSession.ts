@@ -2,8 +2,6 @@ import { DurableObject } from "cloudflare:workers";
 import { limits, type Env, type Limits } from "../env";
 import { ROSTER_PAGE, participants, requireParticipant, toParticipant, type ParticipantRow } from "../engine/participants";
 import type { ServerStream, SessionServices } from "../engine/context";
-import type { Actor } from "../engine/authorize";
-import type { JobService } from "../engine/jobs";
 import {
   AppError,
   CLOSE_CODES,
@@ -178,9 +176,6 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
   }
   openStream(audience: Audience, id: string = crypto.randomUUID()): ServerStream {
     return new OutboundStream(id, audience, (to, frame) => this.sendTo(to, frame));
-  }
-  jobsFor(tx: Tx, actor: Actor, now: number): JobService {
-    return this.jobs.service(tx, actor, now);
   }
 
   // ---- RPC from the Worker (auth routes) ----
@@ -412,6 +407,7 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
         this.broadcast(events);
       },
       afterCommit: () => this.maybeTrim(),
+      jobs: (tx, actor, now) => this.jobs.service(tx, actor, now),
     };
   }
 

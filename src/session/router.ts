@@ -13,6 +13,7 @@ import { authorize, type Actor } from "../engine/authorize";
 import type { EventLog, StoredEvent } from "./eventlog";
 import type { Metrics } from "./metrics";
 import type { ReadCache } from "../engine/read-cache";
+import type { JobService } from "../engine/jobs";
 import { Tx } from "../engine/tx";
 
 export interface RouterDeps {
@@ -30,6 +31,8 @@ export interface RouterDeps {
   deliver(result: Result, events: StoredEvent[]): void;
   /** Called after each commit, e.g. to trim the logs now and then. */
   afterCommit(): void;
+  /** The jobs a handler starts inside its Tx (run once it commits). */
+  jobs(tx: Tx, actor: Actor, now: number): JobService;
 }
 
 type Prepared = { type: OperationType; payload: { type: string } & Record<string, unknown> };
@@ -134,7 +137,7 @@ function prepare(deps: RouterDeps, actor: Actor, raw: unknown, path: (string | n
 }
 
 function context(deps: RouterDeps, actor: Actor, tx: Tx, now: number): HandlerContext {
-  const jobs = deps.session.jobsFor(tx, actor, now);
+  const jobs = deps.jobs(tx, actor, now);
   return { env: deps.env, db: deps.db, limits: deps.limits, actor, session: deps.session, reads: deps.reads, tx, now, jobs };
 }
 

@@ -1,5 +1,6 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import type { GameSession } from "../../src/session/GameSession";
 import { Scheduler, type Entry } from "../../src/session/scheduler";
 import { sessionStub } from "../../src/worker/auth";
 import { signToken } from "../../src/worker/tokens";
@@ -15,6 +16,11 @@ function advanceClock(ms: number) {
 }
 
 afterEach(() => vi.restoreAllMocks());
+
+/** The session object's entry of this id, if any. */
+function scheduled(sessionId: string, id: string): Promise<Entry | undefined> {
+  return runInDurableObject(sessionStub(env, sessionId), (instance: GameSession) => (instance as unknown as { scheduler: Scheduler }).scheduler.get(id));
+}
 
 describe("Scheduler", () => {
   it("persists entries by id, runs only what is due, and arms the one alarm for the earliest left", async () => {
@@ -99,14 +105,14 @@ describe("the session's duties run from its one alarm", () => {
     await dm.join();
     await dm.ok({ type: "Ping" });
     const stub = sessionStub(env, g.session_id);
-    const entry = await runInDurableObject(stub, (instance: any) => instance.scheduler.get("metrics.flush"));
+    const entry = await scheduled(g.session_id, "metrics.flush");
     expect(entry).toMatchObject({ kind: "metrics.flush" });
-    expect(entry.due).toBeGreaterThan(Date.now());
+    expect(entry!.due).toBeGreaterThan(Date.now());
     advanceClock(6_000);
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     const row = await env.DB.prepare("SELECT SUM(count) AS n FROM op_metrics WHERE session_id = ? AND op = 'Ping'").bind(g.session_id).first<{ n: number }>();
     expect(row?.n).toBeGreaterThanOrEqual(1);
-    expect(await runInDurableObject(stub, (instance: any) => instance.scheduler.get("metrics.flush"))).toBeUndefined();
+    expect(await scheduled(g.session_id, "metrics.flush")).toBeUndefined();
     dm.close();
   });
 
@@ -154,7 +160,7 @@ describe("socket timers", () => {
     await joined.join();
     const idle = await TestSocket.open(g);
     const stub = sessionStub(env, g.session_id);
-    const entry = await runInDurableObject(stub, (instance: any) => instance.scheduler.get("sockets.sweep"));
+    const entry = (await scheduled(g.session_id, "sockets.sweep"))!;
     expect(entry.due - Date.now()).toBeGreaterThan(8_000); // JOIN_TIMEOUT_MS defaults to 10 s
     expect(entry.due - Date.now()).toBeLessThanOrEqual(10_000);
     advanceClock(10_500);
@@ -164,7 +170,7 @@ describe("socket timers", () => {
     expect(joined.closed).toBeNull();
     expect((await joined.ok({ type: "Ping" })).pong).toBe(true);
     // The sweep is scheduled again for the next deadline: the joined socket's token expiry.
-    const next = await runInDurableObject(stub, (instance: any) => instance.scheduler.get("sockets.sweep"));
+    const next = (await scheduled(g.session_id, "sockets.sweep"))!;
     expect(next.due).toBeGreaterThan(Date.now() + 60_000);
     joined.close();
   });
