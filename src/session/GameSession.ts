@@ -344,6 +344,8 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
     try {
       await this.ensureLoaded();
     } catch (err) {
+      // D1 unreachable: throw, and the runtime retries the alarm with backoff.
+      if (!(err instanceof AppError && err.code === "NOT_FOUND")) throw err;
       // No session behind this object (never created): nothing to do, nothing to retry.
       console.error(JSON.stringify({ msg: "alarm without a session", error: String(err) }));
       return;

@@ -117,7 +117,10 @@ export class JobRunner {
     const controller = new AbortController();
     const stream = this.deps.openStream(row.audience, row.id);
     this.inFlight.set(row.id, { controller, stream });
-    void this.execute(row, kind, controller.signal, stream).finally(() => this.inFlight.delete(row.id));
+    this.execute(row, kind, controller.signal, stream)
+      // D1 refused even the failure: the job stays unfinished and its lease picks it up again.
+      .catch((err) => console.error(JSON.stringify({ msg: "job left unfinished", job_id: row.id, error: String(err) })))
+      .finally(() => this.inFlight.delete(row.id));
   }
 
   private async execute(queued: JobRow, kind: JobKind<unknown, unknown>, signal: AbortSignal, stream: ServerStream): Promise<void> {
