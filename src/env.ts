@@ -32,6 +32,12 @@ export interface Env {
   EVENT_LOG_MIN_EVENTS?: string;
   EVENT_LOG_MIN_AGE_SECONDS?: string;
   REQUEST_LOG_TTL_SECONDS?: string;
+  JOIN_TIMEOUT_MS?: string;
+  OUTBOUND_BURST_BYTES?: string;
+  OUTBOUND_BYTES_PER_SECOND?: string;
+  JOB_TIMEOUT_MS?: string;
+  JOB_MAX_ATTEMPTS?: string;
+  DUTY_MAX_ATTEMPTS?: string;
 }
 
 const n = (v: string | undefined, d: number) => {
@@ -73,6 +79,17 @@ export function limits(env: Env) {
     eventLogMinEvents: n(env.EVENT_LOG_MIN_EVENTS, 10_000),
     eventLogMinAgeMs: n(env.EVENT_LOG_MIN_AGE_SECONDS, 7 * 86400) * 1000,
     requestLogTtlMs: n(env.REQUEST_LOG_TTL_SECONDS, 86400) * 1000,
+    /** A socket that has not sent JoinSession by then is closed (4008). */
+    joinTimeoutMs: n(env.JOIN_TIMEOUT_MS, 10_000),
+    /** Outbound budget per socket (token bucket of bytes): a socket over it is closed (4009). */
+    outboundBurstBytes: n(env.OUTBOUND_BURST_BYTES, 16 * 1024 * 1024),
+    outboundBytesPerSecond: n(env.OUTBOUND_BYTES_PER_SECOND, 1024 * 1024),
+    /** A job still running after this long is aborted and failed (TIMEOUT). */
+    jobTimeoutMs: n(env.JOB_TIMEOUT_MS, 5 * 60_000),
+    /** Runs of one job (first run + resumes after restarts) before it is failed. */
+    jobMaxAttempts: n(env.JOB_MAX_ATTEMPTS, 3),
+    /** Tries of a failing scheduled duty (with exponential backoff) before it is dropped and logged. */
+    dutyMaxAttempts: n(env.DUTY_MAX_ATTEMPTS, 5),
   };
 }
 export type Limits = ReturnType<typeof limits>;

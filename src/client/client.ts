@@ -10,6 +10,7 @@ import { BoundedSet, Listeners } from "./listeners";
 import { Outbox, type Link, type RequestResult } from "./outbox";
 import { MemoryOutboxStore, type OutboxEntry } from "./store";
 import { openSocket, resolveWebSocket, type SocketEnd, type SocketHandle, type WebSocketConstructor } from "./socket";
+import { streamDeltas, type StreamOptions } from "./streams";
 import { stopTimer } from "./timers";
 import { tokenExpiry } from "./token";
 import type {
@@ -236,6 +237,11 @@ export class WrldbldrClient {
    */
   onStream(handler: (frame: StreamFrame) => void): () => void {
     return this.streamListeners.add(handler);
+  }
+
+  /** One stream's deltas as an async iterator, ending at `done` (see streams.ts). */
+  stream(streamId: string, opts?: StreamOptions): AsyncIterableIterator<string> {
+    return streamDeltas(this, streamId, opts);
   }
 
   /** Answers to requests restored from the store (sent by an earlier life of the app). */

@@ -6,6 +6,7 @@ import { sceneHandlers } from "./scenes";
 import { goalHandlers } from "./goals";
 import { storyHandlers } from "./story";
 import { promptHandlers } from "./prompts";
+import { jobHandlers } from "./jobs";
 import type { HandlerMap } from "../engine/context";
 
 /** Every operation's handler, in one place. The registry test checks none is missing. */
@@ -18,4 +19,5 @@ export const HANDLERS = {
   ...goalHandlers,
   ...storyHandlers,
   ...promptHandlers,
+  ...jobHandlers,
 } satisfies HandlerMap;

@@ -1,26 +1,12 @@
 import type { Env, Limits } from "../env";
-import type { AppError, OperationType, PayloadOf, ResultOf, SessionSettings } from "../protocol";
+import type { OperationType, PayloadOf, ResultOf } from "../protocol";
 import type { Actor } from "./authorize";
 import type { ReadCache } from "./read-cache";
-import type { ParticipantRow } from "./participants";
+import type { JobService } from "./jobs";
+import type { SessionServices } from "./services";
 import type { Tx } from "./tx";
 
-/** What the session object offers handlers beyond D1 (its in-memory state and sockets). */
-export interface SessionServices {
-  readonly sessionId: string;
-  readonly worldId: string;
-  settings: SessionSettings;
-  readonly seq: number;
-  onlineParticipantIds(): Set<string>;
-  isKicked(participantId: string): boolean;
-  /** A participant of this session, from the object's roster (it writes every participant row). */
-  participant(participantId: string): ParticipantRow | undefined;
-  /** The first `limit` participants, in creation order. */
-  roster(limit: number): ParticipantRow[];
-  /** Keeps the roster current after a committed change of a participant. */
-  rememberParticipant(row: ParticipantRow): void;
-  closeParticipant(participantId: string, code: number, reason: AppError): void;
-}
+export type { ServerStream, SessionServices } from "./services";
 
 export interface HandlerContext {
   env: Env;
@@ -33,6 +19,8 @@ export interface HandlerContext {
   /** Writes and events to commit atomically once the handler returns. */
   tx: Tx;
   now: number;
+  /** Long-running work, recorded in this Tx and run after it commits. */
+  jobs: JobService;
 }
 
 /**

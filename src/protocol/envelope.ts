@@ -112,7 +112,11 @@ export const WS_SUBPROTOCOL = "wrldbldr.v1";
 export const CLOSE_CODES = {
   UNAUTHENTICATED: 4001,
   KICKED: 4003,
+  /** No JoinSession within JOIN_TIMEOUT_MS of the upgrade: reconnect and join at once. */
+  JOIN_TIMEOUT: 4008,
+  /** More was queued for this socket than its outbound budget allows: reconnect and resume. */
+  OUTBOUND_BACKLOG: 4009,
   /** The participant opened more sockets than allowed: its oldest was closed. */
-  REPLACED: 4009,
+  REPLACED: 4010,
   SESSION_FULL: 4029,
 } as const;

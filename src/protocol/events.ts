@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { CHARACTER_EVENTS, SESSION_EVENTS } from "./events/session";
+import { JOB_EVENTS } from "./events/jobs";
 import { GOAL_EVENTS, LOCATION_EVENTS, PROMPT_EVENTS, SCENE_EVENTS, STORY_EVENTS, WORLD_EVENTS } from "./events/world";
 
 /**
@@ -15,6 +16,7 @@ export const EVENTS = {
   ...GOAL_EVENTS,
   ...STORY_EVENTS,
   ...PROMPT_EVENTS,
+  ...JOB_EVENTS,
 } as const;
 
 export type EventType = keyof typeof EVENTS;

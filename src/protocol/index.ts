@@ -6,3 +6,4 @@ export * from "./events";
 export * from "./envelope";
 export * from "./http";
 export * from "./json";
+export * from "./jobs";

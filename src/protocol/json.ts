@@ -39,7 +39,12 @@ export function jsonFieldProblem(value: unknown, limits = JSON_FIELD_LIMITS): st
 }
 
 /** A free-form JSON object field, bounded in depth and size (see JSON_FIELD_LIMITS). */
-export const JsonObjectField = z.record(z.string(), z.unknown()).superRefine((value, ctx) => {
+export const JsonObjectField = z.record(z.string(), z.unknown()).superRefine(checkJsonField);
+
+function checkJsonField(value: unknown, ctx: z.RefinementCtx): void {
   const problem = jsonFieldProblem(value);
   if (problem) ctx.addIssue({ code: "custom", message: `free-form JSON ${problem}` });
-});
+}
+
+/** Any free-form JSON value (a job's input), bounded the same way. */
+export const JsonValueField = z.unknown().superRefine(checkJsonField);

@@ -7,6 +7,7 @@ import { SCENE_OPS } from "./ops/scenes";
 import { GOAL_OPS } from "./ops/goals";
 import { STORY_OPS } from "./ops/story";
 import { PROMPT_OPS } from "./ops/prompts";
+import { JOB_OPS } from "./ops/jobs";
 import { op, type FrameLimit } from "./ops/define";
 
 export { ACCESS, FRAME_LIMITS, type Access, type FrameLimit, type OperationDef } from "./ops/define";
@@ -39,6 +40,7 @@ export const OPERATION_AREAS = {
   goals: GOAL_OPS,
   "story events": STORY_OPS,
   "prompt templates": PROMPT_OPS,
+  jobs: JOB_OPS,
   composition: COMPOSITION_OPS,
 } as const;
 
@@ -59,6 +61,7 @@ export const OPERATIONS = {
   ...GOAL_OPS,
   ...STORY_OPS,
   ...PROMPT_OPS,
+  ...JOB_OPS,
   ...COMPOSITION_OPS,
 } as const;
 

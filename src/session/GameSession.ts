@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { limits, type Env, type Limits } from "../env";
 import { ROSTER_PAGE, participants, requireParticipant, toParticipant, type ParticipantRow } from "../engine/participants";
-import type { SessionServices } from "../engine/context";
+import type { ServerStream, SessionServices } from "../engine/context";
 import {
   AppError,
   CLOSE_CODES,
@@ -22,8 +22,12 @@ import { Metrics } from "./metrics";
 import { ReadCache } from "../engine/read-cache";
 import { inAudience, viewFor } from "./redact";
 import { routeRequest, type RouterDeps } from "./router";
-import { ALL, Tx } from "../engine/tx";
+import { ALL, Tx, type Audience } from "../engine/tx";
 import { newInviteCode } from "../domain/session";
+import { Scheduler } from "./scheduler";
+import { Outbound } from "./outbound";
+import { OutboundStream } from "./streams";
+import { JOB_LEASE, JobRunner } from "./jobs";
 
 /** Per-connection identity, kept in the socket attachment so it survives hibernation. */
 interface Attachment {
@@ -33,7 +37,7 @@ interface Attachment {
   exp: number;
   /** Set by JoinSession: only joined sockets receive events. */
   joined: boolean;
-  /** When the socket was accepted (ms): a participant over its socket cap loses its oldest. */
+  /** When the upgrade was accepted: JoinSession is due within JOIN_TIMEOUT_MS, and a participant over its socket cap loses its oldest. */
   opened_at: number;
 }
 
@@ -51,6 +55,8 @@ const METRICS_FLUSH_MS = 5_000;
 /** Inbound metering: every frame costs one token, plus one per this many bytes. */
 const METER_BYTES_PER_TOKEN = 64 * 1024;
 const TRIM_EVERY_EVENTS = 200;
+/** The scheduler kinds (and entry ids) of the object's own duties. */
+const DUTY = { flush: "metrics.flush", trim: "log.trim", sweep: "sockets.sweep" } as const;
 const encoder = new TextEncoder();
 
 /**
@@ -99,14 +105,40 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
   private readonly attachments = new WeakMap<WebSocket, Attachment>();
   private readonly metrics = new Metrics();
   private readonly reads = new ReadCache();
-  private alarmSet = false;
   private lastTrimSeq = 0;
+  /** The one owner of the object's alarm: every timed duty is an entry here. */
+  private readonly scheduler: Scheduler;
+  /** Every frame to a socket goes through its outbound budget. */
+  private readonly outbound: Outbound;
+  private readonly jobs: JobRunner;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.limits = limits(env);
     // Heartbeats are answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+    this.outbound = new Outbound({ burstBytes: this.limits.outboundBurstBytes, bytesPerSecond: this.limits.outboundBytesPerSecond }, (ws) =>
+      this.refuse(ws, CLOSE_CODES.OUTBOUND_BACKLOG, new AppError("UNAVAILABLE", "this connection fell too far behind; reconnect and resume", { reason: "outbound_backlog", burst_bytes: this.limits.outboundBurstBytes })),
+    );
+    this.scheduler = new Scheduler(
+      ctx.storage,
+      {
+        [DUTY.flush]: () => this.metrics.flush(env.DB, this.sessionId, this.ctx.getWebSockets().length, Date.now()),
+        [DUTY.trim]: () => this.trimNow(),
+        [DUTY.sweep]: () => this.sweepSockets(Date.now()),
+        [JOB_LEASE]: (data) => this.jobs.onLease(data),
+      },
+      { maxAttempts: this.limits.dutyMaxAttempts },
+    );
+    this.jobs = new JobRunner({
+      env,
+      limits: this.limits,
+      db: env.DB,
+      session: this,
+      scheduler: this.scheduler,
+      openStream: (audience, id) => this.openStream(audience, id),
+      write: (participantId, build) => this.writeQueued(participantId, build),
+    });
   }
 
   // ---- SessionServices (what handlers may use) ----
@@ -149,6 +181,9 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
   }
   closeParticipant(participantId: string, code: number, reason: AppError): void {
     for (const ws of this.ctx.getWebSockets(participantId)) this.refuse(ws, code, reason);
+  }
+  openStream(audience: Audience, id: string = crypto.randomUUID()): ServerStream {
+    return new OutboundStream(id, audience, (to, frame) => this.sendTo(to, frame));
   }
 
   // ---- RPC from the Worker (auth routes) ----
@@ -236,6 +271,7 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
     const { 0: client, 1: server } = new WebSocketPair();
     this.ctx.acceptWebSocket(server, [attachment.participant_id, `role:${attachment.role}`]);
     this.saveAttachment(server, attachment);
+    this.watchSocket(attachment);
     const headers = new Headers();
     const offered = (h.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
     if (offered.includes(WS_SUBPROTOCOL)) headers.set("sec-websocket-protocol", WS_SUBPROTOCOL);
@@ -325,11 +361,18 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
     await this.guard("webSocketError", () => this.left(ws));
   }
 
+  /** The one alarm: the scheduler runs what is due and arms it again for the earliest entry left. */
   override async alarm(): Promise<void> {
-    this.alarmSet = false;
-    // Not guarded: a failing alarm should be retried by the runtime.
-    await this.ensureLoaded();
-    await this.metrics.flush(this.env.DB, this.sessionId, this.ctx.getWebSockets().length, Date.now());
+    try {
+      await this.ensureLoaded();
+    } catch (err) {
+      // D1 unreachable: throw, and the runtime retries the alarm with backoff.
+      if (!(err instanceof AppError && err.code === "NOT_FOUND")) throw err;
+      // No session behind this object (never created): nothing to do, nothing to retry.
+      console.error(JSON.stringify({ msg: "alarm without a session", error: String(err) }));
+      return;
+    }
+    await this.scheduler.run();
   }
 
   // ---- internals ----
@@ -359,6 +402,8 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
       this.state = { sessionId: id, worldId: row.world_id, settings, roster, log: new EventLog(db, id, row.seq) };
       this.lastTrimSeq = row.seq;
       this.broadcastSeq = row.seq;
+      // A fresh instance runs no job: any still leased was cut off by a restart; pick it up now.
+      this.jobs.expediteLeases(Date.now());
     })().finally(() => {
       this.loading = undefined;
     });
@@ -387,6 +432,7 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
         this.broadcast(events);
       },
       afterCommit: () => this.maybeTrim(),
+      jobs: (tx, actor, now) => this.jobs.service(tx, actor, now),
     };
   }
 
@@ -466,6 +512,37 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
     }
   }
 
+  /**
+   * A write the session causes on its own (a job's progress): `build` reads and fills the Tx inside
+   * the write queue; it commits unless `build` returns false. Rejects when the commit fails.
+   */
+  private writeQueued(participantId: string | null, build: (tx: Tx, now: number) => Promise<boolean>): Promise<boolean> {
+    return this.serial(async () => {
+      const tx = new Tx();
+      const now = Date.now();
+      if (!(await build(tx, now))) return false;
+      this.reads.invalidate();
+      let stored: StoredEvent[];
+      try {
+        stored = await this.loaded().log.commit(tx, { request_id: null, participant_id: participantId }, null, now);
+      } finally {
+        this.reads.invalidate();
+      }
+      tx.runCommitted();
+      this.broadcast(stored);
+      this.maybeTrim();
+      return true;
+    });
+  }
+
+  /** A serialized frame to every joined socket whose participant is in the audience (streams). */
+  private sendTo(audience: Audience, frame: string): void {
+    for (const ws of this.ctx.getWebSockets()) {
+      const att = this.attachment(ws);
+      if (att.joined && inAudience(audience, att.participant_id, att.role)) this.sendRaw(ws, frame);
+    }
+  }
+
   private broadcast(events: StoredEvent[]): void {
     if (events.length === 0) return;
     this.broadcastSeq = Math.max(this.broadcastSeq, events[events.length - 1]!.seq);
@@ -522,7 +599,7 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
 
   private refuse(ws: WebSocket, code: number, reason: string | AppError): void {
     const e = typeof reason === "string" ? new AppError("UNAUTHENTICATED", reason) : reason;
-    this.send(ws, { type: "Error", ...e.toBody() });
+    this.outbound.sendFinal(ws, JSON.stringify({ type: "Error", ...e.toBody() }));
     try {
       ws.close(code, e.message);
     } catch {
@@ -539,11 +616,7 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
   }
 
   private sendRaw(ws: WebSocket, text: string): void {
-    try {
-      ws.send(text);
-    } catch {
-      // the socket closed meanwhile; its close handler does the bookkeeping
-    }
+    this.outbound.send(ws, text);
   }
 
   private attachment(ws: WebSocket): Attachment {
@@ -619,19 +692,56 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
     }
   }
 
+  /** Counters reach D1 at most METRICS_FLUSH_MS after the first change since the last flush. */
   private scheduleFlush(): void {
-    if (this.alarmSet || !this.metrics.dirty) return;
-    this.alarmSet = true;
-    void this.ctx.storage.setAlarm(Date.now() + METRICS_FLUSH_MS);
+    if (!this.metrics.dirty) return;
+    this.scheduler.schedule(DUTY.flush, DUTY.flush, Date.now() + METRICS_FLUSH_MS, null, "earliest");
   }
 
+  /** Every TRIM_EVERY_EVENTS events, retention runs as a duty (retried if D1 fails). */
   private maybeTrim(): void {
     const { log } = this.loaded();
     if (log.seq - this.lastTrimSeq < TRIM_EVERY_EVENTS) return;
     this.lastTrimSeq = log.seq;
+    this.scheduler.schedule(DUTY.trim, DUTY.trim, Date.now(), null, "earliest");
+  }
+
+  private trimNow(): Promise<void> {
     const l = this.limits;
-    log.trim({ minEvents: l.eventLogMinEvents, minAgeMs: l.eventLogMinAgeMs, requestTtlMs: l.requestLogTtlMs }, Date.now()).catch((err) =>
-      console.error(JSON.stringify({ msg: "trim failed", error: String(err) })),
-    );
+    return this.loaded().log.trim({ minEvents: l.eventLogMinEvents, minAgeMs: l.eventLogMinAgeMs, requestTtlMs: l.requestLogTtlMs }, Date.now());
+  }
+
+  // ---- socket timers: token expiry and join timeout, one scheduler entry for all sockets ----
+
+  /** When this socket must be looked at: its join deadline (until joined), its token expiry. */
+  private socketDeadline(att: Attachment): number {
+    const join = att.joined || att.opened_at === undefined ? Infinity : att.opened_at + this.limits.joinTimeoutMs;
+    return Math.min(join, att.exp);
+  }
+
+  private watchSocket(att: Attachment): void {
+    const due = this.socketDeadline(att);
+    if (Number.isFinite(due)) this.scheduler.schedule(DUTY.sweep, DUTY.sweep, due, null, "earliest");
+  }
+
+  /**
+   * Closes every socket whose token expired (4001, even if it never sends anything again) or
+   * that has not joined in time (4008), then schedules itself for the next deadline.
+   */
+  private sweepSockets(now: number): void {
+    let next = Infinity;
+    for (const ws of this.ctx.getWebSockets()) {
+      if (ws.readyState !== WebSocket.OPEN) continue;
+      const att = this.attachment(ws);
+      if (now >= att.exp) {
+        this.refuse(ws, CLOSE_CODES.UNAUTHENTICATED, "token expired: refresh it and reconnect");
+      } else if (!att.joined && att.opened_at !== undefined && now >= att.opened_at + this.limits.joinTimeoutMs) {
+        const ms = this.limits.joinTimeoutMs;
+        this.refuse(ws, CLOSE_CODES.JOIN_TIMEOUT, new AppError("TIMEOUT", `no JoinSession within ${ms} ms of connecting`, { reason: "join_timeout", limit_ms: ms }));
+      } else {
+        next = Math.min(next, this.socketDeadline(att));
+      }
+    }
+    if (Number.isFinite(next)) this.scheduler.schedule(DUTY.sweep, DUTY.sweep, next);
   }
 }

@@ -15,6 +15,7 @@ import { authorize, type Actor } from "../engine/authorize";
 import type { EventLog, StoredEvent } from "./eventlog";
 import type { Metrics } from "./metrics";
 import type { ReadCache } from "../engine/read-cache";
+import type { JobService } from "../engine/jobs";
 import { Tx } from "../engine/tx";
 import { redactCharacterRefs } from "../domain/character-refs";
 
@@ -33,6 +34,8 @@ export interface RouterDeps {
   deliver(result: Result, events: StoredEvent[]): void;
   /** Called after each commit, e.g. to trim the logs now and then. */
   afterCommit(): void;
+  /** The jobs a handler starts inside its Tx (run once it commits). */
+  jobs(tx: Tx, actor: Actor, now: number): JobService;
 }
 
 type Prepared = { type: OperationType; payload: { type: string } & Record<string, unknown> };
@@ -163,7 +166,8 @@ function checkDeclaredEvents(p: Prepared, tx: Tx): void {
 }
 
 function context(deps: RouterDeps, actor: Actor, tx: Tx, now: number): HandlerContext {
-  return { env: deps.env, db: deps.db, limits: deps.limits, actor, session: deps.session, reads: deps.reads, tx, now };
+  const jobs = deps.jobs(tx, actor, now);
+  return { env: deps.env, db: deps.db, limits: deps.limits, actor, session: deps.session, reads: deps.reads, tx, now, jobs };
 }
 
 /** Whether the request is a write, or a Batch with at least one write. */

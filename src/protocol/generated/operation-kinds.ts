@@ -64,6 +64,10 @@ export const OPERATION_KINDS = {
   GetPromptTemplate: { write: false, access: "dm" },
   SetPromptTemplate: { write: true, access: "dm" },
   ResetPromptTemplate: { write: true, access: "dm" },
+  StartJob: { write: true, access: "play" },
+  CancelJob: { write: true, access: "play" },
+  GetJob: { write: false, access: "read" },
+  ListJobs: { write: false, access: "read" },
   Batch: { write: true, access: "read" },
 } as const;
 
