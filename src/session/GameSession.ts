@@ -52,6 +52,8 @@ export const IDENTITY_HEADERS = {
 export type RpcResult<T> = { ok: true; value: T } | { ok: false; error: ErrorBody };
 
 const METRICS_FLUSH_MS = 5_000;
+/** A socket without a sign of life for this long may be replaced by its participant's new one. */
+const STALE_SOCKET_MS = 60_000;
 /** Inbound metering: every frame costs one token, plus one per this many bytes. */
 const METER_BYTES_PER_TOKEN = 64 * 1024;
 const TRIM_EVERY_EVENTS = 200;
@@ -100,6 +102,8 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
   private readonly meters = new Map<string, { tokens: number; at: number; inflight: number }>();
   /** Sockets whose JoinSession is replaying: a second JoinSession meanwhile is refused too. */
   private readonly joining = new WeakSet<WebSocket>();
+  /** When each socket last sent a frame (this instance's memory; after a wake, heartbeats tell). */
+  private readonly seen = new WeakMap<WebSocket, number>();
   /** The highest seq broadcast so far: joins replay up to it, later events reach them live. */
   private broadcastSeq = 0;
   private readonly attachments = new WeakMap<WebSocket, Attachment>();
@@ -288,6 +292,7 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
   private async receive(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     await this.ensureLoaded();
     const att = this.attachment(ws);
+    this.seen.set(ws, Date.now());
     if (Date.now() >= att.exp) return this.refuse(ws, CLOSE_CODES.UNAUTHENTICATED, "token expired: refresh it and reconnect");
     if (this.isKicked(att.participant_id)) return this.refuse(ws, CLOSE_CODES.KICKED, kickedError());
 
@@ -659,11 +664,12 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
 
   /**
    * Admission of a new socket: the session cap, with the last `dmReservedSockets` places for DMs
-   * only; a participant at its own cap gives up its oldest socket (most likely a dead link of a
-   * flaky phone) instead of being refused.
+   * only; and the participant's own cap. A participant at its cap gives up sockets that have shown
+   * no life for STALE_SOCKET_MS (most likely dead links of a flaky phone); when none is stale, the
+   * new socket is refused (retryable), so live tabs never take turns evicting each other.
    */
   private admit(a: Attachment): void {
-    const { maxSockets, dmReservedSockets, maxSocketsPerParticipant } = this.limits;
+    const { maxSockets, dmReservedSockets, maxSocketsPerParticipant: perParticipant } = this.limits;
     const total = this.ctx.getWebSockets().length;
     const cap = a.role === "dm" ? maxSockets : Math.max(0, maxSockets - dmReservedSockets);
     if (total >= cap) {
@@ -673,11 +679,25 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
       });
     }
     const own = this.ctx.getWebSockets(a.participant_id);
-    if (own.length < maxSocketsPerParticipant) return;
-    const oldest = own.map((ws) => [ws, this.attachment(ws).opened_at] as const).sort((x, y) => x[1] - y[1]);
-    for (const [ws] of oldest.slice(0, own.length - maxSocketsPerParticipant + 1)) {
-      this.refuse(ws, CLOSE_CODES.REPLACED, new AppError("CONFLICT", `replaced by a newer connection (at most ${maxSocketsPerParticipant} per participant)`, { reason: "replaced" }));
+    if (own.length < perParticipant) return;
+    const now = Date.now();
+    const stale = own
+      .map((ws) => ({ ws, seen: this.lastSeen(ws) }))
+      .filter((x) => now - x.seen >= STALE_SOCKET_MS)
+      .sort((x, y) => x.seen - y.seen)
+      .slice(0, own.length - perParticipant + 1);
+    if (own.length - stale.length >= perParticipant) {
+      throw new AppError("UNAVAILABLE", `this participant already has ${perParticipant} open connections`, { reason: "too_many_connections", limit: perParticipant });
     }
+    for (const { ws } of stale) {
+      this.refuse(ws, CLOSE_CODES.REPLACED, new AppError("CONFLICT", `replaced by a newer connection (at most ${perParticipant} per participant)`, { reason: "replaced" }));
+    }
+  }
+
+  /** The last sign of life of a socket: a frame it sent, a heartbeat the runtime answered, or its opening. */
+  private lastSeen(ws: WebSocket): number {
+    const pong = this.ctx.getWebSocketAutoResponseTimestamp(ws)?.getTime() ?? 0;
+    return Math.max(pong, this.seen.get(ws) ?? 0, this.attachment(ws).opened_at ?? 0);
   }
 
   /**

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import { WebSocket } from "ws";
 import { startEngine, type Engine } from "../../scripts/engine";
 import { startProxy, type TcpProxy } from "../../scripts/tcp-proxy";
@@ -43,8 +43,11 @@ export function useTestEngine(vars: Record<string, string> = {}): { t: TestEngin
   beforeAll(async () => {
     started = await startTestEngine(vars);
   });
+  // Each test's clients close when it ends: one participant may hold only a few live sockets.
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.close();
+  });
   afterAll(async () => {
-    for (const c of clients) c.close();
     await started?.stop();
   });
   const running = () => {

@@ -58,12 +58,17 @@ describe("timeouts", () => {
   it("rejects with a local TIMEOUT, and the same id asked again tells the outcome without re-applying", async () => {
     const client = track(testClient(t, grant));
     const name = "Slowpoke";
-    // A Batch is a write (recorded by request id); its Ping makes the server take ~1.5 s.
+    // A Batch is a write (recorded by request id); 100 writes in one commit take far longer than
+    // the 2 ms the client waits (a client-chosen server delay is refused inside a Batch).
     const payload = {
       type: "Batch" as const,
-      operations: [{ type: "Ping", delay_ms: 1500 }, { type: "CreateCharacter", data: { kind: "npc", name } }],
+      operations: [
+        { type: "CreateCharacter", data: { kind: "npc", name } },
+        ...Array.from({ length: 99 }, (_, i) => ({ type: "CreateGoal", data: { name: `Slow goal ${i}` } })),
+      ],
     };
-    const err = await failure(client.request(payload, { timeout: 200 }));
+    await client.request({ type: "Ping" }); // connected and joined: the next request is sent at once
+    const err = await failure(client.request(payload, { timeout: 2 }));
     expect(err).toBeInstanceOf(WrldbldrError);
     expect(err.code).toBe("TIMEOUT");
     expect(err.local).toBe(true);
@@ -74,7 +79,7 @@ describe("timeouts", () => {
     // Asked again while the first copy still runs: the answer is the first copy's result.
     const again = await client.requestWithMeta(payload, { requestId: err.requestId, timeout: 10_000 });
     expect(again.request_id).toBe(err.requestId);
-    expect((again.data.results[1] as { name: string }).name).toBe(name);
+    expect((again.data.results[0] as { name: string }).name).toBe(name);
     // Asked once more after it completed: the server's recorded answer.
     const third = await client.requestWithMeta(payload, { requestId: err.requestId, timeout: 10_000 });
     expect(third.replayed).toBe(true);

@@ -62,7 +62,8 @@ async function setUp(dm: WireClient, player: WireClient): Promise<Fixture> {
   await ok(dm, { type: "CreateRegionConnection", data: { from_region_id: regions[1], to_region_id: regions[2], is_locked: true } });
   const npc = (await ok(dm, { type: "CreateCharacter", data: { kind: "npc", name: "Mira", dm_notes: `${SECRET} notes`, region_id: regions[0] } })).id;
   const hiddenNpc = (await ok(dm, { type: "CreateCharacter", data: { kind: "npc", name: `${SECRET} spy`, hidden: true, region_id: regions[0] } })).id;
-  const pc = (await ok(player, { type: "CreateCharacter", data: { kind: "pc", name: "Ash", region_id: regions[0] } })).id;
+  const pc = (await ok(player, { type: "CreateCharacter", data: { kind: "pc", name: "Ash" } })).id;
+  await ok(player, { type: "MoveToRegion", character_id: pc, region_id: regions[0] });
   const item = (await ok(player, { type: "AddInventoryItem", character_id: pc, data: { name: "Gold", quantity: 10 } })).id;
   const scene = (await ok(dm, { type: "CreateScene", data: { name: "Arrival", featured_character_ids: [npc, hiddenNpc], directorial_notes: `${SECRET} plan` } })).id;
   const goal = (await ok(dm, { type: "CreateGoal", data: { name: "Find the vault" } })).id;

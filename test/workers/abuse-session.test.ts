@@ -158,13 +158,23 @@ describe("joins cannot amplify or spam", () => {
 });
 
 describe("admission and metering", () => {
-  it("a participant over its socket cap loses its oldest socket (close 4010), not the session its places", async () => {
+  it("a participant at its socket cap is refused (503, retryable) until one of its sockets goes stale, which is then replaced (4010)", async () => {
     const g = await createSession();
     const spectator = await joinSession(g.invite_code, "Many", "spectator");
     const sockets: TestSocket[] = [];
-    for (let i = 0; i < 9; i++) sockets.push(await TestSocket.open(spectator));
+    for (let i = 0; i < 8; i++) sockets.push(await TestSocket.open(spectator));
+    await sockets[7]!.join(); // a sign of life
+    const refused = await TestSocket.upgrade(g.session_id, spectator.token);
+    expect(refused.status).toBe(503);
+    expect(await refused.json()).toMatchObject({ code: "UNAVAILABLE", retryable: true, details: { reason: "too_many_connections", limit: 8 } });
+    // A minute later the seven silent sockets count as dead links: the new one takes the place of the oldest.
+    const real = Date.now.bind(Date);
+    vi.spyOn(Date, "now").mockImplementation(() => real() + 61_000);
+    sockets.push(await TestSocket.open(spectator));
     expect(await sockets[0]!.waitClosed()).toMatchObject({ code: 4010 });
+    expect(sockets[0]!.frames[0]).toMatchObject({ type: "Error", code: "CONFLICT", details: { reason: "replaced" } });
     expect(sockets.slice(1).every((s) => s.closed === null)).toBe(true);
+    vi.restoreAllMocks();
     const dm = await TestSocket.open(g);
     expect((await dm.join()).type).toBe("SessionJoined");
     [...sockets, dm].forEach((s) => s.close());
