@@ -106,11 +106,4 @@ export type EventFrame = z.infer<typeof EventFrameSchema>;
 export type ResponseFrame = z.infer<typeof ResponseFrameSchema>;
 export type SessionJoinedFrame = z.infer<typeof SessionJoinedFrameSchema>;
 
-/** WebSocket subprotocol the server selects; the token travels as `bearer.<token>`. */
-export const WS_SUBPROTOCOL = "wrldbldr.v1";
-/** Close codes the server uses, so clients can tell "stop" from "retry". */
-export const CLOSE_CODES = {
-  UNAUTHENTICATED: 4001,
-  KICKED: 4003,
-  SESSION_FULL: 4029,
-} as const;
+export { CLOSE_CODES, WS_SUBPROTOCOL } from "./constants";
