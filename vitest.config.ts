@@ -2,10 +2,13 @@ import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-worker
 import { defineConfig } from "vitest/config";
 
 /**
- * Two projects:
+ * Three projects:
  * - `workers`: tests inside the real Workers runtime (workerd) with real D1, R2 and Durable Objects;
  * - `node`: end-to-end tests from Node over real WebSockets against `wrangler dev`, which each
- *   test file starts itself on 127.0.0.1 and stops.
+ *   test file starts itself on 127.0.0.1 and stops;
+ * - `browser`: the web client in a real headless Chromium (Playwright), against its own engine.
+ * The Worker serves dist/web as static assets: `npm test` builds it first (the pool refuses to
+ * start without it).
  */
 export default defineConfig({
   test: {
@@ -44,6 +47,16 @@ export default defineConfig({
           environment: "node",
           testTimeout: 120_000,
           hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: "browser",
+          include: ["test/browser/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
           fileParallelism: false,
         },
       },
