@@ -21,5 +21,8 @@ export async function launchChromium(): Promise<Browser> {
   if (fromMachine) return playwright.launch({ executablePath: fromMachine, headless: true, args: QUIET_NETWORK });
   const { default: packaged } = await import("@sparticuz/chromium");
   const executablePath = await packaged.executablePath();
-  return playwright.launch({ executablePath, headless: true, args: [...packaged.args, ...QUIET_NETWORK] });
+  // Its args are tuned for AWS Lambda; --single-process there makes closing a context end the
+  // whole browser, so it is left out (a normal machine runs Chromium's usual processes).
+  const args = packaged.args.filter((a) => a !== "--single-process");
+  return playwright.launch({ executablePath, headless: true, args: [...args, ...QUIET_NETWORK] });
 }

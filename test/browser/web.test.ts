@@ -22,7 +22,11 @@ const SHOTS = join(ROOT, "docs", "screenshots");
 const LIVE = { timeout: 15_000 };
 
 let engine: Engine;
+/** A second engine whose deployment guards session creation with a secret. */
+let guarded: Engine;
+const CREATE_SECRET = "create-secret-for-the-browser-test";
 let persistDir: string;
+let guardedDir: string;
 let browser: Browser;
 let dmContext: BrowserContext;
 let playerContext: BrowserContext;
@@ -54,7 +58,12 @@ async function row(page: Page, name: string, open: boolean) {
 
 beforeAll(async () => {
   persistDir = mkdtempSync(join(tmpdir(), "wrldbldr-web-"));
-  [engine, browser] = await Promise.all([startEngine({ persistDir }), launchChromium()]);
+  guardedDir = mkdtempSync(join(tmpdir(), "wrldbldr-web-guarded-"));
+  [engine, guarded, browser] = await Promise.all([
+    startEngine({ persistDir }),
+    startEngine({ persistDir: guardedDir, vars: { SESSION_CREATE_SECRET: CREATE_SECRET } }),
+    launchChromium(),
+  ]);
   dmContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   playerContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   dm = watch(await dmContext.newPage(), "dm");
@@ -64,8 +73,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await engine?.stop();
-  if (persistDir) rmSync(persistDir, { recursive: true, force: true });
+  await Promise.all([engine?.stop(), guarded?.stop()]);
+  for (const dir of [persistDir, guardedDir]) if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe("web client in Chromium", () => {
@@ -105,6 +114,28 @@ describe("web client in Chromium", () => {
     expect(dm.url()).not.toContain(dmToken.slice(0, 20));
     inviteLink = (await dm.getByTestId("invite-link").getAttribute("href")) ?? "";
     expect(inviteLink).toMatch(/\/join\/[A-Z0-9]+$/);
+  });
+
+  it("asks for the creation secret when the deployment requires one", async () => {
+    const context = await browser.newContext();
+    const page = watch(await context.newPage(), "guarded");
+    try {
+      await page.goto(guarded.url);
+      await expect(page.getByLabel(/Creation secret/).count()).resolves.toBe(0);
+      await page.getByLabel("World name").fill("Guarded");
+      await page.getByLabel("Your name (DM)").fill("Gil");
+      await page.getByRole("button", { name: "Create as DM" }).click();
+      await page.getByText(/You are not signed in/).waitFor(LIVE);
+      await page.getByLabel(/Creation secret/).fill("wrong");
+      await page.getByRole("button", { name: "Create as DM" }).click();
+      await page.getByText(/You are not allowed to do that/).waitFor(LIVE);
+      await page.getByLabel(/Creation secret/).fill(CREATE_SECRET);
+      await page.getByRole("button", { name: "Create as DM" }).click();
+      await page.waitForURL(/\/s\/[^/#?]+$/, LIVE);
+      await page.getByRole("heading", { name: "Guarded" }).waitFor(LIVE);
+    } finally {
+      await context.close();
+    }
   });
 
   it("lets a player join through the invite link and create a character", async () => {
@@ -241,8 +272,19 @@ describe("web client in Chromium", () => {
     await player.getByTestId("timeline").getByText("The storm breaks; a bell rings in the tower.").waitFor(LIVE);
   });
 
+  it("lets the DM kick a participant, whose page goes offline for good", async () => {
+    await dm.getByRole("button", { name: "Overview" }).click();
+    await dm.getByRole("button", { name: "Kick Pat" }).click();
+    await expect.poll(() => badge(player).textContent(), LIVE).toBe("Offline");
+    await player.getByText(/Disconnected for good: You are not allowed to do that/).waitFor(LIVE);
+    await expect.poll(() => dm.getByTestId("participants").getByText("Pat").count(), LIVE).toBe(0);
+  });
+
   it("logged no console errors (besides failed dials while the engine was down)", () => {
-    const unexpected = consoleErrors.filter((e) => !(e.duringRestart && /WebSocket connection to .* failed|ERR_CONNECTION_REFUSED/.test(e.text)));
+    // A refused POST /auth/sessions (401/403, shown in the page) is logged by the browser itself.
+    const refusedCreate = (e: { page: string; text: string }) => e.page === "guarded" && /status of 40[13]/.test(e.text);
+    const failedDial = (e: { text: string; duringRestart: boolean }) => e.duringRestart && /WebSocket connection to .* failed|ERR_CONNECTION_REFUSED/.test(e.text);
+    const unexpected = consoleErrors.filter((e) => !refusedCreate(e) && !failedDial(e));
     expect(unexpected).toEqual([]);
   });
 });

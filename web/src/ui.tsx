@@ -18,6 +18,8 @@ type Values = Record<string, string | boolean>;
 
 function toInput(spec: FieldSpec, v: unknown): string | boolean {
   if (spec.type === "checkbox") return !!v;
+  // A select without a value starts on its first option (what the browser shows anyway).
+  if (spec.type === "select" && (v === null || v === undefined)) return spec.options!.some(([o]) => o === "") ? "" : (spec.options![0]?.[0] ?? "");
   return v === null || v === undefined ? "" : String(v);
 }
 
