@@ -1,4 +1,7 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { ROOT } from "../../scripts/engine";
 import { isAuthGrant, isErrorBody, isResult, parseServerFrame } from "../../src/client/frames";
 import { ServerFrameSchema } from "../../src/protocol/envelope";
 
@@ -45,5 +48,21 @@ describe("client frame checks", () => {
     const grant = { session_id: "s", world_id: "w", participant_id: "p", role: "player", token: "t", expires_at: 5, ws_url: "ws://x" };
     expect(isAuthGrant(grant)).toBe(true);
     expect(isAuthGrant({ ...grant, role: "king" })).toBe(false);
+  });
+});
+
+describe("client runtime imports", () => {
+  it("take nothing from src/protocol but its zod-free constants (zod stays out of browser bundles)", () => {
+    const dir = join(ROOT, "src", "client");
+    const offenders: string[] = [];
+    for (const file of readdirSync(dir).filter((f) => f.endsWith(".ts"))) {
+      const text = readFileSync(join(dir, file), "utf8");
+      // Runtime imports: `import {` / `import x` / `export … from`, but not `import type` / `export type`.
+      for (const m of text.matchAll(/^(?:import|export)\s+(?!type\b)[^;]*?from\s+"([^"]+)"/gms)) {
+        const spec = m[1]!;
+        if (spec === "zod" || (spec.includes("protocol") && !spec.endsWith("protocol/constants"))) offenders.push(`${file}: ${spec}`);
+      }
+    }
+    expect(offenders).toEqual([]);
   });
 });
