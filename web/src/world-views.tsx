@@ -30,7 +30,13 @@ export function SceneCard({ store }: { store: SessionStore }) {
         <p class="muted">No scene is active.</p>
       ) : (
         <div class="scene">
-          {scene.backdrop_asset_id && <img class="backdrop" src={`/assets/${encodeURIComponent(scene.backdrop_asset_id)}`} alt={`Backdrop of ${scene.name}`} />}
+          {scene.backdrop_asset_id && <img
+              class="backdrop"
+              src={`/assets/${encodeURIComponent(scene.backdrop_asset_id)}`}
+              alt={`Backdrop of ${scene.name}`}
+              // An image not (yet) stored leaves no broken frame.
+              onError={(e) => (e.currentTarget.hidden = true)}
+            />}
           <h3 data-testid="scene-name">{scene.name}</h3>
           <p class="muted">
             {[location?.name, scene.time_context].filter(Boolean).join(" · ")}
