@@ -41,7 +41,9 @@ let restarting = false;
 
 function watch(page: Page, name: string): Page {
   page.on("console", (msg) => {
-    if (msg.type() === "error") consoleErrors.push({ page: name, text: msg.text(), duringRestart: restarting });
+    // The app reports the SDK's onError (a handler that threw, an unreadable frame) as a warning.
+    const sdkError = msg.type() === "warning" && msg.text().startsWith("wrldbldr:");
+    if (msg.type() === "error" || sdkError) consoleErrors.push({ page: name, text: msg.text(), duringRestart: restarting });
   });
   page.on("pageerror", (err) => consoleErrors.push({ page: name, text: `pageerror: ${err.message}`, duringRestart: false }));
   return page;
@@ -185,6 +187,15 @@ describe("web client in Chromium", () => {
     await npcs.getByText("Mira Thornwood").waitFor(LIVE);
     expect(await playerSees()).not.toContain("hooded stranger");
     expect(await playerSees()).not.toContain("secret about");
+
+    // An NPC the DM hides later leaves the player's page at once.
+    await npc("Old Tobin", false);
+    await npcs.getByText("Old Tobin").waitFor(LIVE);
+    const tobin = await row(dm, "Old Tobin", true);
+    await tobin.getByLabel("Hidden from players (NPCs only)").check();
+    await tobin.getByRole("button", { name: "Save" }).click();
+    await expect.poll(() => npcs.getByText("Old Tobin").count(), LIVE).toBe(0);
+    await row(dm, "Old Tobin", false);
   });
 
   it("updates the player's sheet optimistically and lets the player move between regions", async () => {
@@ -194,7 +205,7 @@ describe("web client in Chromium", () => {
       const req = (payload: { type: string }) => client.request(payload as AnyPayloadInput);
       const names = await client.request({ type: "ListCharacters", kind: "npc" });
       const id = (name: string) => names.items.find((c) => c.name.startsWith(name))!.id;
-      await seedWorld(req, { mira: id("Mira"), tobin: id("Mira"), stranger: id("The Hooded") });
+      await seedWorld(req, { mira: id("Mira"), tobin: id("Old Tobin"), stranger: id("The Hooded") });
     } finally {
       client.close();
     }

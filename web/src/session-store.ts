@@ -2,6 +2,7 @@ import { batch, computed, signal, type Signal } from "@preact/signals";
 import {
   connect,
   IndexedDBOutboxStore,
+  isWrldbldrError,
   refreshViaHttp,
   type AnyEvent,
   type OperationType,
@@ -97,7 +98,12 @@ export class SessionStore {
     });
     this.client.onAnyEvent((event) => this.apply(event));
     this.client.onSnapshot(() => void this.load());
-    this.client.onError((err) => console.warn("wrldbldr:", err));
+    this.client.onError((err) => {
+      // A server error that answers no request is shown, except the kick's FORBIDDEN: the close
+      // that follows it puts the page offline with the reason. The rest is the app's own bug.
+      if (isWrldbldrError(err)) return void (err.code !== "FORBIDDEN" && this.toast("error", describeError(err)));
+      console.warn("wrldbldr:", err);
+    });
     void this.client.whenOpen().then(() => this.load(), () => undefined);
   }
 
