@@ -140,6 +140,22 @@ describe("web client in Chromium", () => {
     }
   });
 
+  it("opens a session from a link with the token in its fragment (npm start's links), which never reaches the server", async () => {
+    const context = await browser.newContext();
+    const page = watch(await context.newPage(), "link");
+    try {
+      await page.goto(`${engine.url}/s/${sessionId}#token=${dmToken}&invite=LINKCODE`);
+      await expect.poll(() => badge(page).textContent(), LIVE).toBe("Connected");
+      await page.getByRole("heading", { name: "Emberfall" }).waitFor(LIVE);
+      // The fragment is gone from the address bar; the DM view shows the invite code it carried.
+      expect(page.url()).toBe(`${engine.url}/s/${sessionId}`);
+      await page.getByTestId("invite-code").getByText("LINKCODE").waitFor(LIVE);
+    } finally {
+      await context.close();
+    }
+    expect(engine.output()).not.toContain(dmToken);
+  });
+
   it("lets a player join through the invite link and create a character", async () => {
     await player.goto(inviteLink);
     await player.getByLabel("Your name").fill("Pat");
@@ -148,6 +164,7 @@ describe("web client in Chromium", () => {
     await player.waitForURL(new RegExp(`/s/${sessionId}$`), LIVE);
     await expect.poll(() => badge(player).textContent(), LIVE).toBe("Connected");
     await player.getByLabel("Name").fill("Aria Vale");
+    await player.getByLabel("Description").fill("A wandering bard looking for her missing brother.");
     await player.getByRole("button", { name: "Create character" }).click();
     await player.getByRole("heading", { name: "Your character: Aria Vale" }).waitFor(LIVE);
     // The DM sees the new participant live.
@@ -251,6 +268,9 @@ describe("web client in Chromium", () => {
     // Nothing is wider than a phone.
     expect(await player.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await player.screenshot({ path: join(SHOTS, "player-phone.png"), fullPage: false });
+    await dm.setViewportSize({ width: 390, height: 844 });
+    expect(await dm.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await dm.setViewportSize({ width: 1280, height: 900 });
     await player.setViewportSize({ width: 1280, height: 900 });
     await dm.getByRole("button", { name: "Overview" }).click();
   });
