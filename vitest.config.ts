@@ -1,5 +1,9 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { ensureWebBuild } from "./scripts/web-build";
+
+// The Worker's [assets] directory must exist before the pool starts (see scripts/web-build.ts).
+ensureWebBuild();
 
 /**
  * Three projects:
@@ -7,8 +11,8 @@ import { defineConfig } from "vitest/config";
  * - `node`: end-to-end tests from Node over real WebSockets against `wrangler dev`, which each
  *   test file starts itself on 127.0.0.1 and stops;
  * - `browser`: the web client in a real headless Chromium (Playwright), against its own engine.
- * The Worker serves dist/web as static assets: `npm test` builds it first (the pool refuses to
- * start without it).
+ * The Worker serves dist/web as static assets: `npm test` builds it first; a missing build is
+ * made here (the pool refuses to start without it).
  */
 export default defineConfig({
   test: {

@@ -7,9 +7,9 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
-import { ROOT } from "./engine";
+import { WEB_DIST } from "./web-build";
 
-export const WEB_DIST = join(ROOT, "dist", "web");
+export { WEB_DIST };
 /** The budget for the app's JavaScript, gzipped (the 60 kB). */
 export const JS_GZIP_BUDGET_BYTES = 60 * 1024;
 
