@@ -1,6 +1,6 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
-import { ensureWebBuild } from "./scripts/web-build";
+import { ensureWebBuild } from "./scripts/web-build.ts";
 
 // The Worker's [assets] directory must exist before the pool starts (see scripts/web-build.ts).
 ensureWebBuild();

@@ -158,9 +158,11 @@ describe("web client in Chromium", () => {
 
   it("lets a player join through the invite link and create a character", async () => {
     await player.goto(inviteLink);
-    await player.getByLabel("Your name").fill("Pat");
-    await player.getByLabel("Role").selectOption("player");
-    await player.getByRole("button", { name: "Join" }).click();
+    // By keyboard only: the first Tab reaches the name, Enter submits.
+    await player.keyboard.press("Tab");
+    expect(await player.evaluate(() => document.activeElement?.id)).toBe("join-name");
+    await player.keyboard.type("Pat");
+    await player.keyboard.press("Enter");
     await player.waitForURL(new RegExp(`/s/${sessionId}$`), LIVE);
     await expect.poll(() => badge(player).textContent(), LIVE).toBe("Connected");
     await player.getByLabel("Name").fill("Aria Vale");
