@@ -305,6 +305,17 @@ describe("web client in Chromium", () => {
     await player.getByTestId("timeline").getByText("The storm breaks; a bell rings in the tower.").waitFor(LIVE);
   });
 
+  it("shows the DM's world and settings edits on the player's page live", async () => {
+    await dm.getByRole("button", { name: "Overview" }).click();
+    const form = dm.getByTestId("world-settings");
+    await form.getByLabel("World description").fill("Snow falls on Emberfall; the pass is closed.");
+    await form.getByRole("button", { name: "Save world" }).click();
+    await player.getByTestId("world").getByText("Snow falls on Emberfall; the pass is closed.").waitFor(LIVE);
+    await form.getByLabel("Players may create their own character").uncheck();
+    await form.getByRole("button", { name: "Save settings" }).click();
+    await expect.poll(() => form.getByLabel("Players may create their own character").isChecked(), LIVE).toBe(false);
+  });
+
   it("lets the DM kick a participant, whose page goes offline for good", async () => {
     await dm.getByRole("button", { name: "Overview" }).click();
     await dm.getByRole("button", { name: "Kick Pat" }).click();

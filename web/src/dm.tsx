@@ -30,6 +30,7 @@ export function DmView({ store }: { store: SessionStore }) {
             <WorldHeader store={store} />
             <SceneCard store={store} />
             <Invite store={store} />
+            <WorldAndSettings store={store} />
           </div>
           <div class="column">
             <Participants store={store} onKick={(id) => void store.run({ type: "KickParticipant", participant_id: id })} />
@@ -66,6 +67,42 @@ function InviteCode({ store }: { store: SessionStore }) {
     <p>
       Code <code data-testid="invite-code">{code}</code> · link <a href={link} data-testid="invite-link">{link}</a>
     </p>
+  );
+}
+
+/** The world's name and description, and the session's settings. */
+function WorldAndSettings({ store }: { store: SessionStore }) {
+  const world = store.world.value;
+  const settings = store.settings.value;
+  return (
+    <Section title="World and settings" id="world-settings">
+      {world && (
+        <EntityForm
+          key={`world-${world.version}`}
+          fields={[
+            { key: "name", label: "World name", required: true },
+            { key: "description", label: "World description", type: "textarea" },
+          ]}
+          initial={world}
+          submitLabel="Save world"
+          onSubmit={(data) => store.run({ type: "UpdateWorld", data, expected_version: world.version })}
+        />
+      )}
+      {settings && (
+        <EntityForm
+          key={`settings-${JSON.stringify(settings)}`}
+          fields={[
+            { key: "allow_player_characters", label: "Players may create their own character", type: "checkbox" },
+            { key: "dialogue_approval", label: "Approve NPC dialogue before players see it", type: "checkbox" },
+            { key: "auto_approve_staging", label: "Approve staging automatically", type: "checkbox" },
+            { key: "staging_timeout_seconds", label: "Seconds before staging is approved automatically", type: "number" },
+          ]}
+          initial={settings}
+          submitLabel="Save settings"
+          onSubmit={(data) => store.run({ type: "UpdateSessionSettings", data })}
+        />
+      )}
+    </Section>
   );
 }
 
