@@ -293,10 +293,18 @@ describe("web client in Chromium", () => {
     await engine.stop();
     await expect.poll(() => badge(player).textContent(), LIVE).not.toBe("Connected");
     expect(await badge(player).textContent()).toMatch(/Reconnecting|Offline/);
+    // An edit made while offline shows at once and is sent after the rejoin.
+    await player.getByLabel("Strength").fill("12");
+    await player.getByLabel("Strength").press("Tab");
+    expect(await player.getByLabel("Strength").inputValue()).toBe("12");
     engine = await startEngine({ port, persistDir });
     await expect.poll(() => badge(player).textContent(), { timeout: 60_000 }).toBe("Connected");
     await expect.poll(() => badge(dm).textContent(), { timeout: 60_000 }).toBe("Connected");
     restarting = false;
+    await dm.getByRole("button", { name: "Characters" }).click();
+    const aria = await row(dm, "Aria Vale", true);
+    await aria.getByText(/strength 12/).waitFor(LIVE);
+    await row(dm, "Aria Vale", false);
     // Live again: a DM edit after the restart reaches the player.
     await dm.getByRole("button", { name: "Story" }).click();
     const create = dm.getByTestId("story-new");

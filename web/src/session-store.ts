@@ -231,10 +231,14 @@ export class SessionStore {
     this.toasts.value = this.toasts.value.filter((t) => t.id !== id);
   }
 
-  /** A request whose failure is shown to the user; resolves with the result, or undefined. */
+  /**
+   * A request whose failure is shown to the user; resolves with the result, or undefined. Writes
+   * wait without a timeout, as `mutate` does: made offline, they are sent after the rejoin (the
+   * outbox makes that exactly once) rather than reported as failed and perhaps applied later.
+   */
   async run<K extends OperationType>(payload: Payload<K>): Promise<ResultOf<K> | undefined> {
     try {
-      return await this.client.request(payload);
+      return await this.client.request(payload, READ.test(payload.type) ? {} : { timeout: 0 });
     } catch (err) {
       this.toast("error", describeError(err));
       return undefined;
@@ -273,6 +277,8 @@ export class SessionStore {
     }, 2500);
   }
 }
+
+const READ = /^(Get|List|Ping$)/;
 
 type TableName = "characters" | "items" | "locations" | "regions" | "connections" | "scenes" | "goals" | "storyEvents" | "prompts";
 
