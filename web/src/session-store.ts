@@ -163,9 +163,13 @@ export class SessionStore {
   }
 
   async loadInventory(characterId: string): Promise<void> {
-    const items = (await this.listAll({ type: "ListInventory", character_id: characterId })) as InventoryItem[];
-    const others = Object.values(this.items.value).filter((i) => i.character_id !== characterId);
-    this.items.value = byId([...others, ...items]);
+    try {
+      const items = (await this.listAll({ type: "ListInventory", character_id: characterId })) as InventoryItem[];
+      const others = Object.values(this.items.value).filter((i) => i.character_id !== characterId);
+      this.items.value = byId([...others, ...items]);
+    } catch (err) {
+      this.toast("error", `Could not load the inventory: ${describeError(err)}`);
+    }
   }
 
   // ------------------------------------------------------------------ live events
