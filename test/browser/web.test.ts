@@ -28,6 +28,7 @@ const CREATE_SECRET = "create-secret-for-the-browser-test";
 let persistDir: string;
 let guardedDir: string;
 let browser: Browser;
+let launching: Promise<Browser> | undefined;
 let dmContext: BrowserContext;
 let playerContext: BrowserContext;
 let dm: Page;
@@ -61,11 +62,11 @@ async function row(page: Page, name: string, open: boolean) {
 beforeAll(async () => {
   persistDir = mkdtempSync(join(tmpdir(), "wrldbldr-web-"));
   guardedDir = mkdtempSync(join(tmpdir(), "wrldbldr-web-guarded-"));
-  [engine, guarded, browser] = await Promise.all([
-    startEngine({ persistDir }),
-    startEngine({ persistDir: guardedDir, vars: { SESSION_CREATE_SECRET: CREATE_SECRET } }),
-    launchChromium(),
-  ]);
+  launching = launchChromium();
+  // One engine after the other: two wrangler starts at once in one project have been seen to fail.
+  engine = await startEngine({ persistDir });
+  guarded = await startEngine({ persistDir: guardedDir, vars: { SESSION_CREATE_SECRET: CREATE_SECRET } });
+  browser = await launching;
   dmContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   playerContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   dm = watch(await dmContext.newPage(), "dm");
@@ -74,7 +75,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await browser?.close();
+  // Closed even when an engine failed to start before the browser was awaited.
+  await (await launching?.catch(() => undefined))?.close();
   await Promise.all([engine?.stop(), guarded?.stop()]);
   for (const dir of [persistDir, guardedDir]) if (dir) rmSync(dir, { recursive: true, force: true });
 });
