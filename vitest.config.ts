@@ -59,6 +59,8 @@ export default defineConfig({
           name: "browser",
           include: ["test/browser/**/*.test.ts"],
           environment: "node",
+          // After the other projects, not beside the node tests' engines (2 CPUs, wrangler starts).
+          sequence: { groupOrder: 1 },
           testTimeout: 120_000,
           hookTimeout: 180_000,
           fileParallelism: false,
