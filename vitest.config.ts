@@ -1,11 +1,18 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
+import { ensureWebBuild } from "./scripts/web-build.ts";
+
+// The Worker's [assets] directory must exist before the pool starts (see scripts/web-build.ts).
+ensureWebBuild();
 
 /**
- * Two projects:
+ * Three projects:
  * - `workers`: tests inside the real Workers runtime (workerd) with real D1, R2 and Durable Objects;
  * - `node`: end-to-end tests from Node over real WebSockets against `wrangler dev`, which each
- *   test file starts itself on 127.0.0.1 and stops.
+ *   test file starts itself on 127.0.0.1 and stops;
+ * - `browser`: the web client in a real headless Chromium (Playwright), against its own engine.
+ * The Worker serves dist/web as static assets: `npm test` builds it first; a missing build is
+ * made here (the pool refuses to start without it).
  */
 export default defineConfig({
   test: {
@@ -49,6 +56,18 @@ export default defineConfig({
           environment: "node",
           testTimeout: 120_000,
           hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        test: {
+          name: "browser",
+          include: ["test/browser/**/*.test.ts"],
+          environment: "node",
+          // After the other projects, not beside the node tests' engines (2 CPUs, wrangler starts).
+          sequence: { groupOrder: 1 },
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
           fileParallelism: false,
         },
       },

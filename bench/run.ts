@@ -6,6 +6,7 @@
  * sockets did not survive the idle wait.
  */
 import { cpus, loadavg } from "node:os";
+import { bundleSizeLine } from "../scripts/bundle-size";
 import { sourceRoot } from "./lib/code-snapshot";
 import { FULL, QUICK, type BenchConfig } from "./lib/bench-config";
 import { renderTable, writeResults, type BenchResults } from "./lib/bench-report";
@@ -86,7 +87,8 @@ async function main(): Promise<number> {
   });
   const file = writeResults(results);
   console.log(renderTable(results));
-  console.log(`\nresults: ${file}`);
+  console.log(`\n${bundleSizeLine()}`);
+  console.log(`results: ${file}`);
   return results.violations.length === 0 ? 0 : 1;
 }
 

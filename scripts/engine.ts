@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ensureWebBuild } from "./web-build";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
@@ -73,6 +74,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
   const port = opts.port ?? (await freePort());
   const persistDir = resolve(opts.persistDir ?? join(ROOT, ".wrangler", "state"));
   mkdirSync(persistDir, { recursive: true });
+  ensureWebBuild();
   applyMigrations(persistDir);
   const authSecret = opts.vars?.AUTH_SECRET ?? ensureDevVars();
   // A local engine creates sessions without a secret (deployments are guarded, docs/engine.md), and

@@ -80,8 +80,15 @@ async function main(): Promise<void> {
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
   const { demo, created } = await demoSession(engine);
+  // The token travels in the URL fragment, which the browser never sends to the server.
+  const page = (token: string, extra = "") => `${engine.url}/s/${demo.session_id}#token=${token}${extra}`;
   console.log(`
 WrldBldr Edge is running at ${engine.url}  (local D1/R2 in .wrangler/state; Ctrl-C stops)
+
+Open the web client (one browser tab each; docs/web.md):
+  as the DM:      ${page(demo.dm_token, `&invite=${demo.invite_code}`)}
+  as the player:  ${page(demo.player_token)}
+  new session:    ${engine.url}/   (or join: ${engine.url}/join/${demo.invite_code})
 
   health:        ${engine.url}/health
   metrics:       ${engine.url}/metrics

@@ -1,9 +1,11 @@
-import { CLOSE_CODES, ServerFrameSchema, type EventFrame, type SessionJoinedFrame } from "../protocol/envelope";
+import { CLOSE_CODES } from "../protocol/constants";
+import type { EventFrame, SessionJoinedFrame } from "../protocol/envelope";
 import type { AnyEvent, EventType } from "../protocol/events";
 import type { OperationType, ResultOf } from "../protocol/operations";
 import { isReadOperation } from "../protocol/generated/operation-kinds";
 import { backoffDelay, type BackoffOptions } from "./backoff";
 import { WrldbldrError } from "./errors";
+import { parseServerFrame } from "./frames";
 import { startHeartbeat, type Heartbeat, type HeartbeatOptions } from "./heartbeat";
 import { randomClientId, requestIdGenerator } from "./ids";
 import { BoundedSet, Listeners } from "./listeners";
@@ -367,9 +369,8 @@ export class WrldbldrClient {
     } catch {
       return this.report(new Error(`unreadable frame: ${text.slice(0, 100)}`));
     }
-    const parsed = ServerFrameSchema.safeParse(json);
-    if (!parsed.success) return this.report(new Error(`unexpected frame: ${parsed.error.issues[0]?.message ?? "?"}`));
-    const frame = parsed.data;
+    const frame = parseServerFrame(json);
+    if (typeof frame === "string") return this.report(new Error(`unexpected frame: ${frame}`));
     switch (frame.type) {
       case "Response":
         return this.outbox.onResponse(frame);

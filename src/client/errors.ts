@@ -1,4 +1,5 @@
-import { ERROR_CATALOGUE, type ErrorBody, type ErrorCode } from "../protocol/errors";
+import { ERROR_CATALOGUE, type ErrorCode } from "../protocol/constants";
+import type { ErrorBody } from "../protocol/errors";
 
 /**
  * Every failure the SDK reports: a server error (from the closed catalogue of DESIGN.md §1) or one

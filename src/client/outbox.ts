@@ -1,5 +1,6 @@
-import { ResultSchema, type ResponseFrame, type Result } from "../protocol/envelope";
+import type { ResponseFrame, Result } from "../protocol/envelope";
 import { WrldbldrError } from "./errors";
+import { isResult } from "./frames";
 import { sortOutbox, type OutboxEntry, type OutboxStore } from "./store";
 import { stopTimer } from "./timers";
 
@@ -149,8 +150,8 @@ export class Outbox {
     // Array.from turns holes (a chunk that never came) into undefined, which every() then sees.
     if (parts && parts.length === frame.chunks && Array.from(parts).every((c) => c !== undefined)) {
       try {
-        const parsed = ResultSchema.safeParse(JSON.parse(parts.join("")));
-        if (parsed.success) return parsed.data;
+        const result: unknown = JSON.parse(parts.join(""));
+        if (isResult(result)) return result;
       } catch {
         // unreadable: answered with the error below
       }

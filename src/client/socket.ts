@@ -1,4 +1,4 @@
-import { WS_SUBPROTOCOL } from "../protocol/envelope";
+import { WS_SUBPROTOCOL } from "../protocol/constants";
 
 /**
  * The WebSocket members the SDK uses, typed structurally so that the browser's WebSocket and

@@ -1,6 +1,6 @@
-import { AuthGrantSchema, type AuthGrant } from "../protocol/http";
-import { ErrorBodySchema } from "../protocol/errors";
+import type { AuthGrant } from "../protocol/http";
 import { WrldbldrError } from "./errors";
+import { isAuthGrant, isErrorBody } from "./frames";
 
 /**
  * The expiry (ms since epoch) written in a session token, or undefined when it cannot be read.
@@ -49,12 +49,10 @@ export async function refreshGrant(token: string, opts: RefreshOptions): Promise
   }
   const body: unknown = await res.json().catch(() => null);
   if (res.ok) {
-    const grant = AuthGrantSchema.safeParse(body);
-    if (grant.success) return grant.data;
+    if (isAuthGrant(body)) return body;
     throw WrldbldrError.local("INTERNAL", "token refresh returned an unexpected body", { status: res.status });
   }
-  const error = ErrorBodySchema.safeParse(body);
-  if (error.success) throw new WrldbldrError(error.data);
+  if (isErrorBody(body)) throw new WrldbldrError(body);
   throw WrldbldrError.local(res.status >= 500 ? "UNAVAILABLE" : "UNAUTHENTICATED", `token refresh failed with HTTP ${res.status}`, { status: res.status });
 }
 

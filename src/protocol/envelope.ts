@@ -106,17 +106,4 @@ export type EventFrame = z.infer<typeof EventFrameSchema>;
 export type ResponseFrame = z.infer<typeof ResponseFrameSchema>;
 export type SessionJoinedFrame = z.infer<typeof SessionJoinedFrameSchema>;
 
-/** WebSocket subprotocol the server selects; the token travels as `bearer.<token>`. */
-export const WS_SUBPROTOCOL = "wrldbldr.v1";
-/** Close codes the server uses, so clients can tell "stop" from "retry". */
-export const CLOSE_CODES = {
-  UNAUTHENTICATED: 4001,
-  KICKED: 4003,
-  /** No JoinSession within JOIN_TIMEOUT_MS of the upgrade: reconnect and join at once. */
-  JOIN_TIMEOUT: 4008,
-  /** More was queued for this socket than its outbound budget allows: reconnect and resume. */
-  OUTBOUND_BACKLOG: 4009,
-  /** The participant opened more sockets than allowed: its oldest was closed. */
-  REPLACED: 4010,
-  SESSION_FULL: 4029,
-} as const;
+export { CLOSE_CODES, WS_SUBPROTOCOL } from "./constants";

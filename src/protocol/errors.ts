@@ -1,25 +1,7 @@
 import { z } from "zod";
+import { ERROR_CATALOGUE, type ErrorCode } from "./constants";
 
-/**
- * The closed error catalogue (DESIGN.md §1). Each code has a fixed `retryable` flag and the HTTP
- * status used when the same error is returned by an HTTP route.
- */
-export const ERROR_CATALOGUE = {
-  BAD_FRAME: { retryable: false, status: 400 },
-  VALIDATION_ERROR: { retryable: false, status: 400 },
-  UNKNOWN_REQUEST: { retryable: false, status: 400 },
-  UNAUTHENTICATED: { retryable: false, status: 401 },
-  FORBIDDEN: { retryable: false, status: 403 },
-  NOT_FOUND: { retryable: false, status: 404 },
-  CONFLICT: { retryable: false, status: 409 },
-  PAYLOAD_TOO_LARGE: { retryable: false, status: 413 },
-  RATE_LIMITED: { retryable: true, status: 429 },
-  TIMEOUT: { retryable: true, status: 504 },
-  UNAVAILABLE: { retryable: true, status: 503 },
-  INTERNAL: { retryable: true, status: 500 },
-} as const;
-
-export type ErrorCode = keyof typeof ERROR_CATALOGUE;
+export { ERROR_CATALOGUE, type ErrorCode };
 export const ErrorCodeSchema = z.enum(Object.keys(ERROR_CATALOGUE) as [ErrorCode, ...ErrorCode[]]);
 
 /** The body of an error, on the wire (inside a Response result) and over HTTP. */

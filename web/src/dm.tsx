@@ -1,0 +1,104 @@
+import { signal } from "@preact/signals";
+import { loadInvite } from "./auth";
+import { Characters, Goals, Places, Prompts, Scenes, Story } from "./dm-editors";
+import type { SessionStore } from "./session-store";
+import { EntityForm, Section } from "./ui";
+import { Participants, SceneCard, Timeline, WorldHeader } from "./world-views";
+
+/** The DM's page: everything, with an editor per kind of world content. */
+
+const TABS = ["Overview", "Characters", "Places", "Scenes", "Goals", "Story", "Prompts"] as const;
+type Tab = (typeof TABS)[number];
+const tab = signal<Tab>("Overview");
+
+export function DmView({ store }: { store: SessionStore }) {
+  return (
+    <>
+      <nav class="tabs" aria-label="DM sections">
+        {TABS.map((t) => (
+          <button key={t} class={tab.value === t ? "tab active" : "tab"} aria-pressed={tab.value === t} onClick={() => (tab.value = t)}>
+            {t}
+          </button>
+        ))}
+      </nav>
+      {tab.value === "Overview" && (
+        <div class="columns">
+          <div class="column">
+            <WorldHeader store={store} />
+            <SceneCard store={store} />
+            <Invite store={store} />
+            <WorldAndSettings store={store} />
+          </div>
+          <div class="column">
+            <Participants store={store} onKick={(id) => void store.run({ type: "KickParticipant", participant_id: id })} />
+            <Timeline store={store} />
+          </div>
+        </div>
+      )}
+      {tab.value === "Characters" && <Characters store={store} />}
+      {tab.value === "Places" && <Places store={store} />}
+      {tab.value === "Scenes" && <Scenes store={store} />}
+      {tab.value === "Goals" && <Goals store={store} />}
+      {tab.value === "Story" && <Story store={store} />}
+      {tab.value === "Prompts" && <Prompts store={store} />}
+    </>
+  );
+}
+
+function Invite({ store }: { store: SessionStore }) {
+  const world = store.world.value;
+  return (
+    <Section title="Invite players" id="invite">
+      <InviteCode store={store} />
+      {world && <p class="muted small">Players open the link, pick a name and are in.</p>}
+    </Section>
+  );
+}
+
+/** The invite code is not in the snapshot: the DM's grant carried it; it is kept with the token. */
+function InviteCode({ store }: { store: SessionStore }) {
+  const code = loadInvite(store.sessionId);
+  if (!code) return <p class="muted">The invite code was shown when the session was created.</p>;
+  const link = `${location.origin}/join/${code}`;
+  return (
+    <p>
+      Code <code data-testid="invite-code">{code}</code> · link <a href={link} data-testid="invite-link">{link}</a>
+    </p>
+  );
+}
+
+/** The world's name and description, and the session's settings. */
+function WorldAndSettings({ store }: { store: SessionStore }) {
+  const world = store.world.value;
+  const settings = store.settings.value;
+  return (
+    <Section title="World and settings" id="world-settings">
+      {world && (
+        <EntityForm
+          key={`world-${world.version}`}
+          fields={[
+            { key: "name", label: "World name", required: true },
+            { key: "description", label: "World description", type: "textarea" },
+          ]}
+          initial={world}
+          submitLabel="Save world"
+          onSubmit={(data) => store.run({ type: "UpdateWorld", data, expected_version: world.version })}
+        />
+      )}
+      {settings && (
+        <EntityForm
+          key={`settings-${JSON.stringify(settings)}`}
+          fields={[
+            { key: "allow_player_characters", label: "Players may create their own character", type: "checkbox" },
+            { key: "dialogue_approval", label: "Approve NPC dialogue before players see it", type: "checkbox" },
+            { key: "auto_approve_staging", label: "Approve staging automatically", type: "checkbox" },
+            { key: "staging_timeout_seconds", label: "Seconds before staging is approved automatically", type: "number" },
+          ]}
+          initial={settings}
+          submitLabel="Save settings"
+          onSubmit={(data) => store.run({ type: "UpdateSessionSettings", data })}
+        />
+      )}
+    </Section>
+  );
+}
