@@ -7,10 +7,11 @@
 import { cpSync, mkdirSync, symlinkSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ROOT } from "../../scripts/engine";
+import { WEB_DIST, ensureWebBuild } from "../../scripts/web-build";
 
 type EngineModule = typeof import("../../scripts/engine");
 
-const COPIED = ["src", "migrations", "wrangler.toml", "package.json", "tsconfig.json", "scripts/engine.ts"];
+const COPIED = ["src", "migrations", "wrangler.toml", "package.json", "tsconfig.json", "scripts/engine.ts", "scripts/web-build.ts"];
 
 /**
  * Where the engine's sources are taken from: this checkout, or the directory named by
@@ -24,6 +25,9 @@ export function sourceRoot(): string {
 export async function snapshotEngine(dir: string, from = sourceRoot()): Promise<EngineModule> {
   mkdirSync(join(dir, "scripts"), { recursive: true });
   for (const path of COPIED) cpSync(join(from, path), join(dir, path), { recursive: true });
+  // The Worker serves the web client's build ([assets]): this checkout's, built if missing.
+  ensureWebBuild();
+  cpSync(WEB_DIST, join(dir, "dist", "web"), { recursive: true });
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"), "dir");
   // The launcher resolves its root from its own location, so this one runs the copy.
   return (await import(join(dir, "scripts", "engine.ts"))) as EngineModule;

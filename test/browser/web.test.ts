@@ -334,6 +334,20 @@ describe("web client in Chromium", () => {
     await expect.poll(() => dm.getByTestId("participants").getByText("Pat").count(), LIVE).toBe(0);
   });
 
+  it("rotates the invite code on a kick and on request; the old code admits nobody", async () => {
+    const oldCode = new URL(inviteLink).pathname.split("/").pop()!;
+    // The kick above rotated the code: the DM's page shows the new one.
+    await expect.poll(() => dm.getByTestId("invite-code").textContent(), LIVE).not.toBe(oldCode);
+    const kickedCode = (await dm.getByTestId("invite-code").textContent())!;
+    await dm.getByTestId("rotate-invite").click();
+    await expect.poll(() => dm.getByTestId("invite-code").textContent(), LIVE).not.toBe(kickedCode);
+    const fresh = (await dm.getByTestId("invite-code").textContent())!;
+    const join = (code: string) => fetch(`${engine.url}/auth/join`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ invite_code: code, name: "Again" }) });
+    expect((await join(oldCode)).status).toBe(404);
+    expect((await join(kickedCode)).status).toBe(404);
+    expect((await join(fresh)).status).toBe(201);
+  });
+
   it("logged no console errors (besides failed dials while the engine was down)", () => {
     // A refused POST /auth/sessions (401/403, shown in the page) is logged by the browser itself.
     const refusedCreate = (e: { page: string; text: string }) => e.page === "guarded" && /status of 40[13]/.test(e.text);

@@ -1,5 +1,4 @@
 import { signal } from "@preact/signals";
-import { loadInvite } from "./auth";
 import { Characters, Goals, Places, Prompts, Scenes, Story } from "./dm-editors";
 import type { SessionStore } from "./session-store";
 import { EntityForm, Section } from "./ui";
@@ -55,14 +54,22 @@ function Invite({ store }: { store: SessionStore }) {
   );
 }
 
-/** The invite code is not in the snapshot: the DM's grant carried it; it is kept with the token. */
+/**
+ * The invite code is not in the snapshot: the DM's grant carried it, and every rotation (a kick
+ * rotates it too) brings the new one. Rotating shuts the old link at once.
+ */
 function InviteCode({ store }: { store: SessionStore }) {
-  const code = loadInvite(store.sessionId);
-  if (!code) return <p class="muted">The invite code was shown when the session was created.</p>;
+  const code = store.invite.value;
+  const rotate = (
+    <button class="small" onClick={() => void store.rotateInvite()} data-testid="rotate-invite">
+      New invite code
+    </button>
+  );
+  if (!code) return <p class="muted">The invite code was shown when the session was created. {rotate}</p>;
   const link = `${location.origin}/join/${code}`;
   return (
     <p>
-      Code <code data-testid="invite-code">{code}</code> · link <a href={link} data-testid="invite-link">{link}</a>
+      Code <code data-testid="invite-code">{code}</code> · link <a href={link} data-testid="invite-link">{link}</a> {rotate}
     </p>
   );
 }

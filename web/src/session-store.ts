@@ -12,7 +12,7 @@ import {
 } from "../../src/client";
 import type { Character, InventoryItem, Participant, SessionSettings, World } from "../../src/protocol/entities";
 import type { Goal, Location, PromptTemplate, Region, RegionConnection, Scene, StoryEvent } from "../../src/protocol/world-entities";
-import { saveToken, sessionWsUrl, tokenClaims } from "./auth";
+import { loadInvite, saveInvite, saveToken, sessionWsUrl, tokenClaims } from "./auth";
 import { describeError } from "./errors";
 
 /** What the connection badge shows. */
@@ -64,6 +64,8 @@ export class SessionStore {
   readonly goals = table<Goal>();
   readonly storyEvents = table<StoryEvent>();
   readonly prompts = table<PromptTemplate>();
+  /** The invite code (DMs): from the DM's grant or link, then from every rotation. */
+  readonly invite = signal<string | null>(null);
   readonly toasts = signal<Toast[]>([]);
   /** Ids of entities whose optimistic change was just undone (the views flash them). */
   readonly rolledBack = signal<Set<string>>(new Set());
@@ -79,6 +81,7 @@ export class SessionStore {
 
   constructor(readonly sessionId: string, token: string) {
     const claims = tokenClaims(token);
+    this.invite.value = loadInvite(sessionId);
     this.client = connect({
       url: sessionWsUrl(sessionId),
       token,
@@ -189,6 +192,8 @@ export class SessionStore {
       case "SessionSettingsUpdated":
         this.settings.value = e.settings;
         return;
+      case "InviteCodeRotated":
+        return this.rememberInvite(e.invite_code);
       case "WorldUpdated":
         this.world.value = e.world;
         return;
@@ -224,6 +229,17 @@ export class SessionStore {
   }
 
   // ------------------------------------------------------------------ actions
+
+  rememberInvite(code: string): void {
+    saveInvite(this.sessionId, code);
+    this.invite.value = code;
+  }
+
+  /** A new invite code; the old one stops admitting anyone at once. */
+  async rotateInvite(): Promise<void> {
+    const result = await this.run({ type: "RotateInviteCode" });
+    if (result) this.rememberInvite(result.invite_code);
+  }
 
   toast(kind: Toast["kind"], text: string): void {
     const id = ++this.toastId;
