@@ -1,6 +1,6 @@
 import type { EventCauseSchema, SessionJoinedFrame, StreamFrameSchema } from "../protocol/envelope";
 import type { AnyEvent, EventOf, EventType } from "../protocol/events";
-import type { OperationType, PayloadInput, ResultOf } from "../protocol/operations";
+import type { OperationType, PayloadInput } from "../protocol/operations";
 import type { WrldbldrError } from "./errors";
 import type { OutboxStore } from "./store";
 import type { WebSocketConstructor } from "./socket";

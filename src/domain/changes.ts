@@ -1,4 +1,4 @@
-import { AppError, type AnyEvent, type Character, type EventType } from "../protocol";
+import { AppError, type AnyEvent, type EventType } from "../protocol";
 import { isDm } from "../engine/authorize";
 import { ALL, DMS, NON_DMS, type Tx } from "../engine/tx";
 import { Table, bump, checkVersion, create } from "../engine/store";
@@ -94,32 +94,6 @@ export function viewOf<E extends Versioned>(ctx: HandlerContext, kind: EntityKin
 /** A page as this actor may see it. */
 export function pageView<E extends Versioned>(ctx: HandlerContext, kind: EntityKind<E>, page: { items: E[]; next_cursor: string | null }) {
   return { items: page.items.map((e) => viewOf(ctx, kind, e)), next_cursor: page.next_cursor };
-}
-
-/**
- * The kind with a playerView that leaves out the ids of hidden NPCs from `field` (a list of
- * character ids): players must not learn that a hidden NPC exists. One query per request.
- */
-export async function withoutHiddenCharacters<E extends Versioned, F extends keyof E & string>(
-  ctx: HandlerContext,
-  kind: EntityKind<E>,
-  field: F,
-): Promise<EntityKind<E>> {
-  const { results } = await ctx.db
-    .prepare("SELECT id, created_at FROM characters WHERE session_id = ? AND hidden = 1")
-    .bind(ctx.session.sessionId)
-    .all<{ id: string; created_at: number }>();
-  // Ids suffice for committed rows; characters changed by this Tx count as they are now.
-  const hiddenNow = ctx.tx.pending.apply("characters", results, (c) => (c as unknown as Character).hidden);
-  if (hiddenNow.length === 0) return kind;
-  const hidden = new Set(hiddenNow.map((r) => r.id));
-  return {
-    ...kind,
-    playerView: (e) => {
-      const ids = e[field] as unknown as string[];
-      return ids.some((id) => hidden.has(id)) ? { ...e, [field]: ids.filter((id) => !hidden.has(id)) } : e;
-    },
-  };
 }
 
 /** Creates an entity: insert statement and its events. */

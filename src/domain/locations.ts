@@ -1,5 +1,5 @@
 import { AppError, type Region, invalidField } from "../protocol";
-import { deleteEntity, emitChange, insertEntity, requireVisible, updateEntity, withoutHiddenCharacters } from "./changes";
+import { deleteEntity, emitChange, insertEntity, requireVisible, updateEntity } from "./changes";
 import { CHARACTER, characters } from "./characters";
 import { bump, checkVersion } from "../engine/store";
 import { defineHandlers, type HandlerContext } from "../engine/context";
@@ -100,10 +100,9 @@ export const locationHandlers = defineHandlers({
       // Checked before the cascade so that a stale version changes nothing.
       deleteEntity(ctx, LOCATION, before, p.expected_version, { region_ids: own.map((r) => r.id) });
       await removeRegions(ctx, own, { sql: "SELECT id FROM regions WHERE session_id = ? AND location_id = ?", params: [ctx.session.sessionId, before.id] });
-      // Scenes set there stay, without a location.
-      const sceneKind = await withoutHiddenCharacters(ctx, SCENE, "featured_character_ids");
+      // Scenes set there stay, without a location (the commit's filter keeps hidden NPCs' ids from players).
       for (const scene of await scenes.rows(ctx, scenes.where({ location_id: before.id }))) {
-        updateEntity(ctx, sceneKind, scene, { location_id: null });
+        updateEntity(ctx, SCENE, scene, { location_id: null });
       }
       return { deleted: true as const };
     },
