@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { DOC_PATH, KINDS_PATH, renderOperationKinds, renderOperationsDoc } from "../../scripts/gen-docs";
-import { OPERATIONS } from "../../src/protocol";
+import { OPERATIONS, type OperationType } from "../../src/protocol";
 import { OPERATION_KINDS, isReadOperation } from "../../src/protocol/generated/operation-kinds";
 
 describe("docs/operations.md", () => {
@@ -37,3 +37,20 @@ describe("src/protocol/generated/operation-kinds.ts", () => {
     expect(isReadOperation("NoSuchOperation")).toBe(false);
   });
 });
+
+describe("docs/world.md", () => {
+  it("states each operation's access as the registry declares it", () => {
+    const says = { DM: "dm", read: "read", play: "play" } as Record<string, string>;
+    const rows = readFileSync("docs/world.md", "utf8")
+      .split("\n")
+      .filter((line) => /^\| `[A-Z]\w+/.test(line))
+      .map((line) => line.split(/(?<!\\)\|/).map((cell) => cell.trim()));
+    expect(rows.length).toBeGreaterThan(30);
+    const wrong = rows
+      .map(([, op, access]) => [/`([A-Z]\w+)/.exec(op!)![1]!, access!.split(" ")[0]!] as const)
+      .filter(([op, access]) => !(op in OPERATIONS) || says[access] !== OPERATIONS[op as OperationType].access)
+      .map(([op, access]) => `${op}: docs say '${access}', registry '${OPERATIONS[op as OperationType]?.access}'`);
+    expect(wrong).toEqual([]);
+  });
+});
+
