@@ -36,6 +36,19 @@ async function watchCommits(sessionId: string, opts: { fail?: (parts: readonly C
 const npc = (name: string) => ({ type: "CreateCharacter", data: { kind: "npc", name } });
 const pc = (name: string) => ({ type: "CreateCharacter", data: { kind: "pc", name } });
 
+/**
+ * Sends requests one after the other with a pause between them (frames of different sockets may
+ * otherwise arrive in any order); resolves with their answers, in that order.
+ */
+async function inOrder(requests: (() => Promise<any>)[]): Promise<any[]> {
+  const answers: Promise<any>[] = [];
+  for (const r of requests) {
+    answers.push(r());
+    await settle(15);
+  }
+  return Promise.all(answers);
+}
+
 /** Index of the Response to `id` among a socket's frames. */
 const responseAt = (s: TestSocket, id: string) => s.frames.findIndex((f) => f.type === "Response" && f.request_id === id);
 
@@ -45,11 +58,11 @@ describe("group commit", () => {
     const commits = await watchCommits(t.dmGrant.session_id);
     const held = t.dm.request(npc("First"), "g-first"); // its commit is held: the next writes queue
     await settle(50);
-    const answers = Promise.all([
-      t.player.request(pc("Hero"), "g-pc1"),
-      t.dm.request(npc("Second"), "g-npc2"),
-      t.player.request(pc("Again"), "g-pc2"), // one PC per player: sees Hero, pending in the same group
-      t.dm.request(npc("Third"), "g-npc3"),
+    const answers = inOrder([
+      () => t.player.request(pc("Hero"), "g-pc1"),
+      () => t.dm.request(npc("Second"), "g-npc2"),
+      () => t.player.request(pc("Again"), "g-pc2"), // one PC per player: sees Hero, pending in the same group
+      () => t.dm.request(npc("Third"), "g-npc3"),
     ]);
     await settle(100);
     commits.release();
@@ -84,7 +97,7 @@ describe("group commit", () => {
     const commits = await watchCommits(t.dmGrant.session_id);
     const held = t.dm.request(npc("Holder"), "d-hold");
     await settle(50);
-    const answers = Promise.all([t.player.request(pc("Hero"), "d-pc"), t.dm.request(npc("Once"), "dup-1"), t.dm.request(npc("After"), "d-after")]);
+    const answers = inOrder([() => t.player.request(pc("Hero"), "d-pc"), () => t.dm.request(npc("Once"), "dup-1"), () => t.dm.request(npc("After"), "d-after")]);
     await settle(100);
     commits.release();
     const [, [hero, copy, after]] = await Promise.all([held, answers]);
@@ -107,7 +120,7 @@ describe("group commit", () => {
     const commits = await watchCommits(t.dmGrant.session_id, { fail: bad });
     const held = t.dm.request(npc("Holder"), "b-hold");
     await settle(50);
-    const answers = Promise.all([t.dm.request(npc("Before"), "b-before"), t.dm.request(npc("Bad"), "b-bad"), t.player.request(pc("Hero"), "b-pc")]);
+    const answers = inOrder([() => t.dm.request(npc("Before"), "b-before"), () => t.dm.request(npc("Bad"), "b-bad"), () => t.player.request(pc("Hero"), "b-pc")]);
     await settle(100);
     commits.release();
     const [, [before, broken, hero]] = await Promise.all([held, answers]);
@@ -130,9 +143,9 @@ describe("group commit", () => {
     const commits = await watchCommits(t.dmGrant.session_id);
     const held = t.dm.request(npc("Holder"));
     await settle(50);
-    const answers = Promise.all([
-      t.dm.request({ type: "UpdateCharacter", character_id: stranger.id, data: { hidden: true } }),
-      t.dm.request({ type: "CreateStoryEvent", data: { summary: "The stranger left", character_ids: [stranger.id] } }),
+    const answers = inOrder([
+      () => t.dm.request({ type: "UpdateCharacter", character_id: stranger.id, data: { hidden: true } }),
+      () => t.dm.request({ type: "CreateStoryEvent", data: { summary: "The stranger left", character_ids: [stranger.id] } }),
     ]);
     await settle(100);
     commits.release();
