@@ -4,13 +4,15 @@
  * every edit, dropping every socket: running from a snapshot keeps a bench or soak run on one
  * version of the code, whatever is edited in the checkout meanwhile.
  */
-import { cpSync, mkdirSync, symlinkSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, symlinkSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ROOT } from "../../scripts/engine";
 
 type EngineModule = typeof import("../../scripts/engine");
 
 const COPIED = ["src", "migrations", "wrangler.toml", "package.json", "tsconfig.json", "scripts/engine.ts"];
+/** Copied when the source has them: the launcher's web-build check, and the web app's build (served as assets). */
+const COPIED_IF_PRESENT = ["scripts/web-build.ts", "dist/web"];
 
 /**
  * Where the engine's sources are taken from: this checkout, or the directory named by
@@ -24,6 +26,7 @@ export function sourceRoot(): string {
 export async function snapshotEngine(dir: string, from = sourceRoot()): Promise<EngineModule> {
   mkdirSync(join(dir, "scripts"), { recursive: true });
   for (const path of COPIED) cpSync(join(from, path), join(dir, path), { recursive: true });
+  for (const path of COPIED_IF_PRESENT) if (existsSync(join(from, path))) cpSync(join(from, path), join(dir, path), { recursive: true });
   symlinkSync(join(ROOT, "node_modules"), join(dir, "node_modules"), "dir");
   // The launcher resolves its root from its own location, so this one runs the copy.
   return (await import(join(dir, "scripts", "engine.ts"))) as EngineModule;
