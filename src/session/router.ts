@@ -113,8 +113,10 @@ type Queued = { write: Write; done: (o: WriteOutcome) => void };
 type Committable = Queued & { tx: Tx; data: unknown; now: number };
 type Handled = Committable | (Queued & { error: unknown });
 
-/** At most this many writes commit in one D1 batch. */
+/** At most this many writes commit in one D1 batch… */
 export const GROUP_MAX_WRITES = 32;
+/** …and no write joins a group whose statements reach this many (a large import commits nearly alone). */
+export const GROUP_MAX_STATEMENTS = 500;
 
 /**
  * Group commit. Writes that arrive while a group is being handled or committed wait in a queue;
@@ -171,8 +173,9 @@ export class WriteGroups {
     const handled: Handled[] = [];
     const ids = new Set<string>();
     const earlier: PendingEvent[] = [];
+    let statements = 0;
     // Writes arriving while earlier members' handlers run join this group.
-    for (let next = this.queue[0]; next && handled.length < GROUP_MAX_WRITES; next = this.queue[0]) {
+    for (let next = this.queue[0]; next && handled.length < GROUP_MAX_WRITES && statements < GROUP_MAX_STATEMENTS; next = this.queue[0]) {
       const key = `${next.write.actor.participant_id}\n${next.write.requestId}`;
       if (ids.has(key) || hasExternalEffects(next.write.prepared)) break;
       this.queue.shift();
@@ -188,6 +191,7 @@ export class WriteGroups {
         group.pending.merge(tx.pending);
         earlier.push(...tx.events);
         handled.push({ ...next, tx, data, now });
+        statements += tx.statements.length + tx.events.length + 1;
         if (tx.hasCommitEffects) break;
       } catch (error) {
         handled.push({ ...next, error });
@@ -218,7 +222,12 @@ export class WriteGroups {
     let i = 0;
     for (const h of handled) {
       if ("tx" in h) {
-        h.tx.runCommitted();
+        try {
+          h.tx.runCommitted();
+        } catch (err) {
+          // Committed all the same: its answer is a success; the other members are still answered.
+          console.error(JSON.stringify({ msg: "onCommit effect failed", op: h.write.prepared.type, error: String(err) }));
+        }
         h.write.deps.deliver({ status: "success", data: h.data }, stored[i++]!);
         h.done({ code: "OK", replayed: false });
       } else {

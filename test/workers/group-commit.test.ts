@@ -159,4 +159,26 @@ describe("group commit", () => {
     expect(dmSaw.event.story_event.character_ids).toEqual([stranger.id]);
     t.close();
   });
+
+  it("a write whose commit changes the object's memory ends its group: the next one reads the new state", async () => {
+    const t = await table();
+    const commits = await watchCommits(t.dmGrant.session_id);
+    const held = t.dm.request(npc("Holder"));
+    await settle(50);
+    const settings = (data: Record<string, unknown>) => ({ type: "UpdateSessionSettings", data });
+    const answers = inOrder([
+      () => t.dm.request(settings({ dialogue_approval: false })),
+      () => t.dm.request(settings({ staging_timeout_seconds: 45 })), // built from the settings the first one left
+      () => t.dm.request(npc("After")),
+    ]);
+    await settle(100);
+    commits.release();
+    const [, [, second, after]] = await Promise.all([held, answers]);
+    expect(commits.sizes).toEqual([1, 1, 1, 1]); // each settings change ends its group
+    expect(second.data).toMatchObject({ dialogue_approval: false, staging_timeout_seconds: 45 });
+    expect(after.status).toBe("success");
+    const row = await env.DB.prepare("SELECT settings FROM sessions WHERE id = ?").bind(t.dmGrant.session_id).first<{ settings: string }>();
+    expect(JSON.parse(row!.settings)).toMatchObject({ dialogue_approval: false, staging_timeout_seconds: 45 });
+    t.close();
+  });
 });
