@@ -59,7 +59,7 @@ export function renderTable(r: BenchResults): string {
     const errs = Object.entries(t.errors_by_code).map(([k, v]) => `${k}:${v}`).join(" ") || "none";
     rows.push(latencyRow(`throughput ${t.kind} ${t.clients}x${t.in_flight_per_client}`, t.latency, `${t.req_per_s} req/s, ${t.requests} req, errors ${errs}`));
   }
-  const out = [formatTable(["workload", "n", "p50 ms", "p99 ms", "mean ms", "note"], rows)];
+  const out = rows.length ? [formatTable(["workload", "n", "p50 ms", "p99 ms", "mean ms", "note"], rows)] : [];
   const m = r.memory;
   if (m) {
     const rss = (s: { rss_mib: number } | null) => (s ? `${s.rss_mib} MiB` : "n/a");
@@ -78,7 +78,7 @@ export function renderTable(r: BenchResults): string {
       ),
     );
   }
-  if (r.versus) out.push("", renderVersus(r.versus, r.floor_note));
+  if (r.versus) out.push(...(out.length ? [""] : []), renderVersus(r.versus, r.floor_note));
   if (r.violations.length) out.push("", "VIOLATIONS:", ...r.violations.map((v) => `  - ${v}`));
   return out.join("\n");
 }
