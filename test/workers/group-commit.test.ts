@@ -182,3 +182,17 @@ describe("group commit", () => {
     t.close();
   });
 });
+
+describe("fan-out", () => {
+  it("finds each socket's attachment again on the next broadcast: getWebSockets returns the same objects", async () => {
+    const t = await table();
+    await t.dm.ok(npc("Warm")); // one broadcast: every socket's attachment is now known
+    await runInDurableObject(sessionStub(env, t.dmGrant.session_id), (_instance: GameSession, state) => {
+      const first = state.getWebSockets();
+      const again = state.getWebSockets();
+      expect(first.length).toBe(3);
+      expect(first.every((ws, i) => ws === again[i])).toBe(true);
+    });
+    t.close();
+  });
+});
