@@ -1,6 +1,7 @@
 /**
- * `npm run bench [-- --quick] [-- --only round-trips,fanout,throughput]`: starts the engine on
- * 127.0.0.1 (fresh state, rate limit lifted), runs the workloads, stops it, prints a table and
+ * `npm run bench [-- --quick] [-- --only round-trips,fanout,throughput,versus]`: starts the engine on
+ * 127.0.0.1 (fresh state, rate limit lifted) and the raw Durable Object floor beside it, runs the
+ * workloads, stops both, prints the tables (the engine's figures as ratios to the floor's) and
  * writes bench/results/<timestamp>.json.
  * Exits non-zero if any fan-out socket missed, duplicated or reordered an event, or if the
  * sockets did not survive the idle wait.
@@ -17,6 +18,8 @@ import { measureFanout, openListeners } from "./lib/workloads/fanout";
 import { idleMemory } from "./lib/workloads/idle-memory";
 import { roundTrips } from "./lib/workloads/round-trips";
 import { throughput } from "./lib/workloads/throughput";
+import { floorSource, startFloor } from "./lib/floor";
+import { engineTarget, floorTarget, versusFloor, type Target } from "./lib/workloads/versus-floor";
 
 const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
@@ -47,7 +50,36 @@ async function fanoutAndMemory(engine: LocalEngine, cfg: BenchConfig, results: B
   }
 }
 
-const WORKLOADS = ["round-trips", "fanout", "throughput"] as const;
+/**
+ * The engine beside the raw Durable Object floor, same workloads and client code, in this run. Without
+ * the floor the engine's figures are still measured, with a note instead of ratios.
+ */
+async function versus(engine: LocalEngine, cfg: BenchConfig, results: BenchResults): Promise<void> {
+  const source = floorSource();
+  const targets: Target[] = [];
+  let floor: Awaited<ReturnType<typeof startFloor>> | undefined;
+  if (!source) {
+    results.floor_note = "note: no floor found (../shared/bench-floor next to the checkout, or WRLDBLDR_BENCH_FLOOR): engine figures only, no ratios";
+  } else {
+    try {
+      log(`starting the floor from ${source}`);
+      floor = await startFloor(source);
+      targets.push(floorTarget(floor));
+    } catch (err) {
+      results.floor_note = `note: the floor did not start (${String(err).split("\n")[0]}): engine figures only, no ratios`;
+    }
+  }
+  if (results.floor_note) log(results.floor_note);
+  targets.push(engineTarget(engine.url));
+  try {
+    results.versus = await versusFloor(targets, cfg.versus, log);
+    results.violations.push(...results.versus.violations);
+  } finally {
+    await floor?.stop();
+  }
+}
+
+const WORKLOADS = ["round-trips", "fanout", "throughput", "versus"] as const;
 type Workload = (typeof WORKLOADS)[number];
 
 /** `--only a,b`: a subset of the workloads (fanout includes the memory figures). */
@@ -84,6 +116,7 @@ async function main(): Promise<number> {
       log(`throughput: ${kind}`);
       results.throughput.push(await throughput(engine.url, { kind, ...cfg.throughput }));
     }
+    if (only.has("versus")) await versus(engine, cfg, results);
   });
   const file = writeResults(results);
   console.log(renderTable(results));

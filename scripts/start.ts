@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 8787);
   console.log("Applying local D1 migrations and starting the engine…");
   // `npm start` keeps the per-address /auth limits of a deployment (10/30/60 a minute by default).
-  const engine = await startEngine({ port, persistDir: join(ROOT, ".wrangler", "state"), vars: { AUTH_RATE_LIMITS: "on" } });
+  const engine = await startEngine({ port, persistDir: join(ROOT, ".wrangler", "state"), vars: { AUTH_RATE_LIMITS: "on", LOG_REQUESTS: "all" } });
   let stopping = false;
   const stop = async () => {
     if (stopping) return;

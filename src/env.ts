@@ -38,6 +38,8 @@ export interface Env {
   JOB_TIMEOUT_MS?: string;
   JOB_MAX_ATTEMPTS?: string;
   DUTY_MAX_ATTEMPTS?: string;
+  /** Which requests are logged: all | errors | sample:<fraction> | off (src/session/request-log.ts). */
+  LOG_REQUESTS?: string;
 }
 
 const n = (v: string | undefined, d: number) => {

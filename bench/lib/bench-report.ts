@@ -9,6 +9,7 @@ import type { FanoutResult } from "./workloads/fanout";
 import type { IdleMemoryResult } from "./workloads/idle-memory";
 import type { RoundTripResults } from "./workloads/round-trips";
 import type { ThroughputResult } from "./workloads/throughput";
+import type { VersusFigures, VersusResults } from "./workloads/versus-floor";
 
 export interface BenchResults {
   started_at: string;
@@ -21,6 +22,9 @@ export interface BenchResults {
   fanout: FanoutResult[];
   throughput: ThroughputResult[];
   memory?: IdleMemoryResult;
+  /** The engine beside the raw Durable Object floor; `floor_note` says why the floor is missing. */
+  versus?: VersusResults;
+  floor_note?: string;
   violations: string[];
 }
 
@@ -55,7 +59,7 @@ export function renderTable(r: BenchResults): string {
     const errs = Object.entries(t.errors_by_code).map(([k, v]) => `${k}:${v}`).join(" ") || "none";
     rows.push(latencyRow(`throughput ${t.kind} ${t.clients}x${t.in_flight_per_client}`, t.latency, `${t.req_per_s} req/s, ${t.requests} req, errors ${errs}`));
   }
-  const out = [formatTable(["workload", "n", "p50 ms", "p99 ms", "mean ms", "note"], rows)];
+  const out = rows.length ? [formatTable(["workload", "n", "p50 ms", "p99 ms", "mean ms", "note"], rows)] : [];
   const m = r.memory;
   if (m) {
     const rss = (s: { rss_mib: number } | null) => (s ? `${s.rss_mib} MiB` : "n/a");
@@ -74,6 +78,40 @@ export function renderTable(r: BenchResults): string {
       ),
     );
   }
+  if (r.versus) out.push(...(out.length ? [""] : []), renderVersus(r.versus, r.floor_note));
   if (r.violations.length) out.push("", "VIOLATIONS:", ...r.violations.map((v) => `  - ${v}`));
   return out.join("\n");
+}
+
+const errorList = (e: Record<string, number>) => Object.entries(e).map(([k, v]) => `${k}:${v}`).join(" ") || "none";
+
+/** engine / floor, e.g. "4.3×"; for throughput (higher is better) the same quotient, read as a share. */
+const ratio = (engine: number, floor: number | undefined): string =>
+  floor === undefined || !Number.isFinite(engine / floor) ? "n/a" : `${(engine / floor).toFixed(2)}×`;
+
+/** The engine beside the floor: each figure with its ratio to the floor's, measured in the same run. */
+export function renderVersus(v: VersusResults, floorNote?: string): string {
+  const e = v.engine;
+  if (!e) return "";
+  const f: Partial<VersusFigures> = v.floor ?? {};
+  const rows: string[][] = [];
+  const lat = (name: string, es: Summary, fs: Summary | undefined, note = "") =>
+    rows.push([name, fs ? ms(fs.p50) : "n/a", ms(es.p50), ratio(es.p50, fs?.p50), fs ? ms(fs.p99) : "n/a", ms(es.p99), note]);
+  lat("ping round trip", e.ping, f.ping);
+  lat("write round trip, one client", e.write, f.write, "a ~100-byte row + its event");
+  const et = e.throughput;
+  const ft = f.throughput;
+  rows.push([
+    `write throughput ${et.clients}x${et.in_flight_per_client} (writes/s)`,
+    ft ? String(ft.writes_per_s) : "n/a",
+    String(et.writes_per_s),
+    ratio(et.writes_per_s, ft?.writes_per_s),
+    "",
+    "",
+    `errors: engine ${errorList(et.errors)}${ft ? `, floor ${errorList(ft.errors)}` : ""}`,
+  ]);
+  lat(`  its write latency`, et.latency, ft?.latency, "under that load");
+  for (const fo of e.fanout) lat(`fan-out N=${fo.sockets}`, fo.latency, f.fanout?.find((x) => x.sockets === fo.sockets)?.latency, "send → last socket");
+  const table = formatTable(["engine vs raw DO floor", "floor p50", "engine p50", "ratio", "floor p99", "engine p99", "note"], rows);
+  return floorNote ? `${table}\n${floorNote}` : table;
 }

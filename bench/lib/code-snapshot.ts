@@ -4,14 +4,16 @@
  * every edit, dropping every socket: running from a snapshot keeps a bench or soak run on one
  * version of the code, whatever is edited in the checkout meanwhile.
  */
-import { cpSync, mkdirSync, symlinkSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, symlinkSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ROOT } from "../../scripts/engine";
 import { WEB_DIST, ensureWebBuild } from "../../scripts/web-build";
 
 type EngineModule = typeof import("../../scripts/engine");
 
-const COPIED = ["src", "migrations", "wrangler.toml", "package.json", "tsconfig.json", "scripts/engine.ts", "scripts/web-build.ts"];
+const COPIED = ["src", "migrations", "wrangler.toml", "package.json", "tsconfig.json", "scripts/engine.ts"];
+/** Copied when the source has it (an older checkout to compare may not). */
+const COPIED_IF_PRESENT = ["scripts/web-build.ts"];
 
 /**
  * Where the engine's sources are taken from: this checkout, or the directory named by
@@ -25,6 +27,7 @@ export function sourceRoot(): string {
 export async function snapshotEngine(dir: string, from = sourceRoot()): Promise<EngineModule> {
   mkdirSync(join(dir, "scripts"), { recursive: true });
   for (const path of COPIED) cpSync(join(from, path), join(dir, path), { recursive: true });
+  for (const path of COPIED_IF_PRESENT) if (existsSync(join(from, path))) cpSync(join(from, path), join(dir, path), { recursive: true });
   // The Worker serves the web client's build ([assets]): this checkout's, built if missing.
   ensureWebBuild();
   cpSync(WEB_DIST, join(dir, "dist", "web"), { recursive: true });

@@ -28,9 +28,12 @@ interface Waiter<T> {
 
 const DEFAULT_TIMEOUT_MS = 15_000;
 
-/** Opens a socket with the token in the `bearer.<token>` subprotocol; rejects on refusal or timeout. */
-export function openSocket(wsUrl: string, token: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<WebSocket> {
-  const ws = new WebSocket(wsUrl, ["wrldbldr.v1", `bearer.${token}`], { perMessageDeflate: false });
+/**
+ * Opens a socket with the token in the `bearer.<token>` subprotocol (no subprotocol without a token:
+ * the bench's floor); rejects on refusal or timeout.
+ */
+export function openSocket(wsUrl: string, token: string | null, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<WebSocket> {
+  const ws = new WebSocket(wsUrl, token === null ? [] : ["wrldbldr.v1", `bearer.${token}`], { perMessageDeflate: false });
   return new Promise((resolve, reject) => {
     const fail = (e: Error) => {
       clearTimeout(timer);
@@ -62,7 +65,7 @@ export class WireClient {
     ws.on("error", () => undefined); // close follows
   }
 
-  static async open(wsUrl: string, token: string, idPrefix = "b"): Promise<WireClient> {
+  static async open(wsUrl: string, token: string | null, idPrefix = "b"): Promise<WireClient> {
     return new WireClient(await openSocket(wsUrl, token), idPrefix);
   }
 

@@ -68,13 +68,14 @@ function namedCharacters(event: AnyEvent): { ids: string[]; keepOnly: (keep: (id
  * visible once the Tx is committed. An event for everyone that names others splits in two: DMs
  * get it whole, players without those ids. Costs a query only when such an event is in the Tx.
  */
-export async function redactCharacterRefs(db: D1Database, sessionId: string, tx: Tx): Promise<void> {
+export async function redactCharacterRefs(db: D1Database, sessionId: string, tx: Tx, earlier: readonly PendingEvent[] = []): Promise<void> {
   const toPlayers = (p: PendingEvent) => p.audience.kind !== "dm";
   const named = tx.events.flatMap((p) => (toPlayers(p) ? (namedCharacters(p.event)?.ids ?? []) : []));
   if (named.length === 0) return;
   const visible = await visibleCharacterIds(db, sessionId, named);
-  // The Tx's own character changes come last: each change's DM event carries the whole character.
-  for (const { event } of tx.events) {
+  // Changes not committed yet come last, in order: those of the Tx's group commit before it
+  // (`earlier`), then its own. Each change's DM event carries the whole character.
+  for (const { event } of [...earlier, ...tx.events]) {
     if (event.type === "CharacterCreated" || event.type === "CharacterUpdated") {
       if (event.character.hidden) visible.delete(event.character.id);
       else visible.add(event.character.id);

@@ -61,6 +61,11 @@ export class Tx {
     return this;
   }
 
+  /** Whether committing changes in-memory state (onCommit): a group commit ends after such a Tx. */
+  get hasCommitEffects(): boolean {
+    return this.afterCommit.length > 0;
+  }
+
   runCommitted(): void {
     for (const fn of this.afterCommit) fn();
   }

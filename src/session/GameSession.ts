@@ -21,13 +21,14 @@ import { EventLog, type StoredEvent } from "./eventlog";
 import { Metrics } from "./metrics";
 import { ReadCache } from "../engine/read-cache";
 import { inAudience, viewFor } from "./redact";
-import { routeRequest, type RouterDeps } from "./router";
+import { WriteGroups, routeRequest, type RouterDeps } from "./router";
 import { ALL, Tx, type Audience } from "../engine/tx";
 import { newInviteCode } from "../domain/session";
 import { Scheduler } from "./scheduler";
 import { Outbound } from "./outbound";
 import { OutboundStream } from "./streams";
 import { JOB_LEASE, JobRunner } from "./jobs";
+import { requestLogPolicy, type RequestLogPolicy } from "./request-log";
 
 /** Per-connection identity, kept in the socket attachment so it survives hibernation. */
 interface Attachment {
@@ -115,10 +116,14 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
   /** Every frame to a socket goes through its outbound budget. */
   private readonly outbound: Outbound;
   private readonly jobs: JobRunner;
+  /** Requests' writes, handled and committed in groups inside the serial queue. */
+  private readonly writes = new WriteGroups((fn) => this.serial(fn));
+  private readonly logRequest: RequestLogPolicy;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.limits = limits(env);
+    this.logRequest = requestLogPolicy(env.LOG_REQUESTS);
     // Heartbeats are answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     this.outbound = new Outbound({ burstBytes: this.limits.outboundBurstBytes, bytesPerSecond: this.limits.outboundBytesPerSecond }, (ws) =>
@@ -431,7 +436,8 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
       log: this.loaded().log,
       metrics: this.metrics,
       reads: this.reads,
-      serial: (fn) => this.serial(fn),
+      writes: this.writes,
+      logRequest: this.logRequest,
       deliver: (result, events) => {
         this.respond(ws, role, requestId, result);
         this.broadcast(events);
@@ -548,20 +554,26 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
     }
   }
 
+  /**
+   * Per socket only what must be: a map lookup for its attachment, the audience check (skipped
+   * for events to everyone), the outbound budget (one clock read for the whole broadcast) and the
+   * send. Each event is serialized at most twice (DM view, player view), whatever the socket count.
+   */
   private broadcast(events: StoredEvent[]): void {
     if (events.length === 0) return;
     this.broadcastSeq = Math.max(this.broadcastSeq, events[events.length - 1]!.seq);
-    // Each event is serialized at most twice (DM view, player view), whatever the socket count.
-    const frames = events.map(() => ({}) as Partial<Record<"dm" | "other", string>>);
+    const frames = events.map(() => ({ dm: undefined as string | undefined, other: undefined as string | undefined }));
+    const now = Date.now();
     for (const ws of this.ctx.getWebSockets()) {
       const att = this.attachment(ws);
       if (!att.joined) continue;
-      const view = att.role === "dm" ? "dm" : "other";
-      events.forEach((e, i) => {
-        if (!inAudience(e.audience, att.participant_id, att.role)) return;
+      const isDm = att.role === "dm";
+      for (let i = 0; i < events.length; i++) {
+        const e = events[i]!;
+        if (e.audience.kind !== "all" && !inAudience(e.audience, att.participant_id, att.role)) continue;
         const f = frames[i]!;
-        this.sendRaw(ws, (f[view] ??= this.eventFrame(e, att.role)));
-      });
+        this.outbound.send(ws, isDm ? (f.dm ??= this.eventFrame(e, "dm")) : (f.other ??= this.eventFrame(e, att.role)), now);
+      }
     }
   }
 

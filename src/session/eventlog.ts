@@ -22,6 +22,14 @@ interface EventRow {
   cause_participant_id: string | null;
 }
 
+/** One member of a group commit: its Tx, what caused it, its recorded response (none for the session's own writes). */
+export interface CommitPart {
+  tx: Tx;
+  cause: Cause;
+  record: RecordedResponse | null;
+  now: number;
+}
+
 export interface RecordedResponse {
   participant_id: string;
   request_id: string;
@@ -45,41 +53,52 @@ export class EventLog {
    * request's recorded response in ONE D1 batch (atomic: all or nothing).
    */
   async commit(tx: Tx, cause: Cause, record: RecordedResponse | null, now: number): Promise<StoredEvent[]> {
-    const stored: StoredEvent[] = tx.events.map((e, i) => ({ seq: this.seq + 1 + i, event: e.event, audience: e.audience, cause }));
-    const statements = [...tx.statements];
-    for (const e of stored) {
-      statements.push(
-        this.db
-          .prepare(
-            "INSERT INTO events (session_id, seq, type, body, audience, recipients, cause_request_id, cause_participant_id, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
-          )
-          .bind(
-            this.sessionId,
-            e.seq,
-            e.event.type,
-            JSON.stringify(e.event),
-            e.audience.kind,
-            e.audience.kind === "some" ? JSON.stringify(e.audience.participants) : null,
-            cause.request_id,
-            cause.participant_id,
-            now,
-          ),
-      );
-    }
-    const nextSeq = this.seq + stored.length;
-    if (stored.length > 0) {
-      statements.push(this.db.prepare("UPDATE sessions SET seq = ? WHERE id = ?").bind(nextSeq, this.sessionId));
-    }
-    if (record) {
-      statements.push(
-        this.db
-          .prepare("INSERT INTO request_log (session_id, participant_id, request_id, response, created_at) VALUES (?,?,?,?,?)")
-          .bind(this.sessionId, record.participant_id, record.request_id, JSON.stringify(record.data ?? null), now),
-      );
-    }
+    return (await this.commitGroup([{ tx, cause, record, now }]))[0]!;
+  }
+
+  /**
+   * Group commit: every part's statements, events (seqs consecutive across the parts, in order) and
+   * recorded response, then the new session seq, in ONE D1 batch: all parts commit or none does.
+   * Returns each part's stored events.
+   */
+  async commitGroup(parts: readonly CommitPart[]): Promise<StoredEvent[][]> {
+    let seq = this.seq;
+    const statements: D1PreparedStatement[] = [];
+    const stored = parts.map(({ tx, cause, record, now }) => {
+      const events: StoredEvent[] = tx.events.map((e) => ({ seq: ++seq, event: e.event, audience: e.audience, cause }));
+      statements.push(...tx.statements);
+      for (const e of events) statements.push(this.eventRow(e, now));
+      if (record) {
+        statements.push(
+          this.db
+            .prepare("INSERT INTO request_log (session_id, participant_id, request_id, response, created_at) VALUES (?,?,?,?,?)")
+            .bind(this.sessionId, record.participant_id, record.request_id, JSON.stringify(record.data ?? null), now),
+        );
+      }
+      return events;
+    });
+    if (seq !== this.seq) statements.push(this.db.prepare("UPDATE sessions SET seq = ? WHERE id = ?").bind(seq, this.sessionId));
     if (statements.length > 0) await this.db.batch(statements);
-    this.seq = nextSeq;
+    this.seq = seq;
     return stored;
+  }
+
+  private eventRow(e: StoredEvent, now: number): D1PreparedStatement {
+    return this.db
+      .prepare(
+        "INSERT INTO events (session_id, seq, type, body, audience, recipients, cause_request_id, cause_participant_id, created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+      )
+      .bind(
+        this.sessionId,
+        e.seq,
+        e.event.type,
+        JSON.stringify(e.event),
+        e.audience.kind,
+        e.audience.kind === "some" ? JSON.stringify(e.audience.participants) : null,
+        e.cause.request_id,
+        e.cause.participant_id,
+        now,
+      );
   }
 
   /** The recorded response of an earlier request, if any (idempotent replay). */

@@ -21,11 +21,13 @@ export class Outbound {
   /** Sends `text` if the socket's budget allows; returns whether it was sent. */
   send(ws: WebSocket, text: string, now = Date.now()): boolean {
     const { burstBytes, bytesPerSecond } = this.budget;
-    const b = this.buckets.get(ws) ?? { bytes: burstBytes, at: now, over: false };
+    let b = this.buckets.get(ws);
+    if (!b) this.buckets.set(ws, (b = { bytes: burstBytes, at: now, over: false }));
     if (b.over) return false; // being closed: nothing more goes to this socket
-    b.bytes = Math.min(burstBytes, b.bytes + ((now - b.at) / 1000) * bytesPerSecond);
-    b.at = now;
-    this.buckets.set(ws, b);
+    if (now !== b.at) {
+      b.bytes = Math.min(burstBytes, b.bytes + ((now - b.at) / 1000) * bytesPerSecond);
+      b.at = now;
+    }
     // JSON frames are nearly all ASCII: UTF-16 units stand for bytes without encoding each frame.
     const size = text.length;
     if (size > b.bytes) {

@@ -18,6 +18,8 @@ import type { ReadCache } from "../engine/read-cache";
 import type { JobService } from "../engine/jobs";
 import { Tx } from "../engine/tx";
 import { redactCharacterRefs } from "../domain/character-refs";
+import type { PendingEvent } from "../engine/tx";
+import type { RequestLogPolicy } from "./request-log";
 
 export interface RouterDeps {
   env: Env;
@@ -28,8 +30,10 @@ export interface RouterDeps {
   metrics: Metrics;
   /** Entity reads cached by the single writer; cleared around every commit. */
   reads: ReadCache;
-  /** Runs fn after every earlier serialized call has finished (one writer at a time). */
-  serial<T>(fn: () => Promise<T>): Promise<T>;
+  /** The session's write queue: writes are handled and committed in groups (see WriteGroups). */
+  writes: WriteGroups;
+  /** Whether this request's log line is wanted (LOG_REQUESTS): when not, it is never built. */
+  logRequest: RequestLogPolicy;
   /** Sends the response, then broadcasts the committed events (called inside the serial section). */
   deliver(result: Result, events: StoredEvent[]): void;
   /** Called after each commit, e.g. to trim the logs now and then. */
@@ -61,49 +65,9 @@ export async function routeRequest(deps: RouterDeps, actor: Actor, requestId: st
       deps.deliver({ status: "success", data }, []);
       return;
     }
-    await deps.serial(async () => {
-      // Inside the serial section, so a re-sent id waits for its first copy to commit.
-      const replay = async () => {
-        const recorded = await deps.log.recorded(actor.participant_id, requestId);
-        if (!recorded) return false;
-        replayed = true;
-        deps.metrics.replayedRequest();
-        deps.deliver({ status: "success", data: recorded.data, replayed: true }, []);
-        return true;
-      };
-      // A handler with effects outside its Tx must not run again for a re-sent id: look first.
-      if (hasExternalEffects(prepared) && (await replay())) return;
-      const tx = new Tx();
-      const now = Date.now();
-      let data: unknown;
-      let stored: StoredEvent[];
-      try {
-        data = await withTimeout(deps.limits.handlerTimeoutMs, runOne(deps, actor, tx, prepared, now));
-        checkDeclaredEvents(prepared, tx);
-        // What players receive is decided against the state the whole Tx leaves (a Batch too).
-        await redactCharacterRefs(deps.db, deps.session.sessionId, tx);
-        deps.reads.invalidate();
-        try {
-          stored = await deps.log.commit(
-            tx,
-            { request_id: requestId, participant_id: actor.participant_id },
-            { participant_id: actor.participant_id, request_id: requestId, data },
-            now,
-          );
-        } finally {
-          deps.reads.invalidate();
-        }
-      } catch (err) {
-        // No look-up before a fresh write (one D1 round trip saved): a re-sent id shows here,
-        // as a handler failing on its own earlier change or as the commit violating the request
-        // log's primary key (which rolls the whole batch back). Its recorded answer is the answer.
-        if (await replay()) return;
-        throw err;
-      }
-      tx.runCommitted();
-      deps.deliver({ status: "success", data }, stored);
-      deps.afterCommit();
-    });
+    const outcome = await deps.writes.submit({ deps, actor, requestId, prepared });
+    code = outcome.code;
+    replayed = outcome.replayed;
   } catch (err) {
     const e = AppError.from(err);
     code = e.code;
@@ -112,8 +76,9 @@ export async function routeRequest(deps: RouterDeps, actor: Actor, requestId: st
   } finally {
     const duration_ms = Date.now() - started;
     deps.metrics.request(op, code, duration_ms);
-    // One structured line per request: `wrangler tail` shows it, Workers Logs index it.
-    console.log(
+    // One structured line per request (`wrangler tail` shows it, Workers Logs index it), when
+    // LOG_REQUESTS wants it: otherwise not even built.
+    if (deps.logRequest(code, duration_ms)) console.log(
       JSON.stringify({
         msg: "request",
         session_id: deps.session.sessionId,
@@ -127,6 +92,204 @@ export async function routeRequest(deps: RouterDeps, actor: Actor, requestId: st
       }),
     );
   }
+}
+
+/** A write waiting in the queue for its group. */
+interface Write {
+  deps: RouterDeps;
+  actor: Actor;
+  requestId: string;
+  prepared: Prepared;
+}
+
+/** How a write ended, for the request log line (its answer has been delivered). */
+interface WriteOutcome {
+  code: string;
+  replayed: boolean;
+}
+
+/** A member whose handler ran inside the group: its Tx waits for the group's commit. */
+type Queued = { write: Write; done: (o: WriteOutcome) => void };
+type Committable = Queued & { tx: Tx; data: unknown; now: number };
+type Handled = Committable | (Queued & { error: unknown });
+
+/** At most this many writes commit in one D1 batch… */
+export const GROUP_MAX_WRITES = 32;
+/** …and no write joins a group whose statements reach this many (a large import commits nearly alone). */
+export const GROUP_MAX_STATEMENTS = 500;
+
+/**
+ * Group commit. Writes that arrive while a group is being handled or committed wait in a queue;
+ * the next group takes them in arrival order, handles each in a child of one group Tx (so each
+ * sees the pending changes of the ones before it: engine/overlay.ts), and commits them in ONE D1
+ * batch. Answers and broadcasts go out in commit order once it committed. If the batch fails (a
+ * re-sent request id hits the request log's primary key, or one member's statements fail), every
+ * member is tried again alone, so one bad write cannot fail the others; the re-sent id is then
+ * answered with its recorded response.
+ *
+ * A group ends early: before a write with effects outside its Tx (it runs alone, looking up its
+ * request id first, never twice), before a second copy of a request id already in the group, and
+ * after a write whose commit changes the object's memory (Tx.onCommit: the roster, the settings),
+ * which later handlers read.
+ */
+export class WriteGroups {
+  private readonly queue: Queued[] = [];
+  private scheduled = false;
+
+  /** `serial` runs one writer at a time (joins and the session's own writes queue there too). */
+  constructor(private readonly serial: (fn: () => Promise<void>) => Promise<void>) {}
+
+  /** Resolves once the write has been answered (never rejects: errors are answers too). */
+  submit(write: Write): Promise<WriteOutcome> {
+    return new Promise((done) => {
+      this.queue.push({ write, done });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.queue.length === 0) return;
+    this.scheduled = true;
+    void this.serial(async () => {
+      try {
+        await this.runGroup();
+      } finally {
+        // Writes queued meanwhile form the next group, behind whatever else queued for the writer.
+        this.scheduled = false;
+        this.schedule();
+      }
+    });
+  }
+
+  private async runGroup(): Promise<void> {
+    const first = this.queue[0];
+    if (!first) return;
+    if (hasExternalEffects(first.write.prepared)) {
+      this.queue.shift();
+      first.done(await commitAlone(first.write));
+      return;
+    }
+    const group = new Tx();
+    const handled: Handled[] = [];
+    const ids = new Set<string>();
+    const earlier: PendingEvent[] = [];
+    let statements = 0;
+    // Writes arriving while earlier members' handlers run join this group.
+    for (let next = this.queue[0]; next && handled.length < GROUP_MAX_WRITES && statements < GROUP_MAX_STATEMENTS; next = this.queue[0]) {
+      const key = `${next.write.actor.participant_id}\n${next.write.requestId}`;
+      if (ids.has(key) || hasExternalEffects(next.write.prepared)) break;
+      this.queue.shift();
+      ids.add(key);
+      const { deps, actor, prepared } = next.write;
+      const tx = group.child();
+      const now = Date.now();
+      try {
+        const data = await withTimeout(deps.limits.handlerTimeoutMs, runOne(deps, actor, tx, prepared, now));
+        checkDeclaredEvents(prepared, tx);
+        // What players receive is decided against the state the group leaves up to this member.
+        await redactCharacterRefs(deps.db, deps.session.sessionId, tx, earlier);
+        group.pending.merge(tx.pending);
+        earlier.push(...tx.events);
+        handled.push({ ...next, tx, data, now });
+        statements += tx.statements.length + tx.events.length + 1;
+        if (tx.hasCommitEffects) break;
+      } catch (error) {
+        handled.push({ ...next, error });
+      }
+    }
+    const ok = handled.filter((h): h is Committable => "tx" in h);
+    let stored: StoredEvent[][] = [];
+    if (ok.length > 0) {
+      const { reads, log } = first.write.deps;
+      reads.invalidate();
+      try {
+        stored = await log.commitGroup(
+          ok.map(({ write, tx, data, now }) => ({
+            tx,
+            cause: { request_id: write.requestId, participant_id: write.actor.participant_id },
+            record: { participant_id: write.actor.participant_id, request_id: write.requestId, data },
+            now,
+          })),
+        );
+      } catch {
+        // Some member broke the batch: each one again alone, in order (fresh Tx, handler re-run).
+        for (const h of handled) h.done(await commitAlone(h.write));
+        return;
+      } finally {
+        reads.invalidate();
+      }
+    }
+    let i = 0;
+    for (const h of handled) {
+      if ("tx" in h) {
+        try {
+          h.tx.runCommitted();
+        } catch (err) {
+          // Committed all the same: its answer is a success; the other members are still answered.
+          console.error(JSON.stringify({ msg: "onCommit effect failed", op: h.write.prepared.type, error: String(err) }));
+        }
+        h.write.deps.deliver({ status: "success", data: h.data }, stored[i++]!);
+        h.done({ code: "OK", replayed: false });
+      } else {
+        // A failed handler may be a re-sent id failing on its own earlier change: its record answers.
+        h.done(await answerFailure(h.write, h.error));
+      }
+    }
+    if (ok.length > 0) first.write.deps.afterCommit();
+  }
+}
+
+/** One write in a Tx and a D1 batch of its own (a write with external effects; a group's retry). */
+async function commitAlone(write: Write): Promise<WriteOutcome> {
+  const { deps, actor, requestId, prepared } = write;
+  try {
+    // A handler with effects outside its Tx must not run again for a re-sent id: look first.
+    if (hasExternalEffects(prepared) && (await replay(write))) return { code: "OK", replayed: true };
+    const tx = new Tx();
+    const now = Date.now();
+    const data = await withTimeout(deps.limits.handlerTimeoutMs, runOne(deps, actor, tx, prepared, now));
+    checkDeclaredEvents(prepared, tx);
+    await redactCharacterRefs(deps.db, deps.session.sessionId, tx);
+    deps.reads.invalidate();
+    let stored: StoredEvent[];
+    try {
+      stored = await deps.log.commit(tx, { request_id: requestId, participant_id: actor.participant_id }, { participant_id: actor.participant_id, request_id: requestId, data }, now);
+    } finally {
+      deps.reads.invalidate();
+    }
+    tx.runCommitted();
+    deps.deliver({ status: "success", data }, stored);
+    deps.afterCommit();
+    return { code: "OK", replayed: false };
+  } catch (err) {
+    return answerFailure(write, err);
+  }
+}
+
+/**
+ * No look-up before a fresh write (one D1 round trip saved): a re-sent id shows as a handler
+ * failing on its own earlier change or as the commit violating the request log's primary key.
+ * Its recorded answer is the answer; otherwise the error is.
+ */
+async function answerFailure(write: Write, err: unknown): Promise<WriteOutcome> {
+  try {
+    if (await replay(write)) return { code: "OK", replayed: true };
+  } catch (lookupErr) {
+    err = lookupErr;
+  }
+  const e = AppError.from(err);
+  if (!(err instanceof AppError)) console.error(JSON.stringify({ msg: "handler failed", op: write.prepared.type, error: String(err), stack: (err as Error)?.stack }));
+  write.deps.deliver({ status: "error", ...e.toBody() }, []);
+  return { code: e.code, replayed: false };
+}
+
+/** Answers a re-sent request id with its recorded response; false when there is none. */
+async function replay({ deps, actor, requestId }: Write): Promise<boolean> {
+  const recorded = await deps.log.recorded(actor.participant_id, requestId);
+  if (!recorded) return false;
+  deps.metrics.replayedRequest();
+  deps.deliver({ status: "success", data: recorded.data, replayed: true }, []);
+  return true;
 }
 
 /** Known type → valid payload → same world → allowed for this role. */

@@ -1,0 +1,180 @@
+/**
+ * The engine beside the floor (bench/lib/floor.ts), same workloads, same client code (WireClient):
+ * round trips of a Ping and of a write (a ~100-byte row and its event), write throughput with many
+ * writes in flight, and fan-out of a write's event to N sockets. Both speak the same frames; only the
+ * room differs (the engine: a session, a joined DM writing, spectator sockets listening; the floor:
+ * a room of plain sockets) and the write (the engine: CreateStoryEvent; the floor: Write).
+ * Every socket must get every write's event exactly once and in order: anything else is a violation.
+ */
+import { mapLimit, timeSequential, waitUntil } from "../bounded";
+import { openBenchSession } from "../fixture";
+import type { Floor } from "../floor";
+import { now, summarize, type Summary } from "../stats";
+import { WireClient, type Payload } from "../wire-client";
+import { openListeners } from "./fanout";
+
+export interface Target {
+  name: "floor" | "engine";
+  /** n sockets of one fresh room, each receiving its events; the first one writes, or all of them. */
+  room(label: string, n: number, writers: "first" | "all"): Promise<WireClient[]>;
+  write(body: string): Payload;
+  /** The event type each write broadcasts. */
+  writeEvent: string;
+}
+
+export function floorTarget(floor: Floor): Target {
+  let rooms = 0;
+  return {
+    name: "floor",
+    room: (label, n) => {
+      const url = floor.wsUrl(`${label.replace(/[^A-Za-z0-9]/g, "-")}-${++rooms}`);
+      return mapLimit(Array.from({ length: n }), 50, (_, i) => WireClient.open(url, null, `f${i}`));
+    },
+    write: (body) => ({ type: "Write", body }),
+    writeEvent: "Written",
+  };
+}
+
+export function engineTarget(baseUrl: string): Target {
+  return {
+    name: "engine",
+    room: async (label, n, writers) => {
+      const session = await openBenchSession(baseUrl, label);
+      if (n === 1) return [session.dm];
+      if (writers === "first") return [session.dm, ...(await openListeners(session, baseUrl, n - 1)).listeners];
+      // More sockets of the DM (writes are for DMs), like the engine's own throughput workload.
+      const more = await mapLimit(Array.from({ length: n - 1 }), 10, async (_, i) => {
+        const c = await WireClient.open(session.grant.ws_url, session.grant.token, `w${i}`);
+        await c.join();
+        return c;
+      });
+      return [session.dm, ...more];
+    },
+    write: (body) => ({ type: "CreateStoryEvent", data: { summary: body } }),
+    writeEvent: "StoryEventCreated",
+  };
+}
+
+export interface VersusConfig {
+  roundTrips: { count: number; maxMs: number; rounds: number };
+  throughput: { clients: number; inFlight: number; durationMs: number; maxRequests: number };
+  fanout: { sizes: number[]; writes: number; writeTimeoutMs: number };
+}
+
+export interface VersusFigures {
+  ping: Summary;
+  write: Summary;
+  throughput: { clients: number; in_flight_per_client: number; writes_per_s: number; requests: number; errors: Record<string, number>; latency: Summary };
+  fanout: { sockets: number; latency: Summary }[];
+}
+
+export type VersusResults = Partial<Record<Target["name"], VersusFigures>> & { violations: string[] };
+
+/** A ~100-byte row body. */
+const body = (i: number) => `bench row ${i} `.padEnd(100, "·").slice(0, 100);
+
+async function succeed(client: WireClient, payload: Payload): Promise<void> {
+  const r = await client.request(payload);
+  if (r.status !== "success") throw new Error(`${payload.type} failed: ${r.code} ${r.message}`);
+}
+
+/** Each socket's events of the write type: exactly `expected` of them, seqs strictly increasing. */
+function checkDelivery(t: Target, clients: WireClient[], expected: number, what: string, violations: string[]): void {
+  const bad = clients.filter((c) => {
+    const seqs = c.events.filter((e) => e.type === t.writeEvent).map((e) => e.seq);
+    return seqs.length !== expected || seqs.some((s, i) => i > 0 && s <= seqs[i - 1]!);
+  }).length;
+  if (bad > 0) violations.push(`${t.name} ${what}: ${bad}/${clients.length} sockets did not get each of the ${expected} writes' events exactly once in order`);
+}
+
+async function throughput(t: Target, cfg: VersusConfig["throughput"], violations: string[]): Promise<VersusFigures["throughput"]> {
+  const clients = await t.room("throughput", cfg.clients, "all");
+  const latencies: number[] = [];
+  const errors: Record<string, number> = {};
+  let started = 0;
+  const t0 = now();
+  const deadline = t0 + cfg.durationMs;
+  const slot = async (c: WireClient) => {
+    while (now() < deadline && started < cfg.maxRequests) {
+      const n = started++;
+      const s = now();
+      const r = await c.request(t.write(body(n)), undefined, 60_000);
+      if (r.status === "success") latencies.push(now() - s);
+      else errors[r.code] = (errors[r.code] ?? 0) + 1;
+    }
+  };
+  try {
+    await Promise.all(clients.flatMap((c) => Array.from({ length: cfg.inFlight }, () => slot(c))));
+    const elapsed = now() - t0;
+    // Every write's event reaches every client: nothing lost, nothing twice.
+    await waitUntil(() => clients.every((c) => c.events.filter((e) => e.type === t.writeEvent).length >= latencies.length), 10_000);
+    checkDelivery(t, clients, latencies.length, "throughput", violations);
+    return {
+      clients: cfg.clients,
+      in_flight_per_client: cfg.inFlight,
+      writes_per_s: Math.round((latencies.length / elapsed) * 1000),
+      requests: latencies.length + Object.values(errors).reduce((a, b) => a + b, 0),
+      errors,
+      latency: summarize(latencies),
+    };
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+  }
+}
+
+async function fanout(t: Target, sockets: number, cfg: VersusConfig["fanout"], violations: string[]): Promise<VersusFigures["fanout"][number]> {
+  const [writer, ...listeners] = await t.room(`fanout ${sockets}`, sockets + 1, "first");
+  let arrived = 0;
+  for (const l of listeners) l.onEvent = (e) => void (e.type === t.writeEvent && arrived++);
+  const latencies: number[] = [];
+  try {
+    for (let i = 0; i < cfg.writes; i++) {
+      const t0 = now();
+      const result = writer!.request(t.write(body(i)));
+      const all = await waitUntil(() => arrived >= (i + 1) * listeners.length, cfg.writeTimeoutMs, 1);
+      const elapsed = now() - t0;
+      if ((await result).status !== "success") throw new Error(`${t.name} fan-out write failed`);
+      if (!all) break;
+      latencies.push(elapsed);
+    }
+    checkDelivery(t, listeners, cfg.writes, `fan-out N=${sockets}`, violations);
+    return { sockets, latency: summarize(latencies) };
+  } finally {
+    await Promise.all([writer!, ...listeners].map((c) => c.close()));
+  }
+}
+
+/** Runs every workload on each target; round trips take turns in rounds so noise hits both alike. */
+export async function versusFloor(targets: Target[], cfg: VersusConfig, log: (m: string) => void): Promise<VersusResults> {
+  const results: VersusResults = { violations: [] };
+  const samples = new Map(targets.map((t) => [t.name, { ping: [] as number[], write: [] as number[] }]));
+  const writers = await Promise.all(targets.map(async (t) => (await t.room("round trips", 1, "first"))[0]!));
+  try {
+    log(`versus floor: round trips (${targets.map((t) => t.name).join(", ")})`);
+    const perRound = { count: Math.ceil(cfg.roundTrips.count / cfg.roundTrips.rounds), maxMs: Math.ceil(cfg.roundTrips.maxMs / cfg.roundTrips.rounds) };
+    let n = 0;
+    for (let round = 0; round < cfg.roundTrips.rounds; round++) {
+      for (const [i, t] of targets.entries()) {
+        const s = samples.get(t.name)!;
+        const w = writers[i]!;
+        s.ping.push(...(await timeSequential(perRound, () => succeed(w, { type: "Ping" }), round === 0 ? 10 : 0)));
+        s.write.push(...(await timeSequential(perRound, () => succeed(w, t.write(body(++n))), round === 0 ? 5 : 0)));
+      }
+    }
+  } finally {
+    await Promise.all(writers.map((w) => w.close()));
+  }
+  const partial = new Map<string, Partial<VersusFigures>>(targets.map((t) => [t.name, { ping: summarize(samples.get(t.name)!.ping), write: summarize(samples.get(t.name)!.write), fanout: [] }]));
+  for (const t of targets) {
+    log(`versus floor: write throughput, ${t.name}`);
+    partial.get(t.name)!.throughput = await throughput(t, cfg.throughput, results.violations);
+  }
+  for (const size of cfg.fanout.sizes) {
+    for (const t of targets) {
+      log(`versus floor: fan-out to ${size}, ${t.name}`);
+      partial.get(t.name)!.fanout!.push(await fanout(t, size, cfg.fanout, results.violations));
+    }
+  }
+  for (const t of targets) results[t.name] = partial.get(t.name) as VersusFigures;
+  return results;
+}
