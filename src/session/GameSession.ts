@@ -28,6 +28,10 @@ import { Scheduler } from "./scheduler";
 import { Outbound } from "./outbound";
 import { OutboundStream } from "./streams";
 import { JOB_LEASE, JobRunner } from "./jobs";
+import { DOMAIN_TIMER, DomainTimers } from "./timers";
+import { SYSTEM_ACTOR } from "../engine/timers";
+import { redactCharacterRefs } from "../domain/character-refs";
+import type { HandlerContext } from "../engine/context";
 
 /** Per-connection identity, kept in the socket attachment so it survives hibernation. */
 interface Attachment {
@@ -115,6 +119,8 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
   /** Every frame to a socket goes through its outbound budget. */
   private readonly outbound: Outbound;
   private readonly jobs: JobRunner;
+  /** Timed domain work (staging timeouts): entries of the scheduler, fired in the write queue. */
+  private readonly timers: DomainTimers;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -131,6 +137,7 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
         [DUTY.trim]: () => this.trimNow(),
         [DUTY.sweep]: () => this.sweepSockets(Date.now()),
         [JOB_LEASE]: (data) => this.jobs.onLease(data),
+        [DOMAIN_TIMER]: (data) => this.timers.fire(data),
       },
       { maxAttempts: this.limits.dutyMaxAttempts },
     );
@@ -143,6 +150,22 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
       openStream: (audience, id) => this.openStream(audience, id),
       write: (participantId, build) => this.writeQueued(participantId, build),
     });
+    this.timers = new DomainTimers({
+      scheduler: this.scheduler,
+      write: (fire) =>
+        this.writeQueued(null, async (tx, now) => {
+          await fire(this.systemContext(tx, now));
+          if (tx.statements.length === 0 && tx.events.length === 0) return false;
+          await redactCharacterRefs(env.DB, this.sessionId, tx);
+          return true;
+        }),
+    });
+  }
+
+  /** What a timer's domain code runs with: the session itself acts (SYSTEM_ACTOR). */
+  private systemContext(tx: Tx, now: number): HandlerContext {
+    const actor = SYSTEM_ACTOR;
+    return { env: this.env, db: this.env.DB, limits: this.limits, actor, session: this, reads: this.reads, tx, now, jobs: this.jobs.service(tx, actor, now), timers: this.timers.service(tx) };
   }
 
   // ---- SessionServices (what handlers may use) ----
@@ -438,6 +461,7 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
       },
       afterCommit: () => this.maybeTrim(),
       jobs: (tx, actor, now) => this.jobs.service(tx, actor, now),
+      timers: (tx) => this.timers.service(tx),
     };
   }
 

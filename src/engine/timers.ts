@@ -1,0 +1,42 @@
+import type { z } from "zod";
+import type { HandlerContext } from "./context";
+
+/**
+ * A kind of timed domain work (a staging's auto-approval), declared by a domain module and
+ * registered with `registerTimerKind`, like job kinds. When due, `fire` runs in the session's
+ * write queue with a HandlerContext whose actor is the session itself (SYSTEM_ACTOR); what it
+ * writes and emits commits as one Tx. Alarms are at-least-once: `fire` must look at the state
+ * and do nothing when there is nothing left to do.
+ */
+export interface TimerKind<D = unknown> {
+  readonly kind: string;
+  readonly data: z.ZodType<D>;
+  fire(ctx: HandlerContext, data: D): Promise<void>;
+}
+
+const KINDS = new Map<string, TimerKind<any>>();
+
+export function registerTimerKind<D>(kind: TimerKind<D>): TimerKind<D> {
+  KINDS.set(kind.kind, kind);
+  return kind;
+}
+
+export function timerKind(name: string): TimerKind<unknown> | undefined {
+  return KINDS.get(name);
+}
+
+/** The actor of work the session does by itself (timers): a DM's powers, no participant. */
+export const SYSTEM_ACTOR = { participant_id: "system", role: "dm" } as const;
+
+/** How a handler schedules timed work: `ctx.timers.schedule(kind, dueAt, data, id)`. */
+export interface TimerService {
+  /**
+   * Persists a timer (in the object's storage, so it survives eviction) due at `dueAt` (ms since
+   * epoch). `id` is its idempotency key within the kind: scheduling it again replaces it. Written
+   * at once, not with the commit (like job leases): should the Tx fail, the timer fires, finds
+   * nothing to do, and is dropped.
+   */
+  schedule<D>(kind: string | TimerKind<D>, dueAt: number, data: D, id: string): void;
+  /** Drops a timer once the Tx has committed. */
+  cancel(kind: string | TimerKind<any>, id: string): void;
+}
