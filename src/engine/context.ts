@@ -4,7 +4,7 @@ import type { Actor } from "./authorize";
 import type { ReadCache } from "./read-cache";
 import type { JobService } from "./jobs";
 import type { SessionServices } from "./services";
-import type { TimerService } from "./timers";
+import type { TimerService } from "./timer-service";
 import type { Tx } from "./tx";
 
 export type { ServerStream, SessionServices } from "./services";

@@ -28,15 +28,4 @@ export function timerKind(name: string): TimerKind<unknown> | undefined {
 /** The actor of work the session does by itself (timers): a DM's powers, no participant. */
 export const SYSTEM_ACTOR = { participant_id: "system", role: "dm" } as const;
 
-/** How a handler schedules timed work: `ctx.timers.schedule(kind, dueAt, data, id)`. */
-export interface TimerService {
-  /**
-   * Persists a timer (in the object's storage, so it survives eviction) due at `dueAt` (ms since
-   * epoch). `id` is its idempotency key within the kind: scheduling it again replaces it. Written
-   * at once, not with the commit (like job leases): should the Tx fail, the timer fires, finds
-   * nothing to do, and is dropped.
-   */
-  schedule<D>(kind: string | TimerKind<D>, dueAt: number, data: D, id: string): void;
-  /** Drops a timer once the Tx has committed. */
-  cancel(kind: string | TimerKind<any>, id: string): void;
-}
+export type { TimerService } from "./timer-service";
