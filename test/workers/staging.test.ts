@@ -69,6 +69,12 @@ describe("staging", () => {
     // A DM who joins later finds what is pending.
     const pendingList = await t.dm.ok({ type: "ListStagings", status: "pending" });
     expect(pendingList.items.map((s: any) => s.region_id).sort()).toEqual([w.street.id, w.hall.id].sort());
+    const lateDm = await TestSocket.open(t.dmGrant);
+    await lateDm.join();
+    const snapshot = await lateDm.ok({ type: "GetSessionSnapshot" });
+    expect(snapshot.pending_stagings.map((s: any) => s.id)).toContain(staging.id);
+    lateDm.close();
+    expect(await t.player.ok({ type: "GetSessionSnapshot" })).not.toHaveProperty("pending_stagings");
 
     for (const s of [t.player, t.spectator]) {
       expect((await s.request({ type: "ApproveStaging", staging_id: staging.id })).code).toBe("FORBIDDEN");
