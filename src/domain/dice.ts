@@ -1,4 +1,5 @@
 import { invalidField, type DiceRoll } from "../protocol";
+import { authorize } from "../engine/authorize";
 import { defineHandlers, type HandlerContext } from "../engine/context";
 import { newId } from "../engine/store";
 import { ALL, only, type Audience } from "../engine/tx";
@@ -131,7 +132,8 @@ export const diceHandlers = defineHandlers({
   RollDice: {
     async handle(ctx, p) {
       const r = diceRoll(ctx, p.formula, p.visibility ?? "public");
-      if (p.character_id) await requireVisible(ctx, CHARACTER, p.character_id);
+      // A roll may name the character it is for: a player's own PC, any character for a DM.
+      if (p.character_id) authorize(ctx.actor, "own", await requireVisible(ctx, CHARACTER, p.character_id), "roll for a character that is not its own");
       ctx.tx.emit({ type: "DiceRolled", roll: r, character_id: p.character_id ?? null }, audienceOf(r.visibility, ctx.actor.participant_id));
       return r;
     },

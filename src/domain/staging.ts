@@ -2,7 +2,7 @@ import { z } from "zod";
 import { AppError, invalidField, type Character, type PresentNpc, type Region, type StagedNpc, type Staging } from "../protocol";
 import { isDm } from "../engine/authorize";
 import { bump, conditions, create } from "../engine/store";
-import { registerTimerKind } from "../engine/timers";
+import { SYSTEM_ACTOR, registerTimerKind } from "../engine/timers";
 import { DMS, NON_DMS, only } from "../engine/tx";
 import { defineHandlers, type HandlerContext } from "../engine/context";
 import { requireVisible } from "./changes";
@@ -185,7 +185,7 @@ async function approve(
     ttl_minutes: ttl,
     approved_at: ctx.now,
     expires_at: ctx.now + ttl * 60_000,
-    approved_by: isDm(ctx.actor) && ctx.actor.participant_id !== "system" ? ctx.actor.participant_id : null,
+    approved_by: ctx.actor.participant_id === SYSTEM_ACTOR.participant_id ? null : ctx.actor.participant_id,
     auto_approve_at: null,
   };
   const after = opts.isNew ? stagings.add(ctx, { ...staging, ...patch }) : stagings.save(ctx, bump(staging, patch, ctx.now));

@@ -1,3 +1,4 @@
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { TestSocket, settle, table } from "./helpers";
 
@@ -83,6 +84,14 @@ describe("actantial model", () => {
     expect(joined.replayed_events).toBeGreaterThan(5);
     expect(JSON.stringify(again.frames)).not.toContain("SECRET-WANT");
     again.close();
+
+    // Deleting a character takes its wants and every view of or about it along.
+    const count = async (sql: string) => (await env.DB.prepare(sql).bind(t.dmGrant.session_id).first<{ n: number }>())!.n;
+    expect(await count("SELECT COUNT(*) AS n FROM actantial_views WHERE session_id = ?")).toBe(2);
+    await t.dm.ok({ type: "DeleteCharacter", character_id: hero.id });
+    expect(await count("SELECT COUNT(*) AS n FROM actantial_views WHERE session_id = ?")).toBe(0);
+    await t.dm.ok({ type: "DeleteCharacter", character_id: npc.id });
+    expect(await count("SELECT COUNT(*) AS n FROM wants WHERE session_id = ?")).toBe(0);
     t.close();
   });
 

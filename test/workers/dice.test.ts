@@ -124,8 +124,14 @@ describe("RollDice", () => {
     expect(bad.message).toContain("formula");
     expect((await t.player.request({ type: "RollDice", formula: "500d6" })).code).toBe("VALIDATION_ERROR");
     expect((await t.spectator.request({ type: "RollDice", formula: "1d6" })).code).toBe("FORBIDDEN");
+    // A roll may name a character: the player's own PC; any character for a DM.
+    const npc = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Guard" } });
+    const pc = await t.player.ok({ type: "CreateCharacter", data: { kind: "pc", name: "Hero" } });
+    expect((await t.player.request({ type: "RollDice", formula: "1d6", character_id: npc.id })).code).toBe("FORBIDDEN");
     await settle();
     expect(t.dm.events("DiceRolled")).toHaveLength(3);
+    expect((await t.player.ok({ type: "RollDice", formula: "1d6", character_id: pc.id })).total).toBeGreaterThanOrEqual(1);
+    await t.dm.ok({ type: "RollDice", formula: "1d6", character_id: npc.id });
     t.close();
   });
 });

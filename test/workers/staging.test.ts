@@ -171,6 +171,11 @@ describe("staging", () => {
     expect(await runDurableObjectAlarm(sessionStub(env, t.dmGrant.session_id))).toBe(true);
     const dmView = await t.dm.waitFor(ev("StagingApproved"));
     expect(dmView.event.staging).toMatchObject({ id: staging.id, source: "auto", approved_by: null });
+    const story = await t.dm.waitFor(ev("StoryEventCreated", (e) => e.story_event.kind === "staging_approved"));
+    expect(story.event.story_event).toMatchObject({ created_by: null, region_id: w.hall.id });
+    expect(story.event.story_event.character_ids).toContain(w.spy.id);
+    const playerStory = await t.player.waitFor(ev("StoryEventCreated", (e) => e.story_event.kind === "staging_approved"));
+    expect(playerStory.event.story_event.character_ids).not.toContain(w.spy.id);
     const scene = await t.player.waitFor(ev("PcSceneChanged"));
     expect(names(scene.event.npcs_present)).toEqual(["Barkeep", "Regular"]);
     expect(await timerEntry(t.dmGrant.session_id, staging.id)).toBeUndefined();
