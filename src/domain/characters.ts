@@ -6,6 +6,7 @@ import { requireParticipant } from "../engine/participants";
 import { Table, bump, checkVersion, conditions, create } from "../engine/store";
 import { defineHandlers, type HandlerContext } from "../engine/context";
 import { npcRegionRelationships, regions } from "./world-tables";
+import { actantialViews, wants } from "./gameplay-tables";
 
 export const characters = new Table<Character>(
   "characters",
@@ -134,6 +135,9 @@ export const characterHandlers = defineHandlers({
       const result = deleteEntity(ctx, CHARACTER, before, p.expected_version);
       inventory.removeWhere(ctx, inventory.where({ character_id: before.id }));
       npcRegionRelationships.removeWhere(ctx, npcRegionRelationships.where({ character_id: before.id }));
+      // Its wants and every actantial view of or about it (DM material, no events: as above).
+      wants.removeWhere(ctx, wants.where({ character_id: before.id }));
+      actantialViews.removeWhere(ctx, { sql: "character_id = ? OR target_character_id = ?", params: [before.id, before.id], match: (v) => v.character_id === before.id || v.target_character_id === before.id });
       return result;
     },
   },

@@ -7,6 +7,10 @@ import { goalHandlers } from "./goals";
 import { storyHandlers } from "./story";
 import { promptHandlers } from "./prompts";
 import { jobHandlers } from "./jobs";
+import { diceHandlers } from "./dice";
+import { actantialHandlers } from "./actantial";
+import { challengeHandlers } from "./challenges";
+import { stagingHandlers } from "./staging";
 import type { HandlerMap } from "../engine/context";
 
 /** Every operation's handler, in one place. The registry test checks none is missing. */
@@ -20,4 +24,8 @@ export const HANDLERS = {
   ...storyHandlers,
   ...promptHandlers,
   ...jobHandlers,
+  ...diceHandlers,
+  ...actantialHandlers,
+  ...challengeHandlers,
+  ...stagingHandlers,
 } satisfies HandlerMap;

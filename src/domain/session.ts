@@ -6,6 +6,7 @@ import { bump } from "../engine/store";
 import { ROSTER_PAGE, participants, requireParticipant, toParticipant } from "../engine/participants";
 import { defineHandlers, type HandlerContext } from "../engine/context";
 import { worlds } from "./world";
+import { stagings } from "./gameplay-tables";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -61,6 +62,7 @@ export const sessionHandlers = defineHandlers({
         participants: s.roster(ROSTER_PAGE).map((r) => toParticipant(r, s, online)),
         characters: chars.items,
         current_scene: scene,
+        ...(ctx.actor.role === "dm" && { pending_stagings: await stagings.rows(ctx, stagings.where({ status: "pending" })) }),
       };
     },
   },

@@ -1,5 +1,6 @@
 import type { StoryEvent, StoryEventKind } from "../protocol";
 import { isDm } from "../engine/authorize";
+import { SYSTEM_ACTOR } from "../engine/timers";
 import { deleteEntity, insertEntity, requireAll, requireVisible, updateEntity } from "./changes";
 import { withVisibleCharacters } from "./character-refs";
 import { characters } from "./characters";
@@ -46,7 +47,8 @@ export async function appendStoryEvent(
     game_time: entry.game_time ?? null,
     tags: entry.tags ?? [],
     hidden: entry.hidden ?? false,
-    created_by: ctx.actor.participant_id,
+    // Work the session does by itself (a staging timeout) has no participant behind it.
+    created_by: ctx.actor.participant_id === SYSTEM_ACTOR.participant_id ? null : ctx.actor.participant_id,
   });
 }
 

@@ -4,6 +4,7 @@ import { characters, inventory } from "./characters";
 import { Table, bump, checkVersion } from "../engine/store";
 import { checkPromptOverride } from "./prompts";
 import { defineHandlers, type HandlerContext } from "../engine/context";
+import { actantialViews, challenges, wants } from "./gameplay-tables";
 import { locations, npcRegionRelationships, promptOverrides, regionConnections, regions, scenes, goals, storyEvents } from "./world-tables";
 
 /** The session's world. */
@@ -24,6 +25,9 @@ const content = () => ({
   prompt_templates: promptOverrides,
   characters,
   inventory,
+  wants,
+  actantial_views: actantialViews,
+  challenges,
 });
 type ContentKey = keyof ReturnType<typeof content>;
 
@@ -31,6 +35,9 @@ type ContentKey = keyof ReturnType<typeof content>;
 const EXPORT_FILTER: Partial<Record<ContentKey, string>> = {
   prompt_templates: "value IS NOT NULL",
   npc_region_relationships: "character_id IN (SELECT id FROM characters WHERE session_id = ?1)",
+  wants: "character_id IN (SELECT id FROM characters WHERE session_id = ?1)",
+  actantial_views:
+    "want_id IN (SELECT id FROM wants WHERE session_id = ?1 AND character_id IN (SELECT id FROM characters WHERE session_id = ?1)) AND target_character_id IN (SELECT id FROM characters WHERE session_id = ?1)",
 };
 
 /** The whole world, read in ONE D1 batch (a transaction): a consistent snapshot, even while writes go on. */
@@ -63,6 +70,9 @@ async function exportWorld(ctx: HandlerContext): Promise<WorldDocument> {
     prompt_templates: rows("prompt_templates").map(({ key, value, version, created_at, updated_at }) => ({ key, value, version, created_at, updated_at })),
     characters: rows("characters"),
     inventory: rows("inventory"),
+    wants: rows("wants"),
+    actantial_views: rows("actantial_views"),
+    challenges: rows("challenges"),
   };
 }
 
@@ -172,6 +182,20 @@ async function importEntities(ctx: HandlerContext, doc: WorldDocument): Promise<
     }),
   );
   doc.inventory.forEach((item, i) => add(inventory, { ...item, id: ids.get(item.id)!, character_id: req(item.character_id, `inventory.${i}.character_id`) }));
+  // A want's target follows its entity; a target not in the document is dropped.
+  const target = (t: WorldDocument["wants"][number]["target"]) => (t && t.type !== "text" ? (ids.has(t.id) ? { ...t, id: ids.get(t.id)! } : null) : t);
+  doc.wants.forEach((x, i) => add(wants, { ...x, world_id: w, id: ids.get(x.id)!, character_id: req(x.character_id, `wants.${i}.character_id`), target: target(x.target) }));
+  doc.actantial_views.forEach((v, i) =>
+    add(actantialViews, {
+      ...v,
+      world_id: w,
+      id: ids.get(v.id)!,
+      character_id: req(v.character_id, `actantial_views.${i}.character_id`),
+      want_id: req(v.want_id, `actantial_views.${i}.want_id`),
+      target_character_id: req(v.target_character_id, `actantial_views.${i}.target_character_id`),
+    }),
+  );
+  doc.challenges.forEach((c) => add(challenges, { ...c, world_id: w, id: ids.get(c.id)!, outcomes: c.outcomes ?? { success: "", failure: "", partial: "", critical: "" } }));
   const activeSceneId = opt(doc.world.active_scene_id);
   ctx.tx.write(
     ctx.db.prepare("UPDATE worlds SET active_scene_id = ? WHERE session_id = ? AND id = ?").bind(activeSceneId, ctx.session.sessionId, w),

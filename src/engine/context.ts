@@ -4,6 +4,7 @@ import type { Actor } from "./authorize";
 import type { ReadCache } from "./read-cache";
 import type { JobService } from "./jobs";
 import type { SessionServices } from "./services";
+import type { TimerService } from "./timer-service";
 import type { Tx } from "./tx";
 
 export type { ServerStream, SessionServices } from "./services";
@@ -21,6 +22,8 @@ export interface HandlerContext {
   now: number;
   /** Long-running work, recorded in this Tx and run after it commits. */
   jobs: JobService;
+  /** Timed work (a staging timeout), persisted by the session's scheduler. */
+  timers: TimerService;
 }
 
 /**

@@ -8,6 +8,7 @@ import { GOAL_OPS } from "./ops/goals";
 import { STORY_OPS } from "./ops/story";
 import { PROMPT_OPS } from "./ops/prompts";
 import { JOB_OPS } from "./ops/jobs";
+import { ACTANTIAL_OPS, CHALLENGE_OPS, DICE_OPS, STAGING_OPS } from "./ops/gameplay";
 import { op, type FrameLimit } from "./ops/define";
 
 export { ACCESS, FRAME_LIMITS, type Access, type FrameLimit, type OperationDef } from "./ops/define";
@@ -41,6 +42,10 @@ export const OPERATION_AREAS = {
   "story events": STORY_OPS,
   "prompt templates": PROMPT_OPS,
   jobs: JOB_OPS,
+  dice: DICE_OPS,
+  "actantial model": ACTANTIAL_OPS,
+  challenges: CHALLENGE_OPS,
+  staging: STAGING_OPS,
   composition: COMPOSITION_OPS,
 } as const;
 
@@ -62,6 +67,10 @@ export const OPERATIONS = {
   ...STORY_OPS,
   ...PROMPT_OPS,
   ...JOB_OPS,
+  ...DICE_OPS,
+  ...ACTANTIAL_OPS,
+  ...CHALLENGE_OPS,
+  ...STAGING_OPS,
   ...COMPOSITION_OPS,
 } as const;
 

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { CharacterSchema, EntityBase, InventoryItemSchema, WorldSchema } from "./entities";
 import { JsonObjectField } from "./json";
+import { ActantialViewSchema, ChallengeSchema, WantSchema } from "./gameplay-entities";
 
 /**
  * Entities of the world-building areas: locations, regions and their connections, NPC–region
@@ -224,5 +225,9 @@ export const WorldDocumentSchema = z.object({
   prompt_templates: z.array(z.object({ key: z.string(), value: z.string(), version: z.number().int(), created_at: z.number().int(), updated_at: z.number().int() })),
   characters: z.array(CharacterSchema),
   inventory: z.array(InventoryItemSchema),
+  // Gameplay rules (absent from documents of earlier versions: empty).
+  wants: z.array(WantSchema).default([]),
+  actantial_views: z.array(ActantialViewSchema).default([]),
+  challenges: z.array(ChallengeSchema).default([]),
 });
 export type WorldDocument = z.infer<typeof WorldDocumentSchema>;

@@ -29,6 +29,10 @@ import { Outbound } from "./outbound";
 import { OutboundStream } from "./streams";
 import { JOB_LEASE, JobRunner } from "./jobs";
 import { requestLogPolicy, type RequestLogPolicy } from "./request-log";
+import { DOMAIN_TIMER, DomainTimers } from "./timers";
+import { SYSTEM_ACTOR } from "../engine/timers";
+import { redactCharacterRefs } from "../domain/character-refs";
+import type { HandlerContext } from "../engine/context";
 
 /** Per-connection identity, kept in the socket attachment so it survives hibernation. */
 interface Attachment {
@@ -119,6 +123,8 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
   /** Requests' writes, handled and committed in groups inside the serial queue. */
   private readonly writes = new WriteGroups((fn) => this.serial(fn));
   private readonly logRequest: RequestLogPolicy;
+  /** Timed domain work (staging timeouts): entries of the scheduler, fired in the write queue. */
+  private readonly timers: DomainTimers;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -136,6 +142,7 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
         [DUTY.trim]: () => this.trimNow(),
         [DUTY.sweep]: () => this.sweepSockets(Date.now()),
         [JOB_LEASE]: (data) => this.jobs.onLease(data),
+        [DOMAIN_TIMER]: (data) => this.timers.fire(data),
       },
       { maxAttempts: this.limits.dutyMaxAttempts },
     );
@@ -148,6 +155,22 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
       openStream: (audience, id) => this.openStream(audience, id),
       write: (participantId, build) => this.writeQueued(participantId, build),
     });
+    this.timers = new DomainTimers({
+      scheduler: this.scheduler,
+      write: (fire) =>
+        this.writeQueued(null, async (tx, now) => {
+          await fire(this.systemContext(tx, now));
+          if (tx.statements.length === 0 && tx.events.length === 0) return false;
+          await redactCharacterRefs(env.DB, this.sessionId, tx);
+          return true;
+        }),
+    });
+  }
+
+  /** What a timer's domain code runs with: the session itself acts (SYSTEM_ACTOR). */
+  private systemContext(tx: Tx, now: number): HandlerContext {
+    const actor = SYSTEM_ACTOR;
+    return { env: this.env, db: this.env.DB, limits: this.limits, actor, session: this, reads: this.reads, tx, now, jobs: this.jobs.service(tx, actor, now), timers: this.timers.service(tx) };
   }
 
   // ---- SessionServices (what handlers may use) ----
@@ -444,6 +467,7 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
       },
       afterCommit: () => this.maybeTrim(),
       jobs: (tx, actor, now) => this.jobs.service(tx, actor, now),
+      timers: (tx) => this.timers.service(tx),
     };
   }
 

@@ -16,6 +16,7 @@ import type { EventLog, StoredEvent } from "./eventlog";
 import type { Metrics } from "./metrics";
 import type { ReadCache } from "../engine/read-cache";
 import type { JobService } from "../engine/jobs";
+import type { TimerService } from "../engine/timers";
 import { Tx } from "../engine/tx";
 import { redactCharacterRefs } from "../domain/character-refs";
 import type { PendingEvent } from "../engine/tx";
@@ -40,6 +41,8 @@ export interface RouterDeps {
   afterCommit(): void;
   /** The jobs a handler starts inside its Tx (run once it commits). */
   jobs(tx: Tx, actor: Actor, now: number): JobService;
+  /** The timers a handler schedules inside its Tx. */
+  timers(tx: Tx): TimerService;
 }
 
 type Prepared = { type: OperationType; payload: { type: string } & Record<string, unknown> };
@@ -330,7 +333,7 @@ function checkDeclaredEvents(p: Prepared, tx: Tx): void {
 
 function context(deps: RouterDeps, actor: Actor, tx: Tx, now: number): HandlerContext {
   const jobs = deps.jobs(tx, actor, now);
-  return { env: deps.env, db: deps.db, limits: deps.limits, actor, session: deps.session, reads: deps.reads, tx, now, jobs };
+  return { env: deps.env, db: deps.db, limits: deps.limits, actor, session: deps.session, reads: deps.reads, tx, now, jobs, timers: deps.timers(tx) };
 }
 
 /** Whether the request is a write, or a Batch with at least one write. */

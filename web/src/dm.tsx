@@ -1,16 +1,18 @@
 import { signal } from "@preact/signals";
 import { Characters, Goals, Places, Prompts, Scenes, Story } from "./dm-editors";
+import { DmGameplay, gameplay } from "./gameplay";
 import type { SessionStore } from "./session-store";
 import { EntityForm, Section } from "./ui";
 import { Participants, SceneCard, Timeline, WorldHeader } from "./world-views";
 
 /** The DM's page: everything, with an editor per kind of world content. */
 
-const TABS = ["Overview", "Characters", "Places", "Scenes", "Goals", "Story", "Prompts"] as const;
+const TABS = ["Overview", "Play", "Characters", "Places", "Scenes", "Goals", "Story", "Prompts"] as const;
 type Tab = (typeof TABS)[number];
 const tab = signal<Tab>("Overview");
 
 export function DmView({ store }: { store: SessionStore }) {
+  gameplay(store); // follows stagings and challenges from the start, whichever tab is open
   return (
     <>
       <nav class="tabs" aria-label="DM sections">
@@ -34,6 +36,7 @@ export function DmView({ store }: { store: SessionStore }) {
           </div>
         </div>
       )}
+      {tab.value === "Play" && <DmGameplay store={store} />}
       {tab.value === "Characters" && <Characters store={store} />}
       {tab.value === "Places" && <Places store={store} />}
       {tab.value === "Scenes" && <Scenes store={store} />}

@@ -1,12 +1,14 @@
 import type { Character, InventoryItem } from "../../src/protocol/entities";
 import type { SessionStore } from "./session-store";
 import { EntityForm, Section } from "./ui";
+import { DicePanel, PlayerGameplay, gameplay } from "./gameplay";
 import { CharacterLine, Npcs, Participants, regionLabel, SceneCard, Timeline, WorldHeader } from "./world-views";
 
 /** The player's page: the world, the scene, where its PC is, its sheet, who and what it may see. */
 export function PlayerView({ store }: { store: SessionStore }) {
   const pc = store.myPc.value;
   const spectator = store.you.value?.role === "spectator";
+  gameplay(store); // follows prompts and presence from the start
   return (
     <div class="columns">
       <div class="column">
@@ -16,6 +18,8 @@ export function PlayerView({ store }: { store: SessionStore }) {
         <Npcs store={store} />
       </div>
       <div class="column">
+        {pc && <PlayerGameplay store={store} />}
+        <DicePanel store={store} />
         {pc && <Sheet store={store} pc={pc} />}
         <Timeline store={store} />
         <Participants store={store} />

@@ -46,11 +46,15 @@ export const SCENE_OPS = {
     input: { scene_id: Id, backdrop_asset_id: Id.nullable(), ...ExpectedVersion },
     output: SceneSchema,
   }),
-  /** A player moves its own PC (a DM any PC) along an open connection from its current region. */
+  /**
+   * A player moves its own PC (a DM any PC) along an open connection from its current region.
+   * Staging: with a valid staging the PC's player gets PcSceneChanged; without, DMs get
+   * StagingApprovalRequest and the player StagingPending (docs/gameplay.md).
+   */
   MoveToRegion: op({
     access: "play",
     write: true,
-    events: ["CharacterUpdated", "StoryEventCreated"],
+    events: ["CharacterUpdated", "StoryEventCreated", "StagingApprovalRequest", "StagingPending", "PcSceneChanged"],
     input: { character_id: Id, region_id: Id },
     output: z.object({ character: CharacterSchema, region: RegionSchema }),
   }),

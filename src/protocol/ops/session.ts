@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { PageParams, ParticipantSchema, SessionSettingsSchema, WorldSchema, CharacterSchema, pageOf } from "../entities";
 import { SceneSchema } from "../world-entities";
+import { StagingSchema } from "../gameplay-entities";
 import { Id, op } from "./define";
 
 /** Session: ping, snapshot, roster, kick, invite code, settings. */
@@ -20,6 +21,8 @@ export const SESSION_OPS = {
       participants: z.array(ParticipantSchema),
       characters: z.array(CharacterSchema),
       current_scene: SceneSchema.nullable(),
+      /** DMs only: stagings awaiting an answer (docs/gameplay.md). */
+      pending_stagings: z.array(StagingSchema).optional(),
     }),
   }),
   ListParticipants: op({ access: "read", input: { ...PageParams }, output: pageOf(ParticipantSchema) }),

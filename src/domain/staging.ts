@@ -1,0 +1,271 @@
+import { z } from "zod";
+import { AppError, invalidField, type Character, type PresentNpc, type Region, type StagedNpc, type Staging } from "../protocol";
+import { isDm } from "../engine/authorize";
+import { bump, conditions, create } from "../engine/store";
+import { SYSTEM_ACTOR, registerTimerKind } from "../engine/timers";
+import { DMS, NON_DMS, only } from "../engine/tx";
+import { defineHandlers, type HandlerContext } from "../engine/context";
+import { requireVisible } from "./changes";
+import { characters } from "./characters";
+import { stagings } from "./gameplay-tables";
+import { onRegionEntry } from "./scenes";
+import { appendStoryEvent } from "./story";
+import { REGION, npcRegionRelationships } from "./world-tables";
+
+/**
+ * Staging: who is present in a region. A PC entering a region without a valid staging starts a
+ * pending one with a rule-based proposal (DMs: StagingApprovalRequest; the player:
+ * StagingPending); a DM approves it (or the timer does, with auto_approve_staging), and the
+ * approved staging is reused by every PC entering until its TTL ends. Hidden NPCs are present
+ * for DMs only: players never receive them, live or on replay.
+ */
+
+/** How long an approved staging stays valid when the DM does not say (the original: 3 hours). */
+export const DEFAULT_STAGING_TTL_MINUTES = 180;
+
+/** Rule-based presence from NPC–region relationships (home, work, frequents: present; avoids: absent). */
+const RULE: Record<string, { present: boolean; reasoning: string }> = {
+  home: { present: true, reasoning: "lives here" },
+  work: { present: true, reasoning: "works here" },
+  frequents: { present: true, reasoning: "frequents this place" },
+  avoids: { present: false, reasoning: "avoids this place" },
+};
+
+/** The rule-based proposal for a region: relationships first, then NPCs a DM placed there. */
+async function proposalFor(ctx: HandlerContext, region: Region): Promise<StagedNpc[]> {
+  const [rels, placed] = await Promise.all([
+    npcRegionRelationships.rows(ctx, npcRegionRelationships.where({ region_id: region.id })),
+    characters.rows(ctx, characters.where({ region_id: region.id, kind: "npc" })),
+  ]);
+  const byId = new Map<string, StagedNpc>();
+  const npcs = new Map<string, Character>();
+  for (const c of placed) npcs.set(c.id, c);
+  for (const r of rels) {
+    const c = npcs.get(r.character_id) ?? (await characters.find(ctx, r.character_id));
+    if (!c || c.kind !== "npc" || !c.is_alive || !c.is_active) continue;
+    npcs.set(c.id, c);
+    // "avoids" wins over any other relationship with the same region.
+    const rule = RULE[r.relationship_type]!;
+    const prior = byId.get(c.id);
+    if (prior && !prior.present) continue;
+    byId.set(c.id, { character_id: c.id, present: rule.present, hidden: c.hidden, reasoning: rule.reasoning });
+  }
+  for (const c of placed) {
+    if (!byId.has(c.id) && c.is_alive && c.is_active) byId.set(c.id, { character_id: c.id, present: true, hidden: c.hidden, reasoning: "placed here" });
+  }
+  return [...byId.values()];
+}
+
+/** The approved, unexpired staging of a region, if any. */
+async function validStaging(ctx: HandlerContext, regionId: string): Promise<Staging | null> {
+  const approved = await stagings.rows(ctx, stagings.where({ region_id: regionId, status: "approved" }));
+  const valid = approved.filter((s) => (s.expires_at ?? 0) > ctx.now);
+  return valid.sort((a, b) => (b.approved_at ?? 0) - (a.approved_at ?? 0))[0] ?? null;
+}
+
+async function pendingStaging(ctx: HandlerContext, regionId: string): Promise<Staging | null> {
+  return (await stagings.rows(ctx, stagings.where({ region_id: regionId, status: "pending" })))[0] ?? null;
+}
+
+/** The present NPCs of a staging with their names (NPCs deleted since are left out). */
+async function presentOf(ctx: HandlerContext, staging: Staging): Promise<PresentNpc[]> {
+  const out: PresentNpc[] = [];
+  for (const n of staging.npcs.filter((x) => x.present)) {
+    const c = await characters.find(ctx, n.character_id);
+    if (c) out.push({ character_id: c.id, name: c.name, hidden: n.hidden || c.hidden });
+  }
+  return out;
+}
+
+const visibleToPlayers = (npcs: PresentNpc[]) => npcs.filter((n) => !n.hidden);
+
+/**
+ * Who is present in a region now, by its valid staging (empty when it has none): the one
+ * function dialogue and other rules ask. Hidden NPCs are included, marked `hidden`; callers
+ * answering a player must leave them out (or treat them as absent).
+ */
+export async function presentNpcs(ctx: HandlerContext, regionId: string): Promise<PresentNpc[]> {
+  const staging = await validStaging(ctx, regionId);
+  return staging ? presentOf(ctx, staging) : [];
+}
+
+/** The player of a PC (null for a PC nobody plays). */
+const playerOf = (pc: Character) => pc.owner_participant_id;
+
+/** PcSceneChanged to a PC's player: the region and whom it sees there. */
+function emitPcScene(ctx: HandlerContext, pc: Character, region: Region, present: PresentNpc[]): void {
+  const player = playerOf(pc);
+  if (!player) return;
+  // An audience of participants includes DMs: they get the player's view, like the player.
+  ctx.tx.emit({ type: "PcSceneChanged", pc_id: pc.id, region, npcs_present: visibleToPlayers(present) }, only(player));
+}
+
+export const stagingTimeout = registerTimerKind({
+  kind: "staging.timeout",
+  data: z.object({ staging_id: z.string() }),
+  async fire(ctx, data) {
+    // At-least-once: a staging answered meanwhile, or auto-approval turned off, leaves nothing to do.
+    if (!ctx.session.settings.auto_approve_staging) return;
+    const staging = await stagings.find(ctx, data.staging_id);
+    if (!staging || staging.status !== "pending") return;
+    await approve(ctx, staging, { npcs: staging.proposal, source: "auto" });
+  },
+});
+
+/** A PC entered a region (MoveToRegion): reuse the valid staging, join a pending one, or start one. */
+onRegionEntry(async (ctx, { character: pc, to: region }) => {
+  const valid = await validStaging(ctx, region.id);
+  if (valid) return emitPcScene(ctx, pc, region, await presentOf(ctx, valid));
+  const settings = ctx.session.settings;
+  let staging = await pendingStaging(ctx, region.id);
+  if (staging) {
+    if (!staging.waiting_character_ids.includes(pc.id)) {
+      staging = stagings.save(ctx, bump(staging, { waiting_character_ids: [...staging.waiting_character_ids, pc.id] }, ctx.now));
+    }
+  } else {
+    const autoAt = settings.auto_approve_staging ? ctx.now + settings.staging_timeout_seconds * 1000 : null;
+    staging = stagings.add(
+      ctx,
+      create<Staging>(
+        {
+          world_id: ctx.session.worldId,
+          region_id: region.id,
+          status: "pending",
+          proposal: await proposalFor(ctx, region),
+          npcs: [],
+          source: null,
+          ttl_minutes: null,
+          approved_at: null,
+          expires_at: null,
+          approved_by: null,
+          waiting_character_ids: [pc.id],
+          auto_approve_at: autoAt,
+        },
+        ctx.now,
+      ),
+    );
+    if (autoAt !== null) ctx.timers.schedule(stagingTimeout, autoAt, { staging_id: staging.id }, staging.id);
+  }
+  ctx.tx.emit({ type: "StagingApprovalRequest", staging, region_name: region.name }, DMS);
+  const player = playerOf(pc);
+  if (player) {
+    const timeout = staging.auto_approve_at === null ? null : Math.max(0, Math.ceil((staging.auto_approve_at - ctx.now) / 1000));
+    ctx.tx.emit({ type: "StagingPending", staging_id: staging.id, region_id: region.id, region_name: region.name, timeout_seconds: timeout }, only(player));
+  }
+});
+
+/** NPCs given by a DM must be NPCs of this world; hidden defaults to the NPC's own flag. */
+async function stagedFromInput(ctx: HandlerContext, input: { character_id: string; present: boolean; hidden?: boolean }[]): Promise<StagedNpc[]> {
+  const seen = new Set<string>();
+  const out: StagedNpc[] = [];
+  for (const [i, n] of input.entries()) {
+    if (seen.has(n.character_id)) throw invalidField(`npcs.${i}.character_id`, `'${n.character_id}' is listed twice`);
+    seen.add(n.character_id);
+    const c = await characters.require(ctx, n.character_id, "character");
+    if (c.kind !== "npc") throw invalidField(`npcs.${i}.character_id`, `'${c.name}' is a player character; staging places NPCs`);
+    out.push({ character_id: c.id, present: n.present, hidden: n.hidden ?? c.hidden, reasoning: "chosen by the DM" });
+  }
+  return out;
+}
+
+/**
+ * Approves a staging (pending, or a new prestaged one): StagingApproved (DMs: everything; players:
+ * the NPCs they may see), each waiting PC's PcSceneChanged, and a timeline entry.
+ */
+async function approve(
+  ctx: HandlerContext,
+  staging: Staging,
+  opts: { npcs: StagedNpc[]; source: NonNullable<Staging["source"]>; ttlMinutes?: number; isNew?: boolean },
+): Promise<Staging> {
+  const ttl = opts.ttlMinutes ?? DEFAULT_STAGING_TTL_MINUTES;
+  const patch: Partial<Staging> = {
+    status: "approved",
+    npcs: opts.npcs,
+    source: opts.source,
+    ttl_minutes: ttl,
+    approved_at: ctx.now,
+    expires_at: ctx.now + ttl * 60_000,
+    approved_by: ctx.actor.participant_id === SYSTEM_ACTOR.participant_id ? null : ctx.actor.participant_id,
+    auto_approve_at: null,
+  };
+  const after = opts.isNew ? stagings.add(ctx, { ...staging, ...patch }) : stagings.save(ctx, bump(staging, patch, ctx.now));
+  if (!opts.isNew) ctx.timers.cancel("staging.timeout", staging.id);
+  const region = await REGION.table.require(ctx, after.region_id, "region");
+  const present = await presentOf(ctx, after);
+  const base = { staging_id: after.id, region_id: after.region_id, expires_at: after.expires_at };
+  ctx.tx
+    .emit({ type: "StagingApproved", ...base, npcs_present: present, staging: after }, DMS)
+    .emit({ type: "StagingApproved", ...base, npcs_present: visibleToPlayers(present) }, NON_DMS);
+  for (const id of after.waiting_character_ids) {
+    const pc = await characters.find(ctx, id);
+    // A PC that walked on meanwhile sees the region it is in now, not this one.
+    if (pc && pc.region_id === after.region_id) emitPcScene(ctx, pc, region, present);
+  }
+  await appendStoryEvent(ctx, {
+    kind: "staging_approved",
+    summary: `Presence in ${region.name} was settled (${opts.source})`,
+    region_id: region.id,
+    location_id: region.location_id,
+    // Hidden NPCs are left out of the players' copy at commit (character-refs.ts).
+    character_ids: present.map((n) => n.character_id),
+    details: { staging_id: after.id, source: opts.source },
+  });
+  return after;
+}
+
+export const stagingHandlers = defineHandlers({
+  ApproveStaging: {
+    async handle(ctx, p) {
+      const staging = await stagings.require(ctx, p.staging_id, "staging");
+      if (staging.status !== "pending") {
+        throw new AppError("CONFLICT", `staging '${staging.id}' was already approved`, { reason: "already_processed", current: staging });
+      }
+      const npcs = p.npcs ? await stagedFromInput(ctx, p.npcs) : staging.proposal;
+      return approve(ctx, staging, { npcs, source: p.npcs ? "custom" : "rule", ttlMinutes: p.ttl_minutes });
+    },
+  },
+
+  PreStageRegion: {
+    async handle(ctx, p) {
+      const region = await requireVisible(ctx, REGION, p.region_id);
+      const npcs = await stagedFromInput(ctx, p.npcs);
+      const pending = await pendingStaging(ctx, region.id);
+      if (pending) return approve(ctx, pending, { npcs, source: "prestaged", ttlMinutes: p.ttl_minutes });
+      const fresh = create<Staging>(
+        {
+          world_id: ctx.session.worldId,
+          region_id: region.id,
+          status: "pending",
+          proposal: await proposalFor(ctx, region),
+          npcs: [],
+          source: null,
+          ttl_minutes: null,
+          approved_at: null,
+          expires_at: null,
+          approved_by: null,
+          waiting_character_ids: [],
+          auto_approve_at: null,
+        },
+        ctx.now,
+      );
+      return approve(ctx, fresh, { npcs, source: "prestaged", ttlMinutes: p.ttl_minutes, isNew: true });
+    },
+  },
+
+  ListStagings: {
+    async handle(ctx, p) {
+      // A DM who joins late finds what awaits an answer with status "pending".
+      const { where, params } = conditions(p.status && ["status = ?", p.status], p.region_id && ["region_id = ?", p.region_id]);
+      return stagings.page(ctx.db, ctx.session.sessionId, { where, params, cursor: p.cursor, limit: p.limit });
+    },
+  },
+
+  GetRegionPresence: {
+    async handle(ctx, p) {
+      const region = await requireVisible(ctx, REGION, p.region_id);
+      const staging = await validStaging(ctx, region.id);
+      const present = staging ? await presentOf(ctx, staging) : [];
+      return { region_id: region.id, staged: !!staging, npcs_present: isDm(ctx.actor) ? present : visibleToPlayers(present) };
+    },
+  },
+});

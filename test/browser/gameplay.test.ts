@@ -1,0 +1,122 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { WebSocket } from "ws";
+import { connect, type WrldbldrClient } from "../../src/client";
+import type { AnyPayloadInput } from "../../src/protocol";
+import { startEngine, type Engine } from "../../scripts/engine";
+import { launchChromium } from "./chromium";
+
+/**
+ * The gameplay panels in Chromium: the DM approves a staging (a hidden NPC never shows on the
+ * player's page), the player rolls dice, and a challenge goes trigger → roll → resolve across the
+ * two pages. The world is built through the SDK; the pages follow by events.
+ */
+
+const LIVE = { timeout: 15_000 };
+let engine: Engine;
+let persistDir: string;
+let browser: Browser;
+let dm: Page;
+let player: Page;
+let dmApi: WrldbldrClient;
+let playerApi: WrldbldrClient;
+const errors: string[] = [];
+
+async function post(path: string, body: unknown) {
+  const res = await fetch(`${engine.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  expect(res.status).toBe(201);
+  return (await res.json()) as { session_id: string; token: string; invite_code: string };
+}
+
+async function page(sessionId: string, token: string, name: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const p = await context.newPage();
+  p.on("console", (m) => m.type() === "error" && errors.push(`${name}: ${m.text()}`));
+  p.on("pageerror", (e) => errors.push(`${name}: ${e.message}`));
+  await p.goto(`${engine.url}/s/${sessionId}#token=${token}`);
+  await p.getByTestId("connection").getByText("Connected").waitFor(LIVE);
+  return p;
+}
+
+let ids: { pc: string; hall: string; street: string };
+
+beforeAll(async () => {
+  persistDir = mkdtempSync(join(tmpdir(), "wrldbldr-gameplay-"));
+  const launching = launchChromium();
+  engine = await startEngine({ persistDir });
+  browser = await launching;
+  const session = await post("/auth/sessions", { world_name: "Emberfall", dm_name: "Dana" });
+  const joined = await post("/auth/join", { invite_code: session.invite_code, name: "Pat" });
+  dmApi = connect({ url: `${engine.wsBase}/sessions/${session.session_id}/ws`, token: session.token, WebSocket });
+  playerApi = connect({ url: `${engine.wsBase}/sessions/${session.session_id}/ws`, token: joined.token, WebSocket });
+  const dmReq = (p: AnyPayloadInput) => dmApi.request(p) as Promise<any>;
+  await dmReq({ type: "UpdateSessionSettings", data: { auto_approve_staging: false } });
+  const location = await dmReq({ type: "CreateLocation", data: { name: "Inn" } });
+  const street = await dmReq({ type: "CreateRegion", location_id: location.id, data: { name: "Street" } });
+  const hall = await dmReq({ type: "CreateRegion", location_id: location.id, data: { name: "Hall" } });
+  await dmReq({ type: "CreateRegionConnection", data: { from_region_id: street.id, to_region_id: hall.id } });
+  const mira = await dmReq({ type: "CreateCharacter", data: { kind: "npc", name: "Mira" } });
+  const spy = await dmReq({ type: "CreateCharacter", data: { kind: "npc", name: "Shadow Spy", hidden: true } });
+  await dmReq({ type: "SetNpcRegionRelationship", character_id: mira.id, region_id: hall.id, relationship_type: "work" });
+  await dmReq({ type: "SetNpcRegionRelationship", character_id: spy.id, region_id: hall.id, relationship_type: "home" });
+  const pc = (await playerApi.request({ type: "CreateCharacter", data: { kind: "pc", name: "Aria", stats: { athletics: 3 } } })) as any;
+  ids = { pc: pc.id, hall: hall.id, street: street.id };
+  dm = await page(session.session_id, session.token, "dm");
+  player = await page(session.session_id, joined.token, "player");
+});
+
+afterAll(async () => {
+  dmApi?.close();
+  playerApi?.close();
+  await browser?.close();
+  await engine?.stop();
+  if (persistDir) rmSync(persistDir, { recursive: true, force: true });
+});
+
+describe("gameplay panels in Chromium", () => {
+  it("the DM approves a staging in the Play tab; the player sees who is there, never the hidden NPC", async () => {
+    await dm.getByRole("button", { name: "Play" }).click();
+    await playerApi.request({ type: "MoveToRegion", character_id: ids.pc, region_id: ids.street });
+    await playerApi.request({ type: "MoveToRegion", character_id: ids.pc, region_id: ids.hall });
+    await player.getByTestId("staging-pending").getByText("Hall").waitFor(LIVE);
+    const request = dm.getByTestId("staging-request").filter({ hasText: "Hall" });
+    await request.getByText("Shadow Spy").waitFor(LIVE);
+    await request.getByRole("button", { name: "Approve staging for Hall" }).click();
+    await player.getByTestId("staged-present").getByText("Mira").waitFor(LIVE);
+    await expect.poll(() => player.getByTestId("staging-pending").count(), LIVE).toBe(0);
+    expect(await player.content()).not.toContain("Shadow Spy");
+    await expect.poll(() => dm.getByTestId("staging-requests").getByText("Hall").count(), LIVE).toBe(0);
+  });
+
+  it("the player rolls dice; the DM sees the roll", async () => {
+    const form = player.getByTestId("dice-form");
+    await form.getByLabel("Dice formula").fill("2d6+1");
+    await form.getByRole("button", { name: "Roll" }).click();
+    await player.getByTestId("dice-rolls").getByText(/2d6\+1/).waitFor(LIVE);
+    await dm.getByTestId("dice-rolls").getByText(/2d6\+1 · .* · Pat/).waitFor(LIVE);
+  });
+
+  it("a challenge goes trigger → roll → resolve across the two pages", async () => {
+    const form = dm.getByTestId("challenge-new");
+    await form.getByLabel("Challenge name").fill("Climb the wall");
+    await form.getByLabel("Check (stat or skill)").fill("athletics");
+    await form.getByLabel("On success").fill("You reach the top");
+    await form.getByLabel("On failure").fill("You slip back down");
+    await form.getByRole("button", { name: "Create challenge" }).click();
+    await dm.getByRole("button", { name: "Trigger Climb the wall" }).click();
+    const prompts = player.getByTestId("challenge-prompts");
+    await prompts.getByText("Climb the wall").waitFor(LIVE);
+    // The outcome texts are not the player's before the resolution.
+    expect(await player.content()).not.toContain("You reach the top");
+    await prompts.getByRole("button", { name: "Roll 1d20" }).click();
+    await prompts.getByText(/the DM decides/).waitFor(LIVE);
+    const rolls = dm.getByTestId("challenge-rolls");
+    await rolls.getByText("Climb the wall").waitFor(LIVE);
+    await rolls.getByRole("button", { name: "success", exact: true }).or(rolls.getByRole("button", { name: "Accept success" })).first().click();
+    await player.getByTestId("challenge-outcome").getByText("success: You reach the top").waitFor(LIVE);
+    expect(errors).toEqual([]);
+  });
+});
