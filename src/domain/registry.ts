@@ -7,6 +7,7 @@ import { goalHandlers } from "./goals";
 import { storyHandlers } from "./story";
 import { promptHandlers } from "./prompts";
 import { jobHandlers } from "./jobs";
+import { dialogueHandlers } from "./dialogue";
 import type { HandlerMap } from "../engine/context";
 
 /** Every operation's handler, in one place. The registry test checks none is missing. */
@@ -20,4 +21,5 @@ export const HANDLERS = {
   ...storyHandlers,
   ...promptHandlers,
   ...jobHandlers,
+  ...dialogueHandlers,
 } satisfies HandlerMap;

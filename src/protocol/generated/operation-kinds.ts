@@ -68,6 +68,10 @@ export const OPERATION_KINDS = {
   CancelJob: { write: true, access: "play" },
   GetJob: { write: false, access: "read" },
   ListJobs: { write: false, access: "read" },
+  SpeakToNpc: { write: true, access: "play" },
+  ApproveDialogue: { write: true, access: "dm" },
+  ListPendingDialogues: { write: false, access: "dm" },
+  ListDialogueTurns: { write: false, access: "read" },
   Batch: { write: true, access: "read" },
 } as const;
 
