@@ -45,11 +45,11 @@ function saveExchange(s: Scope, before: DialogueExchange, patch: Partial<Dialogu
 async function sayAnswer(
   s: Scope,
   ex: DialogueExchange,
-  answer: { text: string; source: NonNullable<DialogueExchange["source"]>; provider: string | null; model: string | null },
+  answer: { text: string; source: NonNullable<DialogueExchange["source"]>; provider: string | null; model: string | null; reasoning?: string | null },
 ): Promise<DialogueExchange> {
   const npc = await characters.find(s, ex.npc_id);
   const pc = await characters.find(s, ex.character_id);
-  const after = saveExchange(s, ex, { status: "answered", text: answer.text, source: answer.source, provider: answer.provider, model: answer.model, error: null });
+  const after = saveExchange(s, ex, { status: "answered", text: answer.text, source: answer.source, provider: answer.provider, model: answer.model, error: null, ...(answer.reasoning !== undefined ? { dm_reasoning: answer.reasoning } : {}) });
   const turn = (speaker: DialogueTurn["speaker"], text: string, provider: string | null) =>
     dialogueTurns.add(s, create<DialogueTurn>({ world_id: s.session.worldId, exchange_id: ex.id, npc_id: ex.npc_id, character_id: ex.character_id, speaker, text, provider }, s.now));
   const turns = [turn("pc", ex.player_text, null), turn("npc", answer.text, answer.provider)];
@@ -127,7 +127,7 @@ export const dialogueReplyJob = registerJobKind({
     if (!ex || ex.status !== "generating") return;
     const s: Scope = { db: ctx.db, tx: ctx.tx, session: ctx.session, now: ctx.now };
     if (!ex.approval) {
-      await sayAnswer(s, ex, { text: o.text, source: "llm", provider: o.provider, model: o.model });
+      await sayAnswer(s, ex, { text: o.text, source: "llm", provider: o.provider, model: o.model, reasoning: o.reasoning });
       return;
     }
     const after = saveExchange(s, ex, { status: "awaiting_approval", dm_draft: o.text, dm_reasoning: o.reasoning, provider: o.provider, model: o.model });
