@@ -1,18 +1,12 @@
 import type { Env } from "../../env";
 import type { ResiliencePolicy } from "../resilience";
-import type { LlmProviderName } from "./types";
+import { DEFAULT_MODELS, LLM_PROVIDERS, type LlmProviderName } from "./names";
+
+export { DEFAULT_MODELS, LLM_PROVIDERS };
 
 const num = (v: string | undefined, d: number) => {
   const x = Number(v);
   return v !== undefined && v !== "" && Number.isFinite(x) && x >= 0 ? x : d;
-};
-
-export const LLM_PROVIDERS: readonly LlmProviderName[] = ["offline", "openai", "workers-ai"];
-
-export const DEFAULT_MODELS: Record<LlmProviderName, string> = {
-  offline: "offline-echo",
-  openai: "gpt-4o-mini",
-  "workers-ai": "@cf/meta/llama-3.1-8b-instruct",
 };
 
 /** The LLM settings of a deployment (docs/dialogue.md lists each with its default). */

@@ -1,3 +1,7 @@
+import type { LlmProviderName } from "./names";
+
+export type { LlmProviderName };
+
 /** What every LLM provider offers: one chat completion, streamed as text deltas. */
 export interface ChatMessage {
   role: "system" | "user" | "assistant";
@@ -15,7 +19,6 @@ export interface LlmRequest {
   persona: { name: string; description: string; words: string };
 }
 
-export type LlmProviderName = "openai" | "workers-ai" | "offline";
 
 export interface LlmProvider {
   readonly name: LlmProviderName;
