@@ -92,6 +92,28 @@ describe("dialogue without approval", () => {
   });
 });
 
+describe("a player who drops mid-stream", () => {
+  it("gets the final text from the committed event when it resumes", async () => {
+    const t = await table();
+    const w = await tavern(t, { approval: false });
+    fakeLlm(sse(["A long ", "story ", "it is."], { gapAfter: { index: 1, ms: 600 } }));
+    const ex = await t.player.ok({ type: "SpeakToNpc", character_id: w.pc.id, npc_id: w.npc.id, text: "Tell me a story." });
+    await t.player.waitFor((f) => f.type === "Stream" && f.stream_id === ex.job_id && f.delta === "A long ");
+    const lastSeen = t.player.lastSeq();
+    t.player.close();
+    await t.player.waitClosed();
+    await t.dm.waitFor(isEvent("NpcSpeaks", (e) => e.exchange.id === ex.id));
+    const back = await TestSocket.open(t.playerGrant);
+    const joined = await back.join(lastSeen);
+    expect(joined.resume).toBe("replayed");
+    const said = await back.waitFor(isEvent("NpcSpeaks", (e) => e.exchange.id === ex.id));
+    expect(said.event.exchange.text).toBe("A long story it is.");
+    expect(streamOf(back, ex.job_id)).toHaveLength(0); // streams are live only
+    back.close();
+    t.close();
+  });
+});
+
 describe("dialogue with DM approval (the default)", () => {
   it("streams the draft to DMs only; players get nothing DM-only; accept says it to everyone", async () => {
     const t = await table();
