@@ -83,6 +83,8 @@ describe("dialogue in the web client", () => {
     await talk.getByTestId("dialogue-text").fill("What do you serve?");
     await talk.getByRole("button", { name: "Speak" }).click();
     await expect.poll(() => talk.getByTestId("npc-answer").nth(1).textContent(), LIVE).toContain('"What do you serve?", you say?');
+    // The final answer (NpcSpeaks) carries the provider's label; the live words do not.
+    await talk.getByTestId("npc-answer").nth(1).locator(".tag", { hasText: "offline" }).waitFor(LIVE);
 
     await dm.request({ type: "UpdateSessionSettings", data: { dialogue_approval: true } });
     await talk.getByTestId("dialogue-text").fill("And a room?");
