@@ -2,7 +2,8 @@
  * Dialogue end to end inside the Workers runtime: SpeakToNpc → the dialogue.reply job streams the
  * fake OpenAI server's tokens → NpcSpeaks (approval off) or DialogueApprovalRequired → ApproveDialogue.
  */
-import { abortAllDurableObjects, env } from "cloudflare:test";
+import { abortAllDurableObjects, env, runDurableObjectAlarm } from "cloudflare:test";
+import { sessionStub } from "../../src/worker/auth";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { TestSocket, settle, table } from "./helpers";
 import { fakeLlm, isEvent, sse, streamOf, streamedText, tavern } from "./dialogue-fixtures";
@@ -223,6 +224,32 @@ describe("dialogue with DM approval (the default)", () => {
     dm.close();
     player.close();
     await Promise.all([dm.waitClosed(), player.waitClosed()]);
+    await settle(300);
+  });
+});
+
+describe("an answer cut by an eviction", () => {
+  it("is drafted again when the object comes back, and still reaches the table", async () => {
+    const t = await table();
+    const w = await tavern(t, { approval: false });
+    const llm = fakeLlm(sse(["Once upon ", "a time"], { gapAfter: { index: 1, ms: 5000 } }), sse(["Where ", "was I? ", "Ah, yes."]));
+    const ex = await t.player.ok({ type: "SpeakToNpc", character_id: w.pc.id, npc_id: w.npc.id, text: "A story, please." });
+    await t.player.waitFor((f) => f.type === "Stream" && f.stream_id === ex.job_id && f.delta === "Once upon ");
+    const lastSeen = t.player.lastSeq();
+    t.close();
+    await Promise.all([t.dm.waitClosed(), t.player.waitClosed(), t.spectator.waitClosed()]);
+    await settle(300);
+    await abortAllDurableObjects();
+
+    const player = await TestSocket.open(t.playerGrant);
+    await player.join(lastSeen); // loads the object: its job's lease is due at once
+    await runDurableObjectAlarm(sessionStub(env, t.dmGrant.session_id));
+    const said = await player.waitFor(isEvent("NpcSpeaks", (e) => e.exchange.id === ex.id), 8000);
+    expect(said.event.exchange.text).toBe("Where was I? Ah, yes.");
+    expect(llm.calls).toHaveLength(2);
+    expect(await count("SELECT COUNT(*) AS n FROM dialogue_turns WHERE exchange_id = ?", ex.id)).toBe(2);
+    player.close();
+    await player.waitClosed();
     await settle(300);
   });
 });
