@@ -36,6 +36,17 @@ export default defineConfig({
                 // the abuse tests turn the /auth limits on with their own env (abuse-auth.test.ts).
                 SESSION_CREATION: "open",
                 AUTH_RATE_LIMITS: "off",
+                // Dialogue tests answer the provider's fetch themselves (vi.spyOn(globalThis, "fetch")),
+                // with short timeouts so failures show quickly (test/workers/dialogue*.test.ts).
+                LLM_PROVIDER: "openai",
+                LLM_BASE_URL: "http://llm.test/v1",
+                LLM_MODEL: "test-model",
+                LLM_FIRST_TOKEN_TIMEOUT_MS: "400",
+                LLM_TOTAL_TIMEOUT_MS: "4000",
+                LLM_RETRY_BASE_MS: "20",
+                LLM_RETRY_MAX_MS: "100",
+                LLM_BREAKER_FAILURES: "3",
+                LLM_BREAKER_COOLDOWN_MS: "600",
               },
             },
           })),

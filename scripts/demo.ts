@@ -23,7 +23,10 @@ export async function seedAsDm(dm: Requester): Promise<{ npcs: Record<string, st
   });
   await dm({ type: "AddInventoryItem", character_id: tobin.id, data: { name: "Faded map of the Ember Hills", item_type: "quest", properties: { torn: true } } });
   await dm({ type: "AddInventoryItem", character_id: mira.id, data: { name: "Cellar key", item_type: "key" } });
-  await seedWorld(dm, { mira: mira.id, tobin: tobin.id, stranger: stranger.id });
+  const { regions } = await seedWorld(dm, { mira: mira.id, tobin: tobin.id, stranger: stranger.id });
+  // Where they are now (until staging decides it): the demo player finds Mira to talk to.
+  await dm({ type: "UpdateCharacter", character_id: mira.id, data: { region_id: regions.common } });
+  await dm({ type: "UpdateCharacter", character_id: tobin.id, data: { region_id: regions.stall } });
   return { npcs: { mira: mira.id, tobin: tobin.id, stranger: stranger.id } };
 }
 

@@ -6,6 +6,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, ensureDevVars, startEngine, type Engine } from "./engine";
+import { llmVars } from "./llm-vars";
 import { seedAsDm, seedAsPlayer, type Requester } from "./demo";
 import { WebSocket } from "ws";
 import { connect } from "../src/client";
@@ -69,7 +70,8 @@ async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 8787);
   console.log("Applying local D1 migrations and starting the engine…");
   // `npm start` keeps the per-address /auth limits of a deployment (10/30/60 a minute by default).
-  const engine = await startEngine({ port, persistDir: join(ROOT, ".wrangler", "state"), vars: { AUTH_RATE_LIMITS: "on", LOG_REQUESTS: "all" } });
+  const llm = llmVars(ROOT);
+  const engine = await startEngine({ port, persistDir: join(ROOT, ".wrangler", "state"), vars: { AUTH_RATE_LIMITS: "on", LOG_REQUESTS: "all", ...llm.vars } });
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
@@ -84,6 +86,7 @@ async function main(): Promise<void> {
   const page = (token: string, extra = "") => `${engine.url}/s/${demo.session_id}#token=${token}${extra}`;
   console.log(`
 WrldBldr Edge is running at ${engine.url}  (local D1/R2 in .wrangler/state; Ctrl-C stops)
+${llm.summary}
 
 Open the web client (one browser tab each; docs/web.md):
   as the DM:      ${page(demo.dm_token, `&invite=${demo.invite_code}`)}

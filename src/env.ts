@@ -40,6 +40,24 @@ export interface Env {
   DUTY_MAX_ATTEMPTS?: string;
   /** Which requests are logged: all | errors | sample:<fraction> | off (src/session/request-log.ts). */
   LOG_REQUESTS?: string;
+  /** LLM provider of NPC dialogue and its tunables: src/providers/llm/config.ts, docs/dialogue.md. */
+  LLM_PROVIDER?: string;
+  LLM_BASE_URL?: string;
+  LLM_MODEL?: string;
+  /** Secret (`wrangler secret put LLM_API_KEY`; locally .dev.vars or the environment of `npm start`). */
+  LLM_API_KEY?: string;
+  LLM_MAX_TOKENS?: string;
+  LLM_TEMPERATURE?: string;
+  LLM_FIRST_TOKEN_TIMEOUT_MS?: string;
+  LLM_TOTAL_TIMEOUT_MS?: string;
+  LLM_MAX_RETRIES?: string;
+  LLM_RETRY_BASE_MS?: string;
+  LLM_RETRY_MAX_MS?: string;
+  LLM_BREAKER_FAILURES?: string;
+  LLM_BREAKER_COOLDOWN_MS?: string;
+  DIALOGUE_HISTORY_TOKENS?: string;
+  /** Workers AI binding: only in [env.production] of wrangler.toml (it cannot run locally). */
+  AI?: { run(model: string, inputs: Record<string, unknown>, options?: Record<string, unknown>): Promise<unknown> };
 }
 
 const n = (v: string | undefined, d: number) => {

@@ -14,3 +14,5 @@ export type { AnyEvent, EventOf, EventType } from "../protocol/events";
 export type { OperationType, PayloadInput, ResultOf } from "../protocol/operations";
 export type { ErrorCode, ErrorBody } from "../protocol/errors";
 export type { AuthGrant } from "../protocol/http";
+export { approveDialogue, followDialogue, speakToNpc, type DialogueClient, type DialogueFollow, type DialogueOutcome } from "./dialogue";
+export type { DialogueExchange, DialogueTurn, DialogueDecision } from "../protocol/dialogue-entities";

@@ -11,6 +11,7 @@ import { diceHandlers } from "./dice";
 import { actantialHandlers } from "./actantial";
 import { challengeHandlers } from "./challenges";
 import { stagingHandlers } from "./staging";
+import { dialogueHandlers } from "./dialogue";
 import type { HandlerMap } from "../engine/context";
 
 /** Every operation's handler, in one place. The registry test checks none is missing. */
@@ -28,4 +29,5 @@ export const HANDLERS = {
   ...actantialHandlers,
   ...challengeHandlers,
   ...stagingHandlers,
+  ...dialogueHandlers,
 } satisfies HandlerMap;

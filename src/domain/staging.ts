@@ -85,8 +85,13 @@ const visibleToPlayers = (npcs: PresentNpc[]) => npcs.filter((n) => !n.hidden);
  * answering a player must leave them out (or treat them as absent).
  */
 export async function presentNpcs(ctx: HandlerContext, regionId: string): Promise<PresentNpc[]> {
+  return (await stagedNpcs(ctx, regionId)) ?? [];
+}
+
+/** Who the region's valid staging says is present, or null when the region has no valid staging. */
+export async function stagedNpcs(ctx: HandlerContext, regionId: string): Promise<PresentNpc[] | null> {
   const staging = await validStaging(ctx, regionId);
-  return staging ? presentOf(ctx, staging) : [];
+  return staging ? presentOf(ctx, staging) : null;
 }
 
 /** The player of a PC (null for a PC nobody plays). */

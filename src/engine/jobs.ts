@@ -61,8 +61,13 @@ export interface JobKind<I = unknown, O = unknown> {
   readonly startable?: Permission;
   /** The work. Throw an AppError (UNAVAILABLE, TIMEOUT, …) to fail the job with it. */
   run(input: I, ctx: JobRunContext): Promise<O>;
+  /**
+   * What the job row keeps (and JobUpdated carries) of a success, when less than the output:
+   * whoever started the job may read it back, so DM-only results stay in the kind's own rows.
+   */
+  storedOutput?(output: O): unknown;
   /** Adds the kind's own writes and events to the commit of a success (JobUpdated is always sent). */
-  complete?(ctx: JobOutcomeContext, output: O): void;
+  complete?(ctx: JobOutcomeContext, output: O): void | Promise<void>;
   /** Adds the kind's own writes and events to the commit of a failure or cancellation. */
   failed?(ctx: JobOutcomeContext, error: AppError): void;
 }

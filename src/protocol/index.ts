@@ -8,3 +8,4 @@ export * from "./http";
 export * from "./json";
 export * from "./jobs";
 export * from "./gameplay-entities";
+export * from "./dialogue-entities";

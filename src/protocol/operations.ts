@@ -9,6 +9,7 @@ import { STORY_OPS } from "./ops/story";
 import { PROMPT_OPS } from "./ops/prompts";
 import { JOB_OPS } from "./ops/jobs";
 import { ACTANTIAL_OPS, CHALLENGE_OPS, DICE_OPS, STAGING_OPS } from "./ops/gameplay";
+import { DIALOGUE_OPS } from "./ops/dialogue";
 import { op, type FrameLimit } from "./ops/define";
 
 export { ACCESS, FRAME_LIMITS, type Access, type FrameLimit, type OperationDef } from "./ops/define";
@@ -46,6 +47,7 @@ export const OPERATION_AREAS = {
   "actantial model": ACTANTIAL_OPS,
   challenges: CHALLENGE_OPS,
   staging: STAGING_OPS,
+  dialogue: DIALOGUE_OPS,
   composition: COMPOSITION_OPS,
 } as const;
 
@@ -71,6 +73,7 @@ export const OPERATIONS = {
   ...ACTANTIAL_OPS,
   ...CHALLENGE_OPS,
   ...STAGING_OPS,
+  ...DIALOGUE_OPS,
   ...COMPOSITION_OPS,
 } as const;
 

@@ -158,10 +158,14 @@ export class JobRunner {
     await this.transition(
       jobId,
       ["queued", "running"],
-      () => (outcome.ok ? { status: "succeeded", output: outcome.output } : { status: "failed", error: outcome.error.toBody() }),
-      (ctx) => {
+      (row) => {
+        if (!outcome.ok) return { status: "failed", error: outcome.error.toBody() };
+        const stored = jobKind(row.kind)?.storedOutput;
+        return { status: "succeeded", output: stored ? (stored(outcome.output) ?? null) : outcome.output };
+      },
+      async (ctx) => {
         const kind = jobKind(ctx.job.kind);
-        if (outcome.ok) kind?.complete?.(ctx, outcome.output);
+        if (outcome.ok) await kind?.complete?.(ctx, outcome.output);
         else kind?.failed?.(ctx, outcome.error);
       },
     );
@@ -176,7 +180,7 @@ export class JobRunner {
     jobId: string,
     from: JobStatus[],
     patch: (row: JobRow) => Partial<JobRow>,
-    extra?: (ctx: JobOutcomeContext) => void,
+    extra?: (ctx: JobOutcomeContext) => void | Promise<void>,
   ): Promise<JobRow | null> {
     const { db, session } = this.deps;
     let after: JobRow | null = null;
@@ -185,7 +189,7 @@ export class JobRunner {
       if (!row || !from.includes(row.status)) return false;
       after = bump(row, patch(row), now);
       // The kind's own changes first: JobUpdated, last, says the job ended with them.
-      extra?.({ db, tx, session, job: after, now });
+      await extra?.({ db, tx, session, job: after, now });
       tx.write(jobs.update(db, session.sessionId, after)).emit({ type: "JobUpdated", job: toJob(after) }, this.audienceOf(after));
       return true;
     });

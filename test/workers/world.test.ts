@@ -176,6 +176,8 @@ describe("world", () => {
     expect(doc.world.active_scene_id).toBe(doc.scenes[0].id);
     const common = doc.regions.find((r: any) => r.name === "Common Room");
     expect(doc.characters.find((c: any) => c.id === pc).region_id).toBe(common.id);
+    // Mira is where Aria arrives, so the demo player has someone to talk to (docs/dialogue.md).
+    expect(doc.characters.find((c: any) => c.id === npcs.mira).region_id).toBe(common.id);
     // The player's timeline: the arrival, the scene and Aria's entrance, not the hidden entry.
     const timeline = await t.player.ok({ type: "ListStoryEvents" });
     expect(timeline.items.map((e: any) => e.kind)).toEqual(["region_entered", "dm_marker", "scene_changed"]);

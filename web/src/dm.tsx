@@ -1,6 +1,7 @@
 import { signal } from "@preact/signals";
 import { Characters, Goals, Places, Prompts, Scenes, Story } from "./dm-editors";
 import { DmGameplay, gameplay } from "./gameplay";
+import { ApprovalQueue } from "./dialogue-panel";
 import type { SessionStore } from "./session-store";
 import { EntityForm, Section } from "./ui";
 import { Participants, SceneCard, Timeline, WorldHeader } from "./world-views";
@@ -31,6 +32,7 @@ export function DmView({ store }: { store: SessionStore }) {
             <WorldAndSettings store={store} />
           </div>
           <div class="column">
+            <ApprovalQueue store={store} />
             <Participants store={store} onKick={(id) => void store.run({ type: "KickParticipant", participant_id: id })} />
             <Timeline store={store} />
           </div>

@@ -2,6 +2,7 @@ import type { Character, InventoryItem } from "../../src/protocol/entities";
 import type { SessionStore } from "./session-store";
 import { EntityForm, Section } from "./ui";
 import { DicePanel, PlayerGameplay, gameplay } from "./gameplay";
+import { DialoguePanel } from "./dialogue-panel";
 import { CharacterLine, Npcs, Participants, regionLabel, SceneCard, Timeline, WorldHeader } from "./world-views";
 
 /** The player's page: the world, the scene, where its PC is, its sheet, who and what it may see. */
@@ -15,6 +16,7 @@ export function PlayerView({ store }: { store: SessionStore }) {
         <WorldHeader store={store} />
         <SceneCard store={store} />
         {pc ? <Whereabouts store={store} pc={pc} /> : !spectator && <CreatePc store={store} />}
+        {pc && <DialoguePanel store={store} pc={pc} />}
         <Npcs store={store} />
       </div>
       <div class="column">

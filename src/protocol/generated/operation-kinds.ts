@@ -90,6 +90,10 @@ export const OPERATION_KINDS = {
   PreStageRegion: { write: true, access: "dm" },
   ListStagings: { write: false, access: "dm" },
   GetRegionPresence: { write: false, access: "read" },
+  SpeakToNpc: { write: true, access: "play" },
+  ApproveDialogue: { write: true, access: "dm" },
+  ListPendingDialogues: { write: false, access: "dm" },
+  ListDialogueTurns: { write: false, access: "read" },
   Batch: { write: true, access: "read" },
 } as const;
 

@@ -1,0 +1,84 @@
+import type { Character, DialogueExchange, DialogueTurn } from "../protocol";
+import type { ChatMessage, LlmRequest } from "../providers/llm";
+import { characters } from "./characters";
+import { renderPromptTemplate } from "./prompts";
+import { worlds } from "./world";
+import { locations, regions, scenes } from "./world-tables";
+
+/** Turns looked at for a prompt, at most (then the token budget decides). */
+const MAX_TURNS = 40;
+/** Characters per token, roughly, for the history budget. */
+const CHARS_PER_TOKEN = 4;
+const MAX_PRESENT = 20;
+
+type Scope = { db: D1Database; sessionId: string; worldId: string };
+
+/**
+ * The prompt of one NPC answer: the world's `dialogue.system` and `dialogue.response_format`
+ * templates (overrides honoured) filled from the world, the NPC (DM notes for the model only),
+ * the scene, the region with who else is present, and the latest turns of this NPC–PC
+ * conversation within `historyTokens`; then the player's words. A rejected draft and the DM's
+ * feedback are added when drafting again.
+ */
+export async function buildDialoguePrompt(
+  s: Scope,
+  ex: DialogueExchange,
+  npc: Character,
+  pc: Character,
+  historyTokens: number,
+): Promise<Pick<LlmRequest, "messages" | "persona">> {
+  const world = await worlds.get(s.db, s.sessionId, s.worldId);
+  const region = pc.region_id ? await regions.get(s.db, s.sessionId, pc.region_id) : null;
+  const location = region ? await locations.get(s.db, s.sessionId, region.location_id) : null;
+  const sceneRow = await s.db
+    .prepare("SELECT active_scene_id FROM worlds WHERE session_id = ? AND id = ?")
+    .bind(s.sessionId, s.worldId)
+    .first<{ active_scene_id: string | null }>();
+  const scene = sceneRow?.active_scene_id ? await scenes.get(s.db, s.sessionId, sceneRow.active_scene_id) : null;
+  const present = region
+    ? (await characters.page(s.db, s.sessionId, { where: "region_id = ? AND hidden = 0 AND is_active = 1 AND id NOT IN (?, ?)", params: [region.id, npc.id, pc.id], limit: MAX_PRESENT })).items
+    : [];
+  const turns = await recentTurns(s, npc.id, pc.id, historyTokens * CHARS_PER_TOKEN);
+  const names = { npc: npc.name, pc: pc.name };
+
+  const system = await renderPromptTemplate(s.db, s.sessionId, "dialogue.system", {
+    world_name: world?.name ?? "",
+    world_description: world?.description ?? "",
+    npc_name: npc.name,
+    npc_description: npc.description || "(not described)",
+    // Wants (the actantial model) do not exist yet.
+    npc_wants: "(nothing in particular)",
+    npc_notes: npc.dm_notes?.trim() || "(none)",
+    scene: scene ? `${scene.name}${scene.description ? ` — ${scene.description}` : ""}` : "(no scene)",
+    region: region ? `${region.name}${location ? ` (${location.name})` : ""}${region.description ? ` — ${region.description}` : ""}` : "(nowhere in particular)",
+    present: present.length ? present.map((c) => c.name).join(", ") : "nobody else",
+    pc_name: pc.name,
+    recent_turns: turns.length ? turns.map((t) => `${t.speaker === "npc" ? names.npc : names.pc}: ${t.text}`).join("\n") : "(this is your first exchange)",
+  });
+  const format = await renderPromptTemplate(s.db, s.sessionId, "dialogue.response_format", { npc_name: npc.name });
+  const retry =
+    ex.dm_feedback !== null && ex.dm_feedback !== undefined
+      ? `\n\nThe game master rejected your previous answer${ex.dm_draft ? ` ("${ex.dm_draft}")` : ""}. Their direction: ${ex.dm_feedback || "try again"}. Answer again.`
+      : "";
+  const messages: ChatMessage[] = [
+    { role: "system", content: `${system}\n\n${format}${retry}` },
+    { role: "user", content: `${pc.name}: ${ex.player_text}` },
+  ];
+  return { messages, persona: { name: npc.name, description: npc.description, words: ex.player_text } };
+}
+
+/** The newest turns of a conversation that fit in `budgetChars`, oldest first. */
+async function recentTurns(s: Scope, npcId: string, pcId: string, budgetChars: number): Promise<DialogueTurn[]> {
+  const { results } = await s.db
+    .prepare("SELECT speaker, text FROM dialogue_turns WHERE session_id = ? AND npc_id = ? AND character_id = ? ORDER BY created_at DESC, id DESC LIMIT ?")
+    .bind(s.sessionId, npcId, pcId, MAX_TURNS)
+    .all<DialogueTurn>();
+  const kept: DialogueTurn[] = [];
+  let used = 0;
+  for (const t of results) {
+    used += t.text.length + 20;
+    if (used > budgetChars) break;
+    kept.push(t);
+  }
+  return kept.reverse();
+}

@@ -1,0 +1,245 @@
+import { z } from "zod";
+import { AppError, invalidField, type DialogueExchange, type DialogueTurn, type StoryEvent } from "../protocol";
+import { authorize } from "../engine/authorize";
+import { defineHandlers, type SessionServices } from "../engine/context";
+import { registerJobKind } from "../engine/jobs";
+import { Table, bump, checkVersion, conditions, create, type WriteScope } from "../engine/store";
+import { ALL, DMS } from "../engine/tx";
+import { checkLlmAvailable, generate, llmConfig } from "../providers/llm";
+import { emitChange, requireVisible } from "./changes";
+import { CHARACTER, characters } from "./characters";
+import { AnswerSplitter } from "./dialogue-answer";
+import { buildDialoguePrompt } from "./dialogue-prompt";
+import { npcAbsence } from "./presence";
+import { STORY_EVENT } from "./world-tables";
+
+export const dialogueExchanges = new Table<DialogueExchange>(
+  "dialogue_exchanges",
+  [
+    "world_id", "npc_id", "character_id", "participant_id", "player_text", "status", "approval", "job_id", "attempts",
+    "text", "source", "provider", "model", "error", "dm_draft", "dm_reasoning", "dm_feedback",
+  ],
+  { json: ["error"], bool: ["approval"] },
+);
+
+export const dialogueTurns = new Table<DialogueTurn>("dialogue_turns", ["world_id", "exchange_id", "npc_id", "character_id", "speaker", "text", "provider"]);
+
+export const DIALOGUE_JOB = "dialogue.reply";
+const OPEN_STATUSES = ["generating", "awaiting_approval"] as const;
+
+/** What a job's outcome and a handler both write with. */
+type Scope = WriteScope & { session: SessionServices; now: number };
+
+/** The breaker and provider scope: one per session object (docs/dialogue.md). */
+const llmScope = (session: { sessionId: string }) => session.sessionId;
+
+/** Saves a new state of an exchange in the Tx (statement + pending row). */
+function saveExchange(s: Scope, before: DialogueExchange, patch: Partial<DialogueExchange>): DialogueExchange {
+  return dialogueExchanges.save(s, bump(before, patch, s.now));
+}
+
+/**
+ * Says the answer to the table: the exchange answered, both turns stored, a `dialogue_exchange`
+ * story event, and NpcSpeaks to everyone (to DMs only if the NPC has been hidden meanwhile).
+ */
+async function sayAnswer(
+  s: Scope,
+  ex: DialogueExchange,
+  answer: { text: string; source: NonNullable<DialogueExchange["source"]>; provider: string | null; model: string | null; reasoning?: string | null },
+): Promise<DialogueExchange> {
+  const npc = await characters.find(s, ex.npc_id);
+  const pc = await characters.find(s, ex.character_id);
+  const after = saveExchange(s, ex, { status: "answered", text: answer.text, source: answer.source, provider: answer.provider, model: answer.model, error: null, ...(answer.reasoning !== undefined ? { dm_reasoning: answer.reasoning } : {}) });
+  const turn = (speaker: DialogueTurn["speaker"], text: string, provider: string | null) =>
+    dialogueTurns.add(s, create<DialogueTurn>({ world_id: s.session.worldId, exchange_id: ex.id, npc_id: ex.npc_id, character_id: ex.character_id, speaker, text, provider }, s.now));
+  const turns = [turn("pc", ex.player_text, null), turn("npc", answer.text, answer.provider)];
+  const hidden = !npc || npc.hidden;
+  const story = create<StoryEvent>(
+    {
+      world_id: s.session.worldId,
+      kind: "dialogue_exchange",
+      summary: `${pc?.name ?? "Someone"} spoke with ${npc?.name ?? "someone"}`,
+      details: { exchange_id: ex.id, player_text: ex.player_text, text: answer.text, provider: answer.provider },
+      character_ids: [ex.character_id, ex.npc_id],
+      location_id: null,
+      region_id: pc?.region_id ?? null,
+      scene_id: null,
+      game_time: null,
+      tags: ["dialogue"],
+      hidden,
+      created_by: ex.participant_id,
+    },
+    s.now,
+  );
+  STORY_EVENT.table.add(s, story);
+  emitChange(s.tx, STORY_EVENT, null, story);
+  s.tx.emit({ type: "NpcSpeaks", exchange: after, turns }, hidden ? DMS : ALL);
+  return after;
+}
+
+/** Stream and job audience of a draft: DMs while it awaits approval, everyone when it needs none. */
+const draftAudience = (ex: Pick<DialogueExchange, "approval">) => (ex.approval ? DMS : ALL);
+
+const ReplyInputSchema = z.object({ exchange_id: z.string(), npc_id: z.string(), character_id: z.string() });
+type ReplyInput = z.infer<typeof ReplyInputSchema>;
+const replyInput = (ex: DialogueExchange): ReplyInput => ({ exchange_id: ex.id, npc_id: ex.npc_id, character_id: ex.character_id });
+
+interface ReplyOutput {
+  exchange_id: string;
+  text: string;
+  reasoning: string | null;
+  provider: string;
+  model: string;
+}
+
+/**
+ * The job that drafts an NPC's answer, outside the write queue: builds the prompt, streams the
+ * provider's tokens (only what the NPC says; the DM-only reasons after `[DM]` never stream), and
+ * commits the draft for approval or says it to everyone. A failure ends the stream and commits
+ * DialogueFailed; no turn of a failed answer is stored.
+ */
+export const dialogueReplyJob = registerJobKind({
+  kind: DIALOGUE_JOB,
+  input: ReplyInputSchema,
+  // An answer cut by a restart is drafted again from the start (its stream restarts at index 0).
+  onRestart: "resume",
+  async run({ exchange_id }, ctx): Promise<ReplyOutput> {
+    const { sessionId, worldId } = ctx.session;
+    const db = ctx.env.DB;
+    const ex = await dialogueExchanges.get(db, sessionId, exchange_id);
+    if (!ex || ex.status !== "generating") throw new AppError("CONFLICT", `dialogue '${exchange_id}' is no longer being drafted`, { id: exchange_id });
+    const npc = await characters.get(db, sessionId, ex.npc_id);
+    const pc = await characters.get(db, sessionId, ex.character_id);
+    if (!npc || !pc) throw new AppError("NOT_FOUND", "the NPC or the character of this dialogue was deleted", { id: exchange_id });
+    const cfg = llmConfig(ctx.env);
+    const prompt = await buildDialoguePrompt({ db, sessionId, worldId }, ex, npc, pc, cfg.historyTokens);
+    const splitter = new AnswerSplitter();
+    const result = await generate(ctx.env, llmScope(ctx.session), prompt, (d) => ctx.stream.send(splitter.push(d)), ctx.signal);
+    const { rest, text, reasoning } = splitter.finish();
+    ctx.stream.send(rest);
+    if (!text) throw new AppError("UNAVAILABLE", `${result.provider} answered only reasons, no words for ${npc.name}`, { reason: "empty_answer", provider: result.provider });
+    return { exchange_id, text, reasoning, provider: result.provider, model: result.model };
+  },
+  // The job row is readable by the player who spoke: the draft stays in the exchange (DM-only keys).
+  storedOutput: (o: ReplyOutput) => ({ exchange_id: o.exchange_id, provider: o.provider, model: o.model }),
+  async complete(ctx, o) {
+    const ex = await dialogueExchanges.get(ctx.db, ctx.session.sessionId, o.exchange_id);
+    if (!ex || ex.status !== "generating") return;
+    const s: Scope = { db: ctx.db, tx: ctx.tx, session: ctx.session, now: ctx.now };
+    if (!ex.approval) {
+      await sayAnswer(s, ex, { text: o.text, source: "llm", provider: o.provider, model: o.model, reasoning: o.reasoning });
+      return;
+    }
+    const after = saveExchange(s, ex, { status: "awaiting_approval", dm_draft: o.text, dm_reasoning: o.reasoning, provider: o.provider, model: o.model });
+    ctx.tx.emit({ type: "DialogueApprovalRequired", exchange: after }, DMS);
+  },
+  /**
+   * No answer (provider failure, stream cut, timeout, cancellation): the exchange is failed in the
+   * same commit, everyone learns it, and nothing of the partial answer is kept. Synchronous (a
+   * cancellation runs it inside the CancelJob handler), hence a guarded UPDATE by id.
+   */
+  failed(ctx, error) {
+    const input = ctx.job.input as ReplyInput;
+    ctx.tx
+      .write(
+        ctx.db
+          .prepare("UPDATE dialogue_exchanges SET status = 'failed', error = ?, version = version + 1, updated_at = ? WHERE session_id = ? AND id = ? AND status = 'generating'")
+          .bind(JSON.stringify(error.toBody()), ctx.now, ctx.session.sessionId, input.exchange_id),
+      )
+      .emit({ type: "DialogueFailed", exchange_id: input.exchange_id, npc_id: input.npc_id, character_id: input.character_id, error: error.toBody() }, ALL);
+  },
+});
+
+export const dialogueHandlers = defineHandlers({
+  SpeakToNpc: {
+    async handle(ctx, p) {
+      const pc = await requireVisible(ctx, CHARACTER, p.character_id);
+      if (pc.kind !== "pc") throw invalidField("character_id", `'${pc.name}' is not a player character`);
+      authorize(ctx.actor, "own", pc, "speak for a character that is not its own");
+      const npc = await requireVisible(ctx, CHARACTER, p.npc_id);
+      if (npc.kind !== "npc") throw invalidField("npc_id", `'${npc.name}' is not an NPC`);
+      const absence = await npcAbsence(ctx, pc, npc);
+      if (absence) throw new AppError("CONFLICT", `${npc.name} is not here to talk with ${pc.name}`, { reason: absence, npc_id: npc.id, character_id: pc.id });
+      const open = await dialogueExchanges.rows(ctx, {
+        sql: "character_id = ? AND npc_id = ? AND status IN ('generating', 'awaiting_approval')",
+        params: [pc.id, npc.id],
+        match: (e) => e.character_id === pc.id && e.npc_id === npc.id && (OPEN_STATUSES as readonly string[]).includes(e.status),
+      });
+      if (open[0]) throw new AppError("CONFLICT", `${npc.name} is still answering ${pc.name}`, { reason: "dialogue_in_progress", exchange_id: open[0].id });
+      checkLlmAvailable(ctx.env, llmScope(ctx.session));
+
+      const ex = create<DialogueExchange>(
+        {
+          world_id: ctx.session.worldId,
+          npc_id: npc.id,
+          character_id: pc.id,
+          participant_id: ctx.actor.participant_id,
+          player_text: p.text,
+          status: "generating",
+          approval: ctx.session.settings.dialogue_approval,
+          job_id: null,
+          attempts: 1,
+          text: null,
+          source: null,
+          provider: null,
+          model: null,
+          error: null,
+          dm_draft: null,
+          dm_reasoning: null,
+          dm_feedback: null,
+        },
+        ctx.now,
+      );
+      ex.job_id = ctx.jobs.start(dialogueReplyJob, replyInput(ex), { audience: draftAudience(ex) }).id;
+      dialogueExchanges.add(ctx, ex);
+      ctx.tx.emit({ type: "DialogueStarted", exchange: ex }, ALL);
+      return ex;
+    },
+  },
+
+  ApproveDialogue: {
+    async handle(ctx, p) {
+      const ex = await dialogueExchanges.require(ctx, p.exchange_id, "dialogue");
+      checkVersion(ex, p.expected_version, "dialogue");
+      if (ex.status !== "awaiting_approval") {
+        throw new AppError("CONFLICT", `dialogue '${ex.id}' is not awaiting approval (${ex.status})`, { reason: "not_awaiting_approval", current: ex });
+      }
+      switch (p.decision) {
+        case "accept":
+          return sayAnswer(ctx, ex, { text: ex.dm_draft ?? "", source: "llm", provider: ex.provider, model: ex.model });
+        case "edit":
+          if (!p.text) throw invalidField("text", "an edit needs the new text");
+          return sayAnswer(ctx, ex, { text: p.text, source: "dm_edit", provider: ex.provider, model: ex.model });
+        case "take_over":
+          if (!p.text) throw invalidField("text", "taking over needs the DM's own words");
+          return sayAnswer(ctx, ex, { text: p.text, source: "dm", provider: "dm", model: null });
+        case "reject": {
+          checkLlmAvailable(ctx.env, llmScope(ctx.session));
+          const job = ctx.jobs.start(dialogueReplyJob, replyInput(ex), { audience: DMS });
+          const after = saveExchange(ctx, ex, { status: "generating", attempts: ex.attempts + 1, job_id: job.id, dm_feedback: p.feedback ?? "" });
+          ctx.tx.emit({ type: "DialogueRegenerating", exchange: after }, DMS);
+          return after;
+        }
+      }
+    },
+  },
+
+  ListPendingDialogues: {
+    async handle(ctx, p) {
+      return dialogueExchanges.page(ctx.db, ctx.session.sessionId, {
+        where: "status IN ('generating', 'awaiting_approval')",
+        cursor: p.cursor,
+        limit: p.limit,
+      });
+    },
+  },
+
+  ListDialogueTurns: {
+    async handle(ctx, p) {
+      // A hidden NPC's conversations do not exist for players (NOT_FOUND, as the NPC itself).
+      await requireVisible(ctx, CHARACTER, p.npc_id);
+      const where = conditions(["npc_id = ?", p.npc_id], p.character_id && ["character_id = ?", p.character_id]);
+      return dialogueTurns.page(ctx.db, ctx.session.sessionId, { ...where, cursor: p.cursor, limit: p.limit, order: "desc" });
+    },
+  },
+});
