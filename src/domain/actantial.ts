@@ -38,20 +38,20 @@ async function targetName(ctx: HandlerContext, target: WantTarget | null): Promi
 export const actantialHandlers = defineHandlers({
   ListWants: {
     async handle(ctx, p) {
-      await requireNpc(ctx, p.character_id);
-      const items = await wants.rows(ctx, wants.where({ character_id: p.character_id }));
+      await requireNpc(ctx, p.npc_id);
+      const items = await wants.rows(ctx, wants.where({ character_id: p.npc_id }));
       return { items: items.sort((a, b) => a.priority - b.priority) };
     },
   },
 
   CreateWant: {
     async handle(ctx, p) {
-      await requireNpc(ctx, p.character_id);
+      await requireNpc(ctx, p.npc_id);
       await checkTarget(ctx, p.target);
       const d = p.data;
       return insertEntity(ctx, WANT, {
         world_id: ctx.session.worldId,
-        character_id: p.character_id,
+        character_id: p.npc_id,
         description: d.description,
         intensity: d.intensity ?? 0.5,
         visibility: d.visibility ?? "hidden",
@@ -120,7 +120,7 @@ export const actantialHandlers = defineHandlers({
 
   GetActantialContext: {
     async handle(ctx, p) {
-      const npc = await requireNpc(ctx, p.character_id);
+      const npc = await requireNpc(ctx, p.npc_id);
       const [ws, views] = await Promise.all([
         wants.rows(ctx, wants.where({ character_id: npc.id })),
         actantialViews.rows(ctx, actantialViews.where({ character_id: npc.id })),

@@ -1,7 +1,8 @@
-import type { Character, DialogueExchange, DialogueTurn } from "../protocol";
+import type { Character, DialogueExchange, DialogueTurn, Want } from "../protocol";
 import type { ChatMessage, LlmRequest } from "../providers/llm";
 import { characters } from "./characters";
 import { renderPromptTemplate } from "./prompts";
+import { wants } from "./gameplay-tables";
 import { worlds } from "./world";
 import { locations, regions, scenes } from "./world-tables";
 
@@ -10,12 +11,34 @@ const MAX_TURNS = 40;
 /** Characters per token, roughly, for the history budget. */
 const CHARS_PER_TOKEN = 4;
 const MAX_PRESENT = 20;
+/** The NPC's strongest wants in the prompt, at most. */
+const MAX_WANTS = 5;
+
+/** How the NPC should treat a want in conversation, by its visibility. */
+const WANT_STANCE: Record<Want["visibility"], string> = {
+  known: "speaks of it openly",
+  suspected: "only hints at it",
+  hidden: "conceals it",
+};
+
+/** The NPC's wants for the model (DM material: it never reaches a player as such). */
+function describeWants(list: Want[]): string {
+  if (list.length === 0) return "(nothing in particular)";
+  return list
+    .map((w) => {
+      const parts = [`intensity ${w.intensity.toFixed(1)}`, WANT_STANCE[w.visibility]];
+      if (w.visibility !== "known" && w.deflection_behavior) parts.push(`when pressed: ${w.deflection_behavior}`);
+      if (w.tells.length) parts.push(`tells: ${w.tells.join("; ")}`);
+      return `- ${w.description} (${parts.join(", ")})`;
+    })
+    .join("\n");
+}
 
 type Scope = { db: D1Database; sessionId: string; worldId: string };
 
 /**
  * The prompt of one NPC answer: the world's `dialogue.system` and `dialogue.response_format`
- * templates (overrides honoured) filled from the world, the NPC (DM notes for the model only),
+ * templates (overrides honoured) filled from the world, the NPC (DM notes and wants for the model only),
  * the scene, the region with who else is present, and the latest turns of this NPC–PC
  * conversation within `historyTokens`; then the player's words. A rejected draft and the DM's
  * feedback are added when drafting again.
@@ -39,6 +62,9 @@ export async function buildDialoguePrompt(
     ? (await characters.page(s.db, s.sessionId, { where: "region_id = ? AND hidden = 0 AND is_active = 1 AND id NOT IN (?, ?)", params: [region.id, npc.id, pc.id], limit: MAX_PRESENT })).items
     : [];
   const turns = await recentTurns(s, npc.id, pc.id, historyTokens * CHARS_PER_TOKEN);
+  const npcWants = (await wants.page(s.db, s.sessionId, { where: "character_id = ?", params: [npc.id], limit: 200 })).items
+    .sort((a, b) => a.priority - b.priority || b.intensity - a.intensity)
+    .slice(0, MAX_WANTS);
   const names = { npc: npc.name, pc: pc.name };
 
   const system = await renderPromptTemplate(s.db, s.sessionId, "dialogue.system", {
@@ -46,8 +72,7 @@ export async function buildDialoguePrompt(
     world_description: world?.description ?? "",
     npc_name: npc.name,
     npc_description: npc.description || "(not described)",
-    // Wants (the actantial model) do not exist yet.
-    npc_wants: "(nothing in particular)",
+    npc_wants: describeWants(npcWants),
     npc_notes: npc.dm_notes?.trim() || "(none)",
     scene: scene ? `${scene.name}${scene.description ? ` — ${scene.description}` : ""}` : "(no scene)",
     region: region ? `${region.name}${location ? ` (${location.name})` : ""}${region.description ? ` — ${region.description}` : ""}` : "(nowhere in particular)",

@@ -14,12 +14,12 @@ describe("actantial model", () => {
 
     const want = await t.dm.ok({
       type: "CreateWant",
-      character_id: npc.id,
+      npc_id: npc.id,
       data: { description: "SECRET-WANT: take the crown", intensity: 0.9, tells: ["glances at the throne"], deflection_behavior: "changes the subject" },
       target: { type: "goal", id: goal.id },
     });
     expect(want).toMatchObject({ character_id: npc.id, intensity: 0.9, visibility: "hidden", priority: 1, target: { type: "goal", id: goal.id }, tells: ["glances at the throne"] });
-    const second = await t.dm.ok({ type: "CreateWant", character_id: npc.id, data: { description: "SECRET-WANT: be loved", priority: 2 } });
+    const second = await t.dm.ok({ type: "CreateWant", npc_id: npc.id, data: { description: "SECRET-WANT: be loved", priority: 2 } });
     expect((await t.dm.waitFor(ev("NpcWantCreated"))).event.want.id).toBe(want.id);
 
     const updated = await t.dm.ok({ type: "UpdateWant", want_id: want.id, data: { intensity: 0.7, visibility: "suspected" }, expected_version: 1 });
@@ -41,7 +41,7 @@ describe("actantial model", () => {
     expect((await t.dm.request({ type: "AddActantialView", want_id: want.id, target_character_id: ally.id, role: "helper" })).code).toBe("CONFLICT");
     expect((await t.dm.request({ type: "AddActantialView", want_id: want.id, target_character_id: npc.id, role: "helper" })).code).toBe("VALIDATION_ERROR");
 
-    const ctx = await t.dm.ok({ type: "GetActantialContext", character_id: npc.id });
+    const ctx = await t.dm.ok({ type: "GetActantialContext", npc_id: npc.id });
     expect(ctx.npc_name).toBe("Mira");
     expect(ctx.wants.map((w: any) => w.id)).toEqual([want.id, second.id]);
     expect(ctx.wants[0]).toMatchObject({ target_name: "The crown", helpers: [{ id: ally.id, name: "Tobin", actor_type: "npc", reason: "owes her" }], opponents: [{ id: hero.id, actor_type: "pc" }], receivers: [{ id: hero.id }] });
@@ -51,21 +51,21 @@ describe("actantial model", () => {
 
     await t.dm.ok({ type: "RemoveActantialView", actantial_view_id: helper.id });
     await t.dm.waitFor(ev("ActantialViewRemoved"));
-    expect((await t.dm.ok({ type: "GetActantialContext", character_id: npc.id })).social_views.allies[0].reasons).toEqual(["old friend"]);
-    expect((await t.dm.request({ type: "ListWants", character_id: hero.id })).code).toBe("VALIDATION_ERROR");
+    expect((await t.dm.ok({ type: "GetActantialContext", npc_id: npc.id })).social_views.allies[0].reasons).toEqual(["old friend"]);
+    expect((await t.dm.request({ type: "ListWants", npc_id: hero.id })).code).toBe("VALIDATION_ERROR");
 
     await t.dm.ok({ type: "DeleteWant", want_id: second.id });
     const deleted = await t.dm.waitFor(ev("NpcWantDeleted"));
     expect(deleted.event).toMatchObject({ want_id: second.id, character_id: npc.id });
-    expect((await t.dm.ok({ type: "ListWants", character_id: npc.id })).items.map((w: any) => w.id)).toEqual([want.id]);
+    expect((await t.dm.ok({ type: "ListWants", npc_id: npc.id })).items.map((w: any) => w.id)).toEqual([want.id]);
     // The deleted want's views went with it.
-    expect((await t.dm.ok({ type: "GetActantialContext", character_id: npc.id })).social_views.allies).toEqual([]);
+    expect((await t.dm.ok({ type: "GetActantialContext", npc_id: npc.id })).social_views.allies).toEqual([]);
 
     // Players and spectators: FORBIDDEN on every operation, reads included; no frame names a want.
     const calls = [
-      { type: "ListWants", character_id: npc.id },
-      { type: "GetActantialContext", character_id: npc.id },
-      { type: "CreateWant", character_id: npc.id, data: { description: "x" } },
+      { type: "ListWants", npc_id: npc.id },
+      { type: "GetActantialContext", npc_id: npc.id },
+      { type: "CreateWant", npc_id: npc.id, data: { description: "x" } },
       { type: "UpdateWant", want_id: want.id, data: { intensity: 0.1 } },
       { type: "DeleteWant", want_id: want.id },
       { type: "SetWantTarget", want_id: want.id, target: null },
@@ -99,7 +99,7 @@ describe("actantial model", () => {
     const t = await table();
     const npc = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Mira" } });
     const rival = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Rival" } });
-    const want = await t.dm.ok({ type: "CreateWant", character_id: npc.id, data: { description: "revenge" }, target: { type: "character", id: rival.id } });
+    const want = await t.dm.ok({ type: "CreateWant", npc_id: npc.id, data: { description: "revenge" }, target: { type: "character", id: rival.id } });
     await t.dm.ok({ type: "AddActantialView", want_id: want.id, target_character_id: rival.id, role: "opponent", reason: "killed her brother" });
     await t.dm.ok({ type: "CreateChallenge", data: { name: "Climb", difficulty: { kind: "dc", value: 12 } } });
     const doc = await t.dm.ok({ type: "ExportWorld" });
@@ -114,7 +114,7 @@ describe("actantial model", () => {
     const chars = (await u.dm.ok({ type: "ListCharacters" })).items;
     const mira = chars.find((c: any) => c.name === "Mira");
     const rivalNew = chars.find((c: any) => c.name === "Rival");
-    const ctx = await u.dm.ok({ type: "GetActantialContext", character_id: mira.id });
+    const ctx = await u.dm.ok({ type: "GetActantialContext", npc_id: mira.id });
     expect(ctx.wants[0]).toMatchObject({ description: "revenge", target: { type: "character", id: rivalNew.id }, target_name: "Rival" });
     expect(ctx.social_views.enemies).toEqual([{ id: rivalNew.id, name: "Rival", actor_type: "npc", reasons: ["killed her brother"] }]);
     // A document of an earlier version (no gameplay keys) still imports.

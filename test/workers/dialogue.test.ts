@@ -298,3 +298,20 @@ describe("dialogue and staging", () => {
   });
 });
 
+describe("dialogue and the actantial model", () => {
+  it("gives the model the NPC's wants with how to treat them, and never shows them to players", async () => {
+    const t = await table();
+    const w = await tavern(t, { approval: false });
+    const llm = fakeLlm(sse(["Perhaps."]));
+    await t.dm.ok({ type: "CreateWant", npc_id: w.npc.id, data: { description: "WANT-MARK recover the smuggled casks", intensity: 0.9, visibility: "hidden", deflection_behavior: "changes the subject to the weather", tells: ["glances at the cellar door"] } });
+    const ex = await t.player.ok({ type: "SpeakToNpc", character_id: w.pc.id, npc_id: w.npc.id, text: "Anything troubling you?" });
+    await t.player.waitFor(isEvent("NpcSpeaks", (e) => e.exchange.id === ex.id));
+    const system = llm.calls[0].messages[0].content as string;
+    for (const part of ["WANT-MARK recover the smuggled casks", "intensity 0.9", "conceals it", "changes the subject to the weather", "glances at the cellar door"]) {
+      expect(system).toContain(part);
+    }
+    for (const s of [t.player, t.spectator]) expect(wire(s)).not.toContain("WANT-MARK");
+    t.close();
+  });
+});
+

@@ -35,12 +35,12 @@ export const DICE_OPS = {
 
 /** NPC motivations: DMs only, reads included (players get FORBIDDEN). */
 export const ACTANTIAL_OPS = {
-  ListWants: op({ access: "dm", input: { character_id: Id }, output: z.object({ items: z.array(WantSchema) }) }),
+  ListWants: op({ access: "dm", input: { npc_id: Id }, output: z.object({ items: z.array(WantSchema) }) }),
   CreateWant: op({
     access: "dm",
     write: true,
     events: ["NpcWantCreated"],
-    input: { character_id: Id, data: WantFieldsSchema.partial().required({ description: true }).strict(), target: WantTargetSchema.nullable().optional() },
+    input: { npc_id: Id, data: WantFieldsSchema.partial().required({ description: true }).strict(), target: WantTargetSchema.nullable().optional() },
     output: WantSchema,
   }),
   UpdateWant: op({
@@ -68,7 +68,7 @@ export const ACTANTIAL_OPS = {
     output: ActantialViewSchema,
   }),
   RemoveActantialView: op({ access: "dm", write: true, events: ["ActantialViewRemoved"], input: { actantial_view_id: Id }, output: Deleted }),
-  GetActantialContext: op({ access: "dm", input: { character_id: Id }, output: ActantialContextSchema }),
+  GetActantialContext: op({ access: "dm", input: { npc_id: Id }, output: ActantialContextSchema }),
 } as const;
 
 /** Challenges: DM-written checks a PC rolls against; a DM resolves each attempt once. */
