@@ -36,6 +36,8 @@ export default defineConfig({
                 // the abuse tests turn the /auth limits on with their own env (abuse-auth.test.ts).
                 SESSION_CREATION: "open",
                 AUTH_RATE_LIMITS: "off",
+                // Image generation polls its provider often, so the generation tests stay quick.
+                GENERATION_POLL_MS: "20",
               },
             },
           })),

@@ -7,6 +7,8 @@ import { goalHandlers } from "./goals";
 import { storyHandlers } from "./story";
 import { promptHandlers } from "./prompts";
 import { jobHandlers } from "./jobs";
+import { assetHandlers } from "./assets";
+import { generationHandlers } from "./generation";
 import type { HandlerMap } from "../engine/context";
 
 /** Every operation's handler, in one place. The registry test checks none is missing. */
@@ -20,4 +22,6 @@ export const HANDLERS = {
   ...storyHandlers,
   ...promptHandlers,
   ...jobHandlers,
+  ...assetHandlers,
+  ...generationHandlers,
 } satisfies HandlerMap;

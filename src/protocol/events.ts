@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { CHARACTER_EVENTS, SESSION_EVENTS } from "./events/session";
 import { JOB_EVENTS } from "./events/jobs";
+import { IMAGE_EVENTS } from "./events/images";
 import { GOAL_EVENTS, LOCATION_EVENTS, PROMPT_EVENTS, SCENE_EVENTS, STORY_EVENTS, WORLD_EVENTS } from "./events/world";
 
 /**
@@ -17,6 +18,7 @@ export const EVENTS = {
   ...STORY_EVENTS,
   ...PROMPT_EVENTS,
   ...JOB_EVENTS,
+  ...IMAGE_EVENTS,
 } as const;
 
 export type EventType = keyof typeof EVENTS;

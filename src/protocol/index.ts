@@ -7,3 +7,4 @@ export * from "./envelope";
 export * from "./http";
 export * from "./json";
 export * from "./jobs";
+export * from "./image-entities";

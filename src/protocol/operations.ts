@@ -8,6 +8,7 @@ import { GOAL_OPS } from "./ops/goals";
 import { STORY_OPS } from "./ops/story";
 import { PROMPT_OPS } from "./ops/prompts";
 import { JOB_OPS } from "./ops/jobs";
+import { IMAGE_OPS } from "./ops/images";
 import { op, type FrameLimit } from "./ops/define";
 
 export { ACCESS, FRAME_LIMITS, type Access, type FrameLimit, type OperationDef } from "./ops/define";
@@ -41,6 +42,7 @@ export const OPERATION_AREAS = {
   "story events": STORY_OPS,
   "prompt templates": PROMPT_OPS,
   jobs: JOB_OPS,
+  images: IMAGE_OPS,
   composition: COMPOSITION_OPS,
 } as const;
 
@@ -62,6 +64,7 @@ export const OPERATIONS = {
   ...STORY_OPS,
   ...PROMPT_OPS,
   ...JOB_OPS,
+  ...IMAGE_OPS,
   ...COMPOSITION_OPS,
 } as const;
 

@@ -68,6 +68,14 @@ export const OPERATION_KINDS = {
   CancelJob: { write: true, access: "play" },
   GetJob: { write: false, access: "read" },
   ListJobs: { write: false, access: "read" },
+  ListAssets: { write: false, access: "read" },
+  GetAsset: { write: false, access: "read" },
+  UpdateAsset: { write: true, access: "dm" },
+  DeleteAsset: { write: true, access: "dm" },
+  SetEntityImage: { write: true, access: "dm" },
+  StartGeneration: { write: true, access: "dm" },
+  CancelGeneration: { write: true, access: "dm" },
+  ListGenerationBatches: { write: false, access: "dm" },
   Batch: { write: true, access: "read" },
 } as const;
 
