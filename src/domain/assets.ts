@@ -2,17 +2,12 @@ import { AppError, invalidField, type Asset, type AssetView, type EntityRef, typ
 import { isDm } from "../engine/authorize";
 import { assetKey, signAssetUrl } from "../engine/asset-urls";
 import { defineHandlers, type HandlerContext } from "../engine/context";
-import { Table, bump, conditions, create } from "../engine/store";
+import { bump, conditions, create } from "../engine/store";
 import type { JobOutcomeContext } from "../engine/jobs";
 import { deleteEntity, emitChange, requireVisible, updateEntity, type EntityKind } from "./changes";
 import { CHARACTER } from "./characters";
+import { assets, requireAssetRefs } from "./asset-refs";
 import { LOCATION, REGION, SCENE } from "./world-tables";
-
-export const assets = new Table<Asset>(
-  "assets",
-  ["world_id", "content_type", "size", "sha256", "width", "height", "label", "tags", "depicts", "source", "created_by", "generation_id"],
-  { json: ["tags", "depicts"] },
-);
 
 export const ASSET: EntityKind<Asset> = {
   table: assets,
@@ -30,17 +25,6 @@ export const IMAGE_COLUMNS: Record<EntityRef["kind"], { kind: EntityKind<any>; s
   scene: { kind: SCENE, slots: { backdrop: "backdrop_asset_id" } },
 };
 
-/**
- * Every asset reference among `data`'s fields (`*_asset_id`) must name an asset of this session:
- * NOT_FOUND naming the field otherwise. Create/Update handlers of imaged entities call it.
- */
-export async function requireAssetRefs(ctx: HandlerContext, data: Record<string, unknown>, prefix = "data"): Promise<void> {
-  for (const [field, value] of Object.entries(data)) {
-    if (!field.endsWith("_asset_id") || typeof value !== "string") continue;
-    if (!(await assets.find(ctx, value))) throw new AppError("NOT_FOUND", `asset '${value}' not found (${prefix}.${field})`, { id: value, field: `${prefix}.${field}` });
-  }
-}
-
 /** An asset with a fresh signed URL. */
 export async function assetView(env: { AUTH_SECRET?: string }, ttlSeconds: number, a: Asset, sessionId: string): Promise<AssetView> {
   const { url, expires_at } = await signAssetUrl(env.AUTH_SECRET, sessionId, a.id, ttlSeconds);
@@ -55,7 +39,7 @@ export async function setEntityImage(ctx: HandlerContext, ref: EntityRef, slot: 
   const column = target.slots[slot];
   if (!column) throw invalidField("image", `a ${ref.kind} has no ${slot} (it has ${Object.keys(target.slots).join(", ")})`);
   const before = (await requireVisible(ctx, target.kind, ref.id)) as Imaged;
-  if (assetId !== null) await requireAssetRefs(ctx, { asset_id: assetId }, "payload");
+  if (assetId !== null) await requireAssetRefs(ctx, { [column]: assetId }, "payload");
   if (before[column] === assetId) return;
   updateEntity(ctx, target.kind, before, { [column]: assetId });
 }
@@ -173,3 +157,5 @@ export async function setEntityImageFromJob(o: JobOutcomeContext, ref: EntityRef
   target.kind.table.save(o, after);
   emitChange(o.tx, target.kind, before, after);
 }
+
+export { assets, requireAssetRefs };

@@ -55,7 +55,13 @@ async function readExactly(body: ReadableStream<Uint8Array> | null, length: numb
   const reader = body?.getReader();
   if (reader) {
     for (;;) {
-      const { done, value } = await reader.read();
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch {
+        throw new AppError("VALIDATION_ERROR", `the body broke off after ${at} of ${length} bytes`, { reason: "truncated" });
+      }
+      const { done, value } = chunk;
       if (done) break;
       if (at + value.byteLength > length) {
         await reader.cancel();
