@@ -111,7 +111,6 @@ export const GENERATE = registerJobKind<GenerateInput, { asset_ids: string[] }>(
     }
     const jobsById = new Map(batch.prompt_ids.map((id, i) => [id, imageJob(req, i, batch.id)] as const));
     ctx.signal.addEventListener("abort", () => void provider.cancel(batch.prompt_ids.filter((id) => !batch.asset_ids.includes(id))), { once: true });
-    const deadline = batch.created_at + ctx.limits.generationTimeoutMs;
     for (;;) {
       batch = await readBatch(ctx);
       const open = batch.prompt_ids.filter((id) => !batch.asset_ids.includes(id));
@@ -121,7 +120,8 @@ export const GENERATE = registerJobKind<GenerateInput, { asset_ids: string[] }>(
         if (target && first) await ctx.record((o) => setEntityImageFromJob(o, target, req.image, first));
         return { asset_ids: batch.asset_ids };
       }
-      if (Date.now() > deadline) throw new AppError("TIMEOUT", `the image provider did not finish within ${ctx.limits.generationTimeoutMs} ms`, { reason: "generation_timeout" });
+      // Measured from the batch's creation, so a resumed batch does not get a fresh allowance.
+      if (Date.now() > batch.created_at + ctx.limits.generationTimeoutMs) throw new AppError("TIMEOUT", `the image provider did not finish within ${ctx.limits.generationTimeoutMs} ms`, { reason: "generation_timeout" });
       await step(ctx, provider, req, batch, open, jobsById);
       await sleep(ctx.limits.generationPollMs, ctx.signal);
     }
