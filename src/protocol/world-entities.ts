@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { CharacterSchema, EntityBase, InventoryItemSchema, WorldSchema } from "./entities";
 import { JsonObjectField } from "./json";
+import { AssetSchema } from "./image-entities";
 
 /**
  * Entities of the world-building areas: locations, regions and their connections, NPC–region
@@ -224,5 +225,7 @@ export const WorldDocumentSchema = z.object({
   prompt_templates: z.array(z.object({ key: z.string(), value: z.string(), version: z.number().int(), created_at: z.number().int(), updated_at: z.number().int() })),
   characters: z.array(CharacterSchema),
   inventory: z.array(InventoryItemSchema),
+  /** Image metadata (docs/images.md: the bytes stay in R2; an import copies those it finds in this deployment). */
+  assets: z.array(AssetSchema).default([]),
 });
 export type WorldDocument = z.infer<typeof WorldDocumentSchema>;

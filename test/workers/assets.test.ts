@@ -1,7 +1,7 @@
 import { env, SELF } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { signAssetUrl } from "../../src/engine/asset-urls";
-import { BASE, createSession, joinSession, settle, table } from "./helpers";
+import { BASE, TestSocket, createSession, joinSession, settle, table } from "./helpers";
 import { PNG_1X1, download, fakePng, uploadImage, uploadRaw } from "./image-helpers";
 
 const MiB = 1024 * 1024;
@@ -249,5 +249,37 @@ describe("asset operations", () => {
     expect((await download(url)).status).toBe(404);
     expect((await t.dm.request({ type: "GetAsset", asset_id: asset.id })).code).toBe("NOT_FOUND");
     t.close();
+  });
+
+  it("ExportWorld carries asset metadata; an import gets new ids, rewritten references and a copy of the bytes", async () => {
+    const a = await table();
+    const { asset } = await uploadImage(a.dmGrant, PNG_1X1, { label: "Mira" });
+    const npc = await a.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Mira", portrait_asset_id: asset.id } });
+    const doc = await a.dm.ok({ type: "ExportWorld" });
+    expect(doc.assets).toEqual([expect.objectContaining({ id: asset.id, label: "Mira", sha256: asset.sha256 })]);
+    // An asset of another deployment: metadata only, its references kept, no bytes.
+    const foreign = { ...asset, id: "from-elsewhere", sha256: "0".repeat(64) };
+    const withForeign = { ...doc, assets: [...doc.assets, foreign], characters: [...doc.characters, { ...doc.characters[0], id: "npc-2", sprite_asset_id: "from-elsewhere", portrait_asset_id: "not-in-document" }] };
+
+    const b = await createSession();
+    const dmB = await TestSocket.open(b);
+    await dmB.join();
+    const imported = await dmB.ok({ type: "ImportWorld", document: withForeign });
+    expect(imported.counts).toMatchObject({ characters: 2 });
+    const list = (await dmB.ok({ type: "ListAssets" })).items;
+    expect(list).toHaveLength(2);
+    expect(list.every((x: any) => x.source === "import" && x.id !== asset.id && x.id !== "from-elsewhere")).toBe(true);
+    const chars = (await dmB.ok({ type: "ListCharacters" })).items;
+    const mira = chars.find((c: any) => c.name === "Mira" && c.portrait_asset_id);
+    const copy = list.find((x: any) => x.sha256 === asset.sha256);
+    expect(mira.portrait_asset_id).toBe(copy.id);
+    const second = chars.find((c: any) => c.sprite_asset_id);
+    expect(second.portrait_asset_id).toBeNull();
+    await vi.waitFor(async () => expect((await download(copy.url)).status).toBe(200));
+    expect(new Uint8Array(await (await download(copy.url)).arrayBuffer())).toEqual(PNG_1X1);
+    expect((await download(list.find((x: any) => x.sha256 !== asset.sha256).url)).status).toBe(404);
+    expect(npc.portrait_asset_id).toBe(asset.id);
+    a.close();
+    dmB.close();
   });
 });

@@ -58,8 +58,12 @@ function fakeComfy(opts: { mode?: Mode; pollsUntilDone?: number; promptStatus?: 
 }
 
 /** Points this session's object at the fake ComfyUI (the object reads its env per request). */
-const useComfy = (sessionId: string) =>
-  runInDurableObject(sessionStub(env, sessionId), (instance: any) => void Object.assign(instance.env, { IMAGE_PROVIDER: "comfyui", COMFYUI_URL: COMFY }));
+const useComfy = (sessionId: string): Promise<void> => {
+  const stub: DurableObjectStub = sessionStub(env, sessionId) as never;
+  const set = (instance: unknown) => void Object.assign((instance as { env: object }).env, { IMAGE_PROVIDER: "comfyui", COMFYUI_URL: COMFY });
+  const run = runInDurableObject as unknown as (s: DurableObjectStub, f: (i: unknown) => void) => Promise<void>;
+  return run(stub, set);
+};
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -91,7 +95,7 @@ describe("generation", () => {
     const again = await t.dm.ok({ type: "StartGeneration", prompt: "a tavern keeper, oil painting", image: "portrait", seed: 1 });
     const twice = await t.dm.ok({ type: "StartGeneration", prompt: "a tavern keeper, oil painting", image: "portrait", seed: 1 });
     const [a, b] = await Promise.all([again, twice].map((x) => t.dm.waitFor(ev("GenerationComplete", (e) => e.batch_id === x.id))));
-    const [sa, sb] = await Promise.all([a, b].map((x) => t.dm.ok({ type: "GetAsset", asset_id: x.event.asset_ids[0] })));
+    const [sa, sb] = await Promise.all([a, b].map((x) => t.dm.ok({ type: "GetAsset", asset_id: x!.event.asset_ids[0] })));
     expect(sa.sha256).toBe(sb.sha256);
     const list = await t.dm.ok({ type: "ListGenerationBatches", status: "succeeded" });
     expect(list.items.map((x: any) => x.id)).toContain(batch.id);
