@@ -1,6 +1,7 @@
 import { env, SELF } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { signAssetUrl } from "../../src/engine/asset-urls";
+import { seedAsDm, seedImages } from "../../scripts/demo";
 import { BASE, TestSocket, createSession, joinSession, settle, table } from "./helpers";
 import { PNG_1X1, download, fakePng, uploadImage, uploadRaw } from "./image-helpers";
 
@@ -61,7 +62,7 @@ describe("POST /assets", () => {
     expect(await objectsOf(session_id)).toHaveLength(4);
   });
 
-  it("takes exactly 10 MiB and refuses 10 MiB + 1, a missing length and a body longer or shorter than its length", async () => {
+  it("takes exactly 10 MiB and refuses 10 MiB + 1 and a body without a Content-Length (413), storing nothing", async () => {
     const { token, session_id } = await createSession();
     const exact = await uploadRaw(token, fakePng(10 * MiB));
     expect(exact.status).toBe(201);
@@ -281,5 +282,15 @@ describe("asset operations", () => {
     expect(npc.portrait_asset_id).toBe(asset.id);
     a.close();
     dmB.close();
+  });
+
+  it("the demo world gets its portraits and backdrop through the real upload route", async () => {
+    const t = await table();
+    const { npcs } = await seedAsDm((p) => t.dm.ok(p));
+    await seedImages((p) => t.dm.ok(p), (bytes, o) => uploadImage(t.dmGrant, bytes, { label: o.label, entity_kind: o.entity.kind, entity_id: o.entity.id, image: o.image }), npcs);
+    expect((await t.dm.ok({ type: "ListAssets" })).items).toHaveLength(3);
+    expect((await t.dm.ok({ type: "GetCharacter", character_id: npcs.mira })).portrait_asset_id).toBeTruthy();
+    expect((await t.dm.ok({ type: "GetActiveScene" })).scene.backdrop_asset_id).toBeTruthy();
+    t.close();
   });
 });
