@@ -58,9 +58,13 @@ export function comfyuiProvider(baseUrl: string, checkpoint = "v1-5-pruned-emaon
     },
 
     async poll(promptId, _job: ImageJob, signal): Promise<PollResult> {
-      const history = await withRetry(() => json<History>(`/history/${encodeURIComponent(promptId)}`, signal), signal);
-      const entry = history[promptId];
-      if (!entry) return (await inQueue(promptId, signal)) ? { state: "pending" } : { state: "unknown" };
+      const historyOf = async () => (await withRetry(() => json<History>(`/history/${encodeURIComponent(promptId)}`, signal), signal))[promptId];
+      // ComfyUI writes the history before it takes a prompt off its queue: one not in the history
+      // and then not in the queue either is looked up in the history once more, so a prompt that
+      // finished in between is not mistaken for one ComfyUI never saw (which would be re-queued).
+      const entry = (await historyOf()) ?? ((await inQueue(promptId, signal)) ? "queued" : await historyOf());
+      if (entry === "queued") return { state: "pending" };
+      if (!entry) return { state: "unknown" };
       if (entry.status?.status_str === "error") {
         throw new AppError("UNAVAILABLE", `ComfyUI failed the prompt: ${describeMessages(entry.status.messages)}`, { reason: "generation_error" });
       }
