@@ -4,7 +4,7 @@ import { assetKey, signAssetUrl } from "../engine/asset-urls";
 import { defineHandlers, type HandlerContext } from "../engine/context";
 import { bump, conditions, create } from "../engine/store";
 import type { JobOutcomeContext } from "../engine/jobs";
-import { deleteEntity, emitChange, requireVisible, updateEntity, type EntityKind } from "./changes";
+import { deleteEntity, emitChange, requireVisible, updateEntity, viewOf, type EntityKind } from "./changes";
 import { CHARACTER } from "./characters";
 import { assets, requireAssetRefs } from "./asset-refs";
 import { LOCATION, REGION, SCENE } from "./world-tables";
@@ -13,6 +13,9 @@ export const ASSET: EntityKind<Asset> = {
   table: assets,
   what: "asset",
   events: { created: "AssetCreated", updated: "AssetUpdated", deleted: "AssetDeleted", key: "asset", idKey: "asset_id" },
+  // Which character an image shows stays with DMs: it could name a hidden NPC (players must not
+  // learn its id). Places and scenes are never hidden.
+  playerView: (a) => (a.depicts?.kind === "character" ? { ...a, depicts: null } : a),
 };
 
 type Imaged = { id: string; version: number; created_at: number; updated_at: number } & Record<string, unknown>;
@@ -107,14 +110,16 @@ async function clearReferences(ctx: HandlerContext, assetId: string): Promise<vo
 export const assetHandlers = defineHandlers({
   ListAssets: {
     async handle(ctx, p) {
+      // A player may filter by a character it can see only (a hidden NPC's id finds NOT_FOUND, as everywhere).
+      if (p.depicts_kind === "character" && p.depicts_id && !isDm(ctx.actor)) await requireVisible(ctx, CHARACTER, p.depicts_id);
       const where = conditions(p.depicts_kind ? ["json_extract(depicts, '$.kind') = ?", p.depicts_kind] : false, p.depicts_id ? ["json_extract(depicts, '$.id') = ?", p.depicts_id] : false);
       const page = await assets.page(ctx.db, ctx.session.sessionId, { ...where, cursor: p.cursor, limit: p.limit, order: "desc" });
-      return { items: await Promise.all(page.items.map((a) => view(ctx, a))), next_cursor: page.next_cursor };
+      return { items: await Promise.all(page.items.map((a) => view(ctx, viewOf(ctx, ASSET, a)))), next_cursor: page.next_cursor };
     },
   },
 
   GetAsset: {
-    handle: async (ctx, p) => view(ctx, await requireVisible(ctx, ASSET, p.asset_id)),
+    handle: async (ctx, p) => view(ctx, viewOf(ctx, ASSET, await requireVisible(ctx, ASSET, p.asset_id))),
   },
 
   UpdateAsset: {

@@ -200,6 +200,17 @@ describe("asset operations", () => {
     await t.player.waitFor(ev("AssetUpdated", (e) => e.asset.version === 2));
     expect((await t.player.ok({ type: "ListAssets", depicts_kind: "character", depicts_id: npc.id })).items).toHaveLength(1);
     expect((await t.player.ok({ type: "ListAssets", depicts_kind: "scene" })).items).toHaveLength(0);
+
+    // Which character an image shows is DM knowledge: it could be a hidden NPC.
+    const shadow = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Shadow", hidden: true } });
+    await t.dm.ok({ type: "UpdateAsset", asset_id: asset.id, data: { depicts: { kind: "character", id: shadow.id } } });
+    const seen = await t.player.waitFor(ev("AssetUpdated", (e) => e.asset.version === 3));
+    expect(seen.event.asset.depicts).toBeNull();
+    expect((await t.dm.waitFor(ev("AssetUpdated", (e) => e.asset.version === 3))).event.asset.depicts).toEqual({ kind: "character", id: shadow.id });
+    expect((await t.player.ok({ type: "GetAsset", asset_id: asset.id })).depicts).toBeNull();
+    expect((await t.player.ok({ type: "ListAssets" })).items[0].depicts).toBeNull();
+    expect((await t.player.request({ type: "ListAssets", depicts_kind: "character", depicts_id: shadow.id })).code).toBe("NOT_FOUND");
+    expect(JSON.stringify(t.player.events())).not.toContain(shadow.id);
     t.close();
   });
 

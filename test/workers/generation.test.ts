@@ -86,7 +86,8 @@ describe("generation", () => {
     // Players see the assets, not the DM's batches.
     expect(t.player.events("AssetCreated")).toHaveLength(2);
     expect(t.player.events("GenerationQueued")).toHaveLength(0);
-    const asset = await t.player.ok({ type: "GetAsset", asset_id: done.event.asset_ids[0] });
+    const asset = await t.dm.ok({ type: "GetAsset", asset_id: done.event.asset_ids[0] });
+    expect((await t.player.ok({ type: "GetAsset", asset_id: asset.id })).depicts).toBeNull(); // which character: DM knowledge
     expect(asset).toMatchObject({ source: "generated", generation_id: batch.id, content_type: "image/png", width: 171, height: 256, depicts: { kind: "character", id: npc.id } });
     const bytes = new Uint8Array(await (await download(asset.url)).arrayBuffer());
     expect(Array.from(bytes.subarray(1, 4), (b) => String.fromCharCode(b)).join("")).toBe("PNG");
