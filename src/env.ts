@@ -105,8 +105,8 @@ export function limits(env: Env) {
     assetUrlTtlSeconds: Math.max(60, n(env.ASSET_URL_TTL_SECONDS, 3600)),
     /** Between two looks at a generation in progress (ComfyUI's /history). */
     generationPollMs: n(env.GENERATION_POLL_MS, 1000),
-    /** A generation batch still unfinished after this long fails (TIMEOUT). */
-    generationTimeoutMs: n(env.GENERATION_TIMEOUT_MS, 10 * 60_000),
+    /** A generation batch still unfinished after this long fails (TIMEOUT); JOB_TIMEOUT_MS caps each run too. */
+    generationTimeoutMs: n(env.GENERATION_TIMEOUT_MS, 5 * 60_000),
   };
 }
 export type Limits = ReturnType<typeof limits>;
