@@ -110,20 +110,17 @@ export const GENERATE = registerJobKind<GenerateInput, { asset_ids: string[] }>(
       batch = await readBatch(ctx);
     }
     const jobsById = new Map(batch.prompt_ids.map((id, i) => [id, imageJob(req, i, batch.id)] as const));
-    ctx.signal.addEventListener("abort", () => void provider.cancel(batch.prompt_ids.filter((id) => !batch.asset_ids.includes(id))), { once: true });
-    for (;;) {
-      batch = await readBatch(ctx);
-      const open = batch.prompt_ids.filter((id) => !batch.asset_ids.includes(id));
-      if (open.length === 0) {
-        const target = req.target;
-        const first = batch.asset_ids[0];
-        if (target && first) await ctx.record((o) => setEntityImageFromJob(o, target, req.image, first));
-        return { asset_ids: batch.asset_ids };
-      }
-      // Measured from the batch's creation, so a resumed batch does not get a fresh allowance.
-      if (Date.now() > batch.created_at + ctx.limits.generationTimeoutMs) throw new AppError("TIMEOUT", `the image provider did not finish within ${ctx.limits.generationTimeoutMs} ms`, { reason: "generation_timeout" });
-      await step(ctx, provider, req, batch, open, jobsById);
-      await sleep(ctx.limits.generationPollMs, ctx.signal);
+    // Cancelled, timed out or failed: whatever of ours the provider still has queued or running is stopped.
+    const stopOpen = async () => {
+      const now = await readBatch(ctx).catch(() => batch);
+      await provider.cancel(now.prompt_ids.filter((id) => !now.asset_ids.includes(id)));
+    };
+    ctx.signal.addEventListener("abort", () => void stopOpen(), { once: true });
+    try {
+      return await pollUntilDone(ctx, provider, req, jobsById);
+    } catch (err) {
+      if (!ctx.signal.aborted) await stopOpen();
+      throw err;
     }
   },
   complete(o, output) {
@@ -138,21 +135,44 @@ export const GENERATE = registerJobKind<GenerateInput, { asset_ids: string[] }>(
   },
 });
 
-/** One round over the open prompt ids: submit what the provider does not know, store what is done. */
+/** Rounds of `step`, GENERATION_POLL_MS apart, until every image of the batch is stored. */
+async function pollUntilDone(ctx: JobRunContext, provider: ImageProvider, req: GenerationRequest, jobsById: Map<string, ImageJob>): Promise<{ asset_ids: string[] }> {
+  let batch: BatchRow;
+  for (;;) {
+    batch = await readBatch(ctx);
+    const open = batch.prompt_ids.filter((id) => !batch.asset_ids.includes(id));
+    if (open.length === 0) {
+      const target = req.target;
+      const first = batch.asset_ids[0];
+      if (target && first) await ctx.record((o) => setEntityImageFromJob(o, target, req.image, first));
+      return { asset_ids: batch.asset_ids };
+    }
+    // Measured from the batch's creation, so a resumed batch does not get a fresh allowance.
+    if (Date.now() > batch.created_at + ctx.limits.generationTimeoutMs) throw new AppError("TIMEOUT", `the image provider did not finish within ${ctx.limits.generationTimeoutMs} ms`, { reason: "generation_timeout" });
+    await step(ctx, provider, req, batch, open, jobsById);
+    await sleep(ctx.limits.generationPollMs, ctx.signal);
+  }
+}
+
+/**
+ * One round over the open prompt ids: submit what the provider does not have, store what is done.
+ * An id not recorded as submitted is asked about only by a resumed run (the first run knows it
+ * sent nothing; a run cut off between POST /prompt and its record may have).
+ */
 async function step(ctx: JobRunContext, provider: ImageProvider, req: GenerationRequest, batch: BatchRow, open: string[], jobsById: Map<string, ImageJob>): Promise<void> {
+  const resumed = ctx.job.attempts > 1;
   for (const id of open) {
     const job = jobsById.get(id)!;
-    const submitted = batch.submitted.includes(id);
-    const polled = submitted || provider.name === "offline" ? await provider.poll(id, job, ctx.signal) : { state: "unknown" as const };
+    let polled = batch.submitted.includes(id) || resumed ? await provider.poll(id, job, ctx.signal) : ({ state: "unknown" } as const);
     if (polled.state === "unknown") {
       await provider.submit(id, job, ctx.signal);
       await ctx.record(async (o) => {
         const row = await batches.get(o.db, o.session.sessionId, batch.id);
         if (row && !row.submitted.includes(id)) saveBatch(o, row, { submitted: [...row.submitted, id] });
       });
-    } else if (polled.state === "done") {
-      await storeImage(ctx, req, id, polled.bytes);
+      polled = await provider.poll(id, job, ctx.signal);
     }
+    if (polled.state === "done") await storeImage(ctx, req, id, polled.bytes);
   }
 }
 

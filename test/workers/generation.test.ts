@@ -19,8 +19,10 @@ function fakeComfy(opts: { mode?: Mode; pollsUntilDone?: number; promptStatus?: 
   const posted: { prompt_id: string; prompt: any }[] = [];
   const polls = new Map<string, number>();
   const deleted: string[] = [];
-  let interrupts = 0;
+  const interrupts: string[] = [];
   const original = globalThis.fetch;
+  /** Posted and neither deleted nor interrupted; in "never" mode nothing leaves the queue otherwise. The first is running. */
+  const inQueue = () => posted.filter((p) => !deleted.includes(p.prompt_id) && (opts.mode === "never" || (polls.get(p.prompt_id) ?? 0) < (opts.pollsUntilDone ?? 1)));
   const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input: any, init?: any) => {
     const req = new Request(input, init);
     const url = new URL(req.url);
@@ -43,18 +45,25 @@ function fakeComfy(opts: { mode?: Mode; pollsUntilDone?: number; promptStatus?: 
       return Response.json({ [id]: { outputs: { "9": { images: [{ filename: `${id}.png`, subfolder: "", type: "output" }] } }, status: { status_str: "success", completed: true, messages: [] } } });
     }
     if (url.pathname === "/queue" && req.method === "GET") {
-      const pending = posted.filter((p) => !deleted.includes(p.prompt_id)).map((p, i) => [i, p.prompt_id, p.prompt, {}, ["9"]]);
-      return Response.json({ queue_running: [], queue_pending: pending });
+      const queued = inQueue().map((p, i) => [i, p.prompt_id, p.prompt, {}, ["9"]]);
+      return Response.json({ queue_running: queued.slice(0, 1), queue_pending: queued.slice(1) });
     }
     if (url.pathname === "/queue" && req.method === "POST") {
-      deleted.push(...((await req.json<any>()).delete ?? []));
+      // As ComfyUI: `delete` drops pending prompts only; the running one needs /interrupt.
+      const running = inQueue()[0]?.prompt_id;
+      deleted.push(...((await req.json<any>()).delete ?? []).filter((id: string) => id !== running));
       return Response.json({});
     }
-    if (url.pathname === "/interrupt") return (interrupts++, Response.json({}));
+    if (url.pathname === "/interrupt") {
+      const id = (await req.json<any>()).prompt_id;
+      interrupts.push(id);
+      deleted.push(id);
+      return Response.json({});
+    }
     if (url.pathname === "/view") return new Response(PNG_1X1, { headers: { "content-type": "image/png" } });
     return new Response("not found", { status: 404 });
   });
-  return { posted, polls, deleted, spy, interrupts: () => interrupts };
+  return { posted, polls, deleted, spy, interrupts };
 }
 
 /** Points this session's object at the fake ComfyUI (the object reads its env per request). */
@@ -166,8 +175,10 @@ describe("generation", () => {
     const result = await t.dm.ok({ type: "CancelGeneration", batch_id: cancelled.id });
     expect(result).toMatchObject({ status: "cancelled", reason: "cancelled" });
     expect((await t.dm.waitFor(ev("GenerationFailed", (e) => e.batch_id === cancelled.id))).event.reason).toBe("cancelled");
-    await vi.waitFor(() => expect(comfy.deleted.length).toBeGreaterThanOrEqual(2));
-    expect(comfy.interrupts()).toBeGreaterThan(0);
+    const [first, second] = comfy.posted.filter((p) => p.prompt["6"].inputs.text === "never mind").map((p) => p.prompt_id);
+    // The timed-out batch's prompt was running: interrupted. Of the cancelled batch, the running one is interrupted, the other dropped from the queue.
+    await vi.waitFor(() => expect(comfy.interrupts).toEqual([comfy.posted[0]!.prompt_id, first]));
+    expect(comfy.deleted).toContain(second);
     const pollsAtCancel = [...comfy.polls.values()].reduce((a, b) => a + b, 0);
     await settle(200);
     expect([...comfy.polls.values()].reduce((a, b) => a + b, 0)).toBe(pollsAtCancel);

@@ -84,9 +84,18 @@ export function comfyuiProvider(baseUrl: string, checkpoint = "v1-5-pruned-emaon
     },
 
     async cancel(promptIds) {
+      if (promptIds.length === 0) return;
       const signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
       const post = (path: string, body: unknown) => fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal }).then((r) => r.body?.cancel());
-      await Promise.allSettled([post("/queue", { delete: promptIds }), post("/interrupt", {})]);
+      try {
+        await post("/queue", { delete: promptIds });
+        // Interrupt only a prompt of ours that is running: /interrupt would stop anyone's.
+        const q = await json<{ queue_running?: unknown[][] }>("/queue", signal);
+        const running = (q.queue_running ?? []).map((e) => e[1]).find((id) => promptIds.includes(id as string));
+        if (running) await post("/interrupt", { prompt_id: running });
+      } catch (err) {
+        console.error(JSON.stringify({ msg: "ComfyUI cancel failed", error: String(err) }));
+      }
     },
   };
 }
