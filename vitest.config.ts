@@ -47,6 +47,8 @@ export default defineConfig({
                 LLM_RETRY_MAX_MS: "100",
                 LLM_BREAKER_FAILURES: "3",
                 LLM_BREAKER_COOLDOWN_MS: "600",
+                // Image generation polls its provider often, so the generation tests stay quick.
+                GENERATION_POLL_MS: "20",
               },
             },
           })),

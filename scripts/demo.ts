@@ -2,6 +2,8 @@
  * The demo session `npm start` prepares: a small world seeded through the real protocol, as a DM
  * and a player would build it.
  */
+import { placeholderPng } from "../src/providers/images/offline";
+
 /** Sends one request and resolves with its data (the SDK's `request`, or a test socket's). */
 export type Requester = (payload: { type: string; [k: string]: unknown }) => Promise<any>;
 
@@ -117,4 +119,23 @@ export async function seedAsPlayer(player: Requester): Promise<{ pc: string }> {
   if (!entrance) throw new Error("demo world has no Common Room: seedAsDm must run first");
   await player({ type: "MoveToRegion", character_id: pc.id, region_id: entrance.id });
   return { pc: pc.id };
+}
+
+/** Uploads one image through POST /assets (the SDK's `uploadAsset`), making it an entity's image. */
+export type Uploader = (bytes: Uint8Array, opts: { label: string; entity: { kind: "character" | "scene" | "location" | "region"; id: string }; image: "portrait" | "backdrop" }) => Promise<unknown>;
+
+/** A few images through the real upload route: two NPC portraits and the opening scene's backdrop (offline placeholders). */
+export async function seedImages(dm: Requester, upload: Uploader, npcs: Record<string, string>): Promise<void> {
+  const portraits: [string, string][] = [
+    ["mira", "Mira Thornwood, innkeeper of the Gilded Lantern"],
+    ["tobin", "Old Tobin, retired cartographer"],
+  ];
+  for (const [key, prompt] of portraits) {
+    const png = await placeholderPng({ prompt, negative_prompt: "", width: 512, height: 768, seed: 7 });
+    await upload(png, { label: prompt, entity: { kind: "character", id: npcs[key]! }, image: "portrait" });
+  }
+  const { scene } = await dm({ type: "GetActiveScene" });
+  if (!scene) return;
+  const backdrop = await placeholderPng({ prompt: "A stormy evening at the Gilded Lantern", negative_prompt: "", width: 768, height: 512, seed: 7 });
+  await upload(backdrop, { label: "A stormy evening at the Gilded Lantern", entity: { kind: "scene", id: scene.id }, image: "backdrop" });
 }

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, ensureDevVars, startEngine, type Engine } from "./engine";
 import { llmVars } from "./llm-vars";
-import { seedAsDm, seedAsPlayer, type Requester } from "./demo";
+import { seedAsDm, seedAsPlayer, seedImages, type Requester } from "./demo";
 import { WebSocket } from "ws";
 import { connect } from "../src/client";
 import type { AnyPayloadInput } from "../src/protocol";
@@ -54,8 +54,9 @@ async function demoSession(engine: Engine): Promise<{ demo: Demo; created: boole
   const playerClient = connect({ url: player.ws_url, token: player.token, WebSocket });
   const as = (client: typeof dmClient): Requester => (payload) => client.request(payload as AnyPayloadInput);
   try {
-    await seedAsDm(as(dmClient));
+    const { npcs } = await seedAsDm(as(dmClient));
     await seedAsPlayer(as(playerClient));
+    await seedImages(as(dmClient), (bytes, opts) => dmClient.uploadAsset(bytes, opts), npcs);
   } finally {
     dmClient.close();
     playerClient.close();
@@ -71,7 +72,9 @@ async function main(): Promise<void> {
   console.log("Applying local D1 migrations and starting the engine…");
   // `npm start` keeps the per-address /auth limits of a deployment (10/30/60 a minute by default).
   const llm = llmVars(ROOT);
-  const engine = await startEngine({ port, persistDir: join(ROOT, ".wrangler", "state"), vars: { AUTH_RATE_LIMITS: "on", LOG_REQUESTS: "all", ...llm.vars } });
+  // Image generation settings from the environment win over .dev.vars (which wrangler reads too).
+  const imageVars = Object.fromEntries(["IMAGE_PROVIDER", "COMFYUI_URL", "COMFYUI_CHECKPOINT"].flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : [])));
+  const engine = await startEngine({ port, persistDir: join(ROOT, ".wrangler", "state"), vars: { AUTH_RATE_LIMITS: "on", LOG_REQUESTS: "all", ...llm.vars, ...imageVars } });
   let stopping = false;
   const stop = async () => {
     if (stopping) return;

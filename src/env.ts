@@ -58,6 +58,15 @@ export interface Env {
   DIALOGUE_HISTORY_TOKENS?: string;
   /** Workers AI binding: only in [env.production] of wrangler.toml (it cannot run locally). */
   AI?: { run(model: string, inputs: Record<string, unknown>, options?: Record<string, unknown>): Promise<unknown> };
+  /** Images (docs/images.md): "offline" (default: labelled placeholders) or "comfyui". */
+  IMAGE_PROVIDER?: string;
+  COMFYUI_URL?: string;
+  /** The checkpoint the txt2img workflow loads (default v1-5-pruned-emaonly.safetensors). */
+  COMFYUI_CHECKPOINT?: string;
+  MAX_UPLOAD_BYTES?: string;
+  ASSET_URL_TTL_SECONDS?: string;
+  GENERATION_POLL_MS?: string;
+  GENERATION_TIMEOUT_MS?: string;
 }
 
 const n = (v: string | undefined, d: number) => {
@@ -110,6 +119,14 @@ export function limits(env: Env) {
     jobMaxAttempts: n(env.JOB_MAX_ATTEMPTS, 3),
     /** Tries of a failing scheduled duty (with exponential backoff) before it is dropped and logged. */
     dutyMaxAttempts: n(env.DUTY_MAX_ATTEMPTS, 5),
+    /** POST /assets: bodies larger than this are refused (413). */
+    maxUploadBytes: n(env.MAX_UPLOAD_BYTES, 10 * 1024 * 1024),
+    /** Signed asset URLs live at least this long (and at most twice it: expiries are rounded up so URLs stay cacheable). */
+    assetUrlTtlSeconds: Math.max(60, n(env.ASSET_URL_TTL_SECONDS, 3600)),
+    /** Between two looks at a generation in progress (ComfyUI's /history). */
+    generationPollMs: n(env.GENERATION_POLL_MS, 1000),
+    /** A generation batch still unfinished after this long fails (TIMEOUT); JOB_TIMEOUT_MS caps each run too. */
+    generationTimeoutMs: n(env.GENERATION_TIMEOUT_MS, 5 * 60_000),
   };
 }
 export type Limits = ReturnType<typeof limits>;

@@ -15,6 +15,8 @@ import { openSocket, resolveWebSocket, type SocketEnd, type SocketHandle, type W
 import { streamDeltas, type StreamOptions } from "./streams";
 import { stopTimer } from "./timers";
 import { tokenExpiry } from "./token";
+import { AssetUrls, uploadAsset, type UploadAssetOptions } from "./assets";
+import type { UploadResult } from "../protocol/image-entities";
 import type {
   AnyEventHandler,
   ClosedReason,
@@ -134,6 +136,25 @@ export class WrldbldrClient {
   get currentToken(): string {
     return this.token;
   }
+
+  /**
+   * Uploads an image (POST /assets with this client's token): the asset and an absolute signed URL.
+   * See docs/images.md for who may upload what.
+   */
+  uploadAsset(data: Blob | ArrayBuffer | ArrayBufferView, opts: UploadAssetOptions = {}): Promise<UploadResult> {
+    return uploadAsset(this.url, this.token, data, opts).then((r) => (this.assetUrls.remember({ ...r.asset, url: r.url, url_expires_at: r.url_expires_at }), r));
+  }
+
+  /** A valid signed URL for an asset, refreshed through GetAsset when it is about to expire. */
+  assetUrl(assetId: string): Promise<string> {
+    return this.assetUrls.get(assetId);
+  }
+
+  /** The cache behind assetUrl (remember URLs from ListAssets, forget one that failed to load). */
+  get assetUrls(): AssetUrls {
+    return (this.assetUrlCache ??= new AssetUrls(this.url, (asset_id) => this.request({ type: "GetAsset", asset_id })));
+  }
+  private assetUrlCache?: AssetUrls;
 
   /** Requests not yet answered, in sending order. */
   get pendingRequestIds(): string[] {

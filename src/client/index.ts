@@ -7,6 +7,7 @@ export { MemoryOutboxStore, type OutboxEntry, type OutboxStore } from "./store";
 export { IndexedDBOutboxStore, type IDBFactoryLike, type IndexedDBOutboxOptions } from "./indexeddb-store";
 export { refreshGrant, refreshViaHttp, tokenExpiry, type RefreshOptions } from "./token";
 export { backoffDelay, type BackoffOptions } from "./backoff";
+export { AssetUrls, uploadAsset, engineOrigin, type UploadAssetOptions } from "./assets";
 export { streamDeltas, type StreamOptions, type StreamSource } from "./streams";
 export type { WebSocketConstructor, WebSocketLike } from "./socket";
 export type * from "./types";

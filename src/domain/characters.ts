@@ -1,4 +1,5 @@
 import { AppError, invalidField, type Character, type InventoryItem } from "../protocol";
+import { requireAssetRefs } from "./asset-refs";
 import { authorize, isDm } from "../engine/authorize";
 import { ALL, DMS } from "../engine/tx";
 import { deleteEntity, insertEntity, requireVisible, updateEntity, type EntityKind } from "./changes";
@@ -84,6 +85,7 @@ export const characterHandlers = defineHandlers({
 
   CreateCharacter: {
     async handle(ctx, p) {
+      await requireAssetRefs(ctx, p.data);
       const { kind, ...data } = p.data;
       forbidDmFields(ctx, data);
       if (!isDm(ctx.actor)) {
@@ -118,6 +120,7 @@ export const characterHandlers = defineHandlers({
 
   UpdateCharacter: {
     async handle(ctx, p) {
+      await requireAssetRefs(ctx, p.data);
       const before = await editableCharacter(ctx, p.character_id);
       forbidDmFields(ctx, p.data);
       checkHiddenKind(before.kind, p.data.hidden ?? before.hidden);

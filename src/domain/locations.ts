@@ -1,4 +1,5 @@
 import { AppError, type Region, invalidField } from "../protocol";
+import { requireAssetRefs } from "./asset-refs";
 import { deleteEntity, emitChange, insertEntity, requireVisible, updateEntity } from "./changes";
 import { CHARACTER, characters } from "./characters";
 import { bump, checkVersion } from "../engine/store";
@@ -70,6 +71,7 @@ export const locationHandlers = defineHandlers({
 
   CreateLocation: {
     async handle(ctx, p) {
+      await requireAssetRefs(ctx, p.data);
       const d = p.data;
       await checkDefaultRegion(ctx, null, d.default_region_id);
       return insertEntity(ctx, LOCATION, {
@@ -87,6 +89,7 @@ export const locationHandlers = defineHandlers({
 
   UpdateLocation: {
     async handle(ctx, p) {
+      await requireAssetRefs(ctx, p.data);
       const before = await requireVisible(ctx, LOCATION, p.location_id);
       await checkDefaultRegion(ctx, before.id, p.data.default_region_id);
       return updateEntity(ctx, LOCATION, before, p.data, p.expected_version);
@@ -127,6 +130,7 @@ export const locationHandlers = defineHandlers({
 
   CreateRegion: {
     async handle(ctx, p) {
+      await requireAssetRefs(ctx, p.data);
       const location = await requireVisible(ctx, LOCATION, p.location_id);
       const d = p.data;
       return insertEntity(ctx, REGION, {
@@ -144,6 +148,7 @@ export const locationHandlers = defineHandlers({
 
   UpdateRegion: {
     async handle(ctx, p) {
+      await requireAssetRefs(ctx, p.data);
       const before = await requireVisible(ctx, REGION, p.region_id);
       return updateEntity(ctx, REGION, before, p.data, p.expected_version);
     },

@@ -12,6 +12,8 @@ import { actantialHandlers } from "./actantial";
 import { challengeHandlers } from "./challenges";
 import { stagingHandlers } from "./staging";
 import { dialogueHandlers } from "./dialogue";
+import { assetHandlers } from "./assets";
+import { generationHandlers } from "./generation";
 import type { HandlerMap } from "../engine/context";
 
 /** Every operation's handler, in one place. The registry test checks none is missing. */
@@ -30,4 +32,6 @@ export const HANDLERS = {
   ...challengeHandlers,
   ...stagingHandlers,
   ...dialogueHandlers,
+  ...assetHandlers,
+  ...generationHandlers,
 } satisfies HandlerMap;

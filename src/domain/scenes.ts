@@ -1,4 +1,5 @@
 import { AppError, type Character, type Region, type Scene, invalidField } from "../protocol";
+import { requireAssetRefs } from "./asset-refs";
 import { authorize } from "../engine/authorize";
 import { ALL } from "../engine/tx";
 import { deleteEntity, emitChange, emitVisible, insertEntity, requireAll, requireVisible, updateEntity } from "./changes";
@@ -88,6 +89,7 @@ export const sceneHandlers = defineHandlers({
 
   CreateScene: {
     async handle(ctx, p) {
+      await requireAssetRefs(ctx, p.data);
       const d = p.data;
       await checkSceneRefs(ctx, d);
       return insertEntity(ctx, SCENE, {
@@ -105,6 +107,7 @@ export const sceneHandlers = defineHandlers({
 
   UpdateScene: {
     async handle(ctx, p) {
+      await requireAssetRefs(ctx, p.data);
       const before = await requireVisible(ctx, SCENE, p.scene_id);
       await checkSceneRefs(ctx, p.data);
       const data = p.data.featured_character_ids ? { ...p.data, featured_character_ids: [...new Set(p.data.featured_character_ids)] } : p.data;
@@ -150,6 +153,7 @@ export const sceneHandlers = defineHandlers({
 
   SetSceneBackdrop: {
     async handle(ctx, p) {
+      await requireAssetRefs(ctx, { backdrop_asset_id: p.backdrop_asset_id }, "payload");
       const before = await requireVisible(ctx, SCENE, p.scene_id);
       checkVersion(before, p.expected_version, "scene");
       const after = scenes.save(ctx, bump(before, { backdrop_asset_id: p.backdrop_asset_id }, ctx.now));

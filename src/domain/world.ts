@@ -5,6 +5,8 @@ import { Table, bump, checkVersion } from "../engine/store";
 import { checkPromptOverride } from "./prompts";
 import { defineHandlers, type HandlerContext } from "../engine/context";
 import { actantialViews, challenges, wants } from "./gameplay-tables";
+import { assets } from "./asset-refs";
+import { assetKey } from "../engine/asset-urls";
 import { locations, npcRegionRelationships, promptOverrides, regionConnections, regions, scenes, goals, storyEvents } from "./world-tables";
 
 /** The session's world. */
@@ -52,6 +54,7 @@ async function exportWorld(ctx: HandlerContext): Promise<WorldDocument> {
       return db.prepare(`SELECT * FROM ${content()[k].name} WHERE session_id = ?1${filter ? ` AND ${filter}` : ""} ORDER BY created_at, id`).bind(s);
     }),
   ]);
+  const assetRows = await db.prepare("SELECT * FROM assets WHERE session_id = ? ORDER BY created_at, id").bind(s).all<Record<string, unknown>>();
   const worldRow = worldRows?.results[0];
   if (!worldRow) throw new AppError("NOT_FOUND", `world '${ctx.session.worldId}' not found`);
   const { session_id: _s, ...world } = worlds.fromRow(worldRow);
@@ -73,6 +76,7 @@ async function exportWorld(ctx: HandlerContext): Promise<WorldDocument> {
     wants: rows("wants"),
     actantial_views: rows("actantial_views"),
     challenges: rows("challenges"),
+    assets: assetRows.results.map((r) => assets.fromRow(r)),
   };
 }
 
@@ -91,6 +95,10 @@ async function importEntities(ctx: HandlerContext, doc: WorldDocument): Promise<
       ids.set(e.id, crypto.randomUUID());
     });
   }
+  doc.assets.forEach((a, i) => {
+    if (ids.has(a.id)) throw invalidField(`document.assets.${i}.id`, `id '${a.id}' appears twice in the document`);
+    ids.set(a.id, crypto.randomUUID());
+  });
   const keys = new Set<string>();
   doc.prompt_templates.forEach((p, i) => {
     if (keys.has(p.key)) throw invalidField(`document.prompt_templates.${i}.key`, `'${p.key}' appears twice in the document`);
@@ -122,10 +130,14 @@ async function importEntities(ctx: HandlerContext, doc: WorldDocument): Promise<
   // PCs keep their player only when that participant is in this session.
   const participant = (id: string | null) => (id && here.has(id) ? id : null);
 
+  // An image reference survives only when its asset is in the document.
+  const assetIds = new Set(doc.assets.map((a) => a.id));
+  const img = (id: string | null) => (id !== null && assetIds.has(id) ? ids.get(id)! : null);
+
   const add = <E extends { id: string; version: number; created_at: number; updated_at: number }>(t: Table<E>, e: E) => t.add(ctx, e);
   const w = ctx.session.worldId;
-  doc.locations.forEach((l, i) => add(locations, { ...l, world_id: w, id: ids.get(l.id)!, default_region_id: region(l.default_region_id, `locations.${i}.default_region_id`) }));
-  doc.regions.forEach((r, i) => add(regions, { ...r, world_id: w, id: ids.get(r.id)!, location_id: req(r.location_id, `regions.${i}.location_id`) }));
+  doc.locations.forEach((l, i) => add(locations, { ...l, world_id: w, id: ids.get(l.id)!, backdrop_asset_id: img(l.backdrop_asset_id), map_asset_id: img(l.map_asset_id), default_region_id: region(l.default_region_id, `locations.${i}.default_region_id`) }));
+  doc.regions.forEach((r, i) => add(regions, { ...r, world_id: w, id: ids.get(r.id)!, backdrop_asset_id: img(r.backdrop_asset_id), location_id: req(r.location_id, `regions.${i}.location_id`) }));
   doc.region_connections.forEach((c, i) =>
     add(regionConnections, {
       ...c,
@@ -151,6 +163,7 @@ async function importEntities(ctx: HandlerContext, doc: WorldDocument): Promise<
       id: ids.get(s.id)!,
       location_id: opt(s.location_id),
       featured_character_ids: list(s.featured_character_ids),
+      backdrop_asset_id: img(s.backdrop_asset_id),
       directorial_notes: s.directorial_notes ?? "",
     }),
   );
@@ -178,6 +191,8 @@ async function importEntities(ctx: HandlerContext, doc: WorldDocument): Promise<
       id: ids.get(c.id)!,
       region_id: region(c.region_id, `characters.${i}.region_id`),
       owner_participant_id: participant(c.owner_participant_id),
+      portrait_asset_id: img(c.portrait_asset_id),
+      sprite_asset_id: img(c.sprite_asset_id),
       dm_notes: c.dm_notes ?? "",
     }),
   );
@@ -196,10 +211,37 @@ async function importEntities(ctx: HandlerContext, doc: WorldDocument): Promise<
     }),
   );
   doc.challenges.forEach((c) => add(challenges, { ...c, world_id: w, id: ids.get(c.id)!, outcomes: c.outcomes ?? { success: "", failure: "", partial: "", critical: "" } }));
+  await importAssets(ctx, doc, ids, participant);
   const activeSceneId = opt(doc.world.active_scene_id);
   ctx.tx.write(
     ctx.db.prepare("UPDATE worlds SET active_scene_id = ? WHERE session_id = ? AND id = ?").bind(activeSceneId, ctx.session.sessionId, w),
   );
+}
+
+/**
+ * Asset metadata of an import, under new ids (source "import"). The bytes stay where they are:
+ * those of an asset still stored in this deployment (same id and sha256 in D1) are copied to the
+ * new key once the import has committed; the others (another deployment's) serve 404 until
+ * replaced. See docs/images.md.
+ */
+async function importAssets(ctx: HandlerContext, doc: WorldDocument, ids: Map<string, string>, participant: (id: string | null) => string | null): Promise<void> {
+  const copies: { from: string; to: string }[] = [];
+  for (const a of doc.assets) {
+    const id = ids.get(a.id)!;
+    const depicts = a.depicts && ids.has(a.depicts.id) ? { kind: a.depicts.kind, id: ids.get(a.depicts.id)! } : null;
+    assets.add(ctx, { ...a, id, world_id: ctx.session.worldId, depicts, source: "import", created_by: participant(a.created_by), generation_id: null });
+    const origin = await ctx.db.prepare("SELECT session_id FROM assets WHERE id = ? AND sha256 = ?").bind(a.id, a.sha256).first<{ session_id: string }>();
+    if (origin) copies.push({ from: assetKey(origin.session_id, a.id), to: assetKey(ctx.session.sessionId, id) });
+  }
+  const bucket = ctx.env.IMAGES;
+  ctx.tx.onCommit(() => {
+    for (const { from, to } of copies) {
+      void (async () => {
+        const object = await bucket.get(from);
+        if (object) await bucket.put(to, await object.arrayBuffer(), { httpMetadata: object.httpMetadata });
+      })().catch((err) => console.error(JSON.stringify({ msg: "asset copy failed", from, to, error: String(err) })));
+    }
+  });
 }
 
 export const worldHandlers = defineHandlers({

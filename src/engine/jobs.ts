@@ -36,6 +36,12 @@ export interface JobRunContext {
   env: Env;
   limits: Limits;
   session: SessionServices;
+  /**
+   * Commits the kind's own intermediate writes and events (progress, results kept as they come)
+   * in the write queue, while the job is still running. False (nothing written) once it ended,
+   * e.g. cancelled meanwhile.
+   */
+  record(build: (ctx: JobOutcomeContext) => void | Promise<void>): Promise<boolean>;
 }
 
 /** Where a kind writes the committed outcome of its job (its own rows and events). */

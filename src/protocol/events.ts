@@ -3,6 +3,7 @@ import { CHARACTER_EVENTS, SESSION_EVENTS } from "./events/session";
 import { JOB_EVENTS } from "./events/jobs";
 import { ACTANTIAL_EVENTS, CHALLENGE_EVENTS, DICE_EVENTS, STAGING_EVENTS } from "./events/gameplay";
 import { DIALOGUE_EVENTS } from "./events/dialogue";
+import { IMAGE_EVENTS } from "./events/images";
 import { GOAL_EVENTS, LOCATION_EVENTS, PROMPT_EVENTS, SCENE_EVENTS, STORY_EVENTS, WORLD_EVENTS } from "./events/world";
 
 /**
@@ -24,6 +25,7 @@ export const EVENTS = {
   ...CHALLENGE_EVENTS,
   ...STAGING_EVENTS,
   ...DIALOGUE_EVENTS,
+  ...IMAGE_EVENTS,
 } as const;
 
 export type EventType = keyof typeof EVENTS;

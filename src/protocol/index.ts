@@ -9,3 +9,4 @@ export * from "./json";
 export * from "./jobs";
 export * from "./gameplay-entities";
 export * from "./dialogue-entities";
+export * from "./image-entities";

@@ -10,6 +10,7 @@ import { PROMPT_OPS } from "./ops/prompts";
 import { JOB_OPS } from "./ops/jobs";
 import { ACTANTIAL_OPS, CHALLENGE_OPS, DICE_OPS, STAGING_OPS } from "./ops/gameplay";
 import { DIALOGUE_OPS } from "./ops/dialogue";
+import { IMAGE_OPS } from "./ops/images";
 import { op, type FrameLimit } from "./ops/define";
 
 export { ACCESS, FRAME_LIMITS, type Access, type FrameLimit, type OperationDef } from "./ops/define";
@@ -48,6 +49,7 @@ export const OPERATION_AREAS = {
   challenges: CHALLENGE_OPS,
   staging: STAGING_OPS,
   dialogue: DIALOGUE_OPS,
+  images: IMAGE_OPS,
   composition: COMPOSITION_OPS,
 } as const;
 
@@ -74,6 +76,7 @@ export const OPERATIONS = {
   ...CHALLENGE_OPS,
   ...STAGING_OPS,
   ...DIALOGUE_OPS,
+  ...IMAGE_OPS,
   ...COMPOSITION_OPS,
 } as const;
 

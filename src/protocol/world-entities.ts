@@ -2,6 +2,7 @@ import { z } from "zod";
 import { CharacterSchema, EntityBase, InventoryItemSchema, WorldSchema } from "./entities";
 import { JsonObjectField } from "./json";
 import { ActantialViewSchema, ChallengeSchema, WantSchema } from "./gameplay-entities";
+import { AssetSchema } from "./image-entities";
 
 /**
  * Entities of the world-building areas: locations, regions and their connections, NPC–region
@@ -229,5 +230,7 @@ export const WorldDocumentSchema = z.object({
   wants: z.array(WantSchema).default([]),
   actantial_views: z.array(ActantialViewSchema).default([]),
   challenges: z.array(ChallengeSchema).default([]),
+  /** Image metadata (docs/images.md: the bytes stay in R2; an import copies those it finds in this deployment). */
+  assets: z.array(AssetSchema).default([]),
 });
 export type WorldDocument = z.infer<typeof WorldDocumentSchema>;

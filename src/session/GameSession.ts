@@ -33,6 +33,9 @@ import { DOMAIN_TIMER, DomainTimers } from "./timers";
 import { SYSTEM_ACTOR } from "../engine/timers";
 import { redactCharacterRefs } from "../domain/character-refs";
 import type { HandlerContext } from "../engine/context";
+import { authorizeUpload, recordUpload, type UploadInput } from "../domain/assets";
+import type { Actor } from "../engine/authorize";
+import type { Asset } from "../protocol";
 
 /** Per-connection identity, kept in the socket attachment so it survives hibernation. */
 interface Attachment {
@@ -169,8 +172,7 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
 
   /** What a timer's domain code runs with: the session itself acts (SYSTEM_ACTOR). */
   private systemContext(tx: Tx, now: number): HandlerContext {
-    const actor = SYSTEM_ACTOR;
-    return { env: this.env, db: this.env.DB, limits: this.limits, actor, session: this, reads: this.reads, tx, now, jobs: this.jobs.service(tx, actor, now), timers: this.timers.service(tx) };
+    return this.contextFor(tx, SYSTEM_ACTOR, now);
   }
 
   // ---- SessionServices (what handlers may use) ----
@@ -269,6 +271,44 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
       await log.trim({ minEvents: input.min_events, minAgeMs: input.min_age_ms, requestTtlMs: this.limits.requestLogTtlMs }, Date.now());
       return { oldest_seq: await log.oldestSeq() };
     });
+  }
+
+  /** POST /assets, before the bytes are read and stored: may this participant upload to this target? */
+  async checkUpload(input: { session_id: string; actor: Actor; target: UploadInput["target"] }): Promise<RpcResult<null>> {
+    return this.rpc(input.session_id, async () => {
+      const actor = this.uploader(input.actor);
+      await authorizeUpload(this.contextFor(new Tx(), actor, Date.now()), input.target);
+      return null;
+    });
+  }
+
+  /**
+   * POST /assets, once the bytes are in R2: the asset row, AssetCreated (and the target's image),
+   * committed through the event log like any write. On error the Worker deletes the object.
+   */
+  async recordUpload(input: { session_id: string; actor: Actor; upload: UploadInput }): Promise<RpcResult<Asset>> {
+    return this.rpc(input.session_id, async () => {
+      const actor = this.uploader(input.actor);
+      let asset: Asset | undefined;
+      await this.writeQueued(actor.participant_id, async (tx, now) => {
+        asset = await recordUpload(this.contextFor(tx, actor, now), input.upload);
+        return true;
+      });
+      return asset!;
+    });
+  }
+
+  /** The uploader as the roster knows it now (a kicked participant uploads nothing). */
+  private uploader(claimed: Actor): Actor {
+    const row = this.participant(claimed.participant_id);
+    if (!row) throw new AppError("UNAUTHENTICATED", "unknown participant");
+    if (row.kicked_at !== null) throw kickedError();
+    return { participant_id: row.id, role: row.role };
+  }
+
+  /** A handler context for writes the session makes outside a socket request (uploads, timers). */
+  private contextFor(tx: Tx, actor: Actor, now: number): HandlerContext {
+    return { env: this.env, db: this.env.DB, limits: this.limits, actor, session: this, reads: this.reads, tx, now, jobs: this.jobs.service(tx, actor, now), timers: this.timers.service(tx) };
   }
 
   private async rpc<T>(sessionId: string, fn: () => Promise<T>): Promise<RpcResult<T>> {

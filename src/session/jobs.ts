@@ -129,7 +129,8 @@ export class JobRunner {
       const row = await this.transition(queued.id, ["queued", "running"], (r) => ({ status: "running", attempts: r.attempts + 1 }));
       if (!row) return stream.end(); // cancelled (or finished) before it ran
       const { env, limits, session } = this.deps;
-      const output = await abortable(kind.run(kind.input.parse(row.input), { job: toJob(row), signal, stream, env, limits, session }), signal);
+      const record = (build: (ctx: JobOutcomeContext) => void | Promise<void>) => this.record(row.id, build);
+      const output = await abortable(kind.run(kind.input.parse(row.input), { job: toJob(row), signal, stream, env, limits, session, record }), signal);
       outcome = { ok: true, output: output ?? null };
     } catch (err) {
       const reason = signal.aborted ? signal.reason : err;
@@ -194,6 +195,17 @@ export class JobRunner {
       return true;
     });
     return after;
+  }
+
+  /** A running job's intermediate commit (JobRunContext.record): nothing once the job ended. */
+  private record(jobId: string, build: (ctx: JobOutcomeContext) => void | Promise<void>): Promise<boolean> {
+    const { db, session } = this.deps;
+    return this.deps.write(null, async (tx, now) => {
+      const job = await jobs.get(db, session.sessionId, jobId);
+      if (!job || job.status !== "running") return false;
+      await build({ db, tx, session, job, now });
+      return true;
+    });
   }
 
   /** Cancels a job: the cancellation commits in the handler's Tx; the run is aborted after. */

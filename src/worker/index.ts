@@ -3,6 +3,7 @@ import type { Env } from "../env";
 import { AppError, WS_SUBPROTOCOL } from "../protocol";
 import { IDENTITY_HEADERS } from "../session/GameSession";
 import { authRoutes, sessionStub } from "./auth";
+import { assetRoutes } from "./assets";
 import { errorResponse } from "./errors";
 import { opsRoutes } from "./ops";
 import { requireSecret, verifyToken } from "./tokens";
@@ -20,6 +21,7 @@ function upgradeToken(req: Request): string | undefined {
 export const app = new Hono<{ Bindings: Env }>()
   .route("/", opsRoutes)
   .route("/auth", authRoutes)
+  .route("/assets", assetRoutes)
   .get("/sessions/:id/ws", async (c) => {
     if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
       return c.json(new AppError("VALIDATION_ERROR", "expected a WebSocket upgrade").toBody(), 426);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { TestSocket, createSession, settle, table } from "./helpers";
+import { uploadImage } from "./image-helpers";
 
 type T = Awaited<ReturnType<typeof table>>;
 
@@ -30,13 +31,14 @@ describe("locations and regions", () => {
       await s.waitFor(ev("RegionConnectionCreated", (e) => e.region_connection.id === door.id));
     }
 
+    const { asset } = await uploadImage(t.dmGrant);
     const updated = await t.dm.ok({
       type: "UpdateLocation",
       location_id: location.id,
-      data: { backdrop_asset_id: "asset-1", default_region_id: hall.id },
+      data: { backdrop_asset_id: asset.id, default_region_id: hall.id },
       expected_version: 1,
     });
-    expect(updated).toMatchObject({ version: 2, backdrop_asset_id: "asset-1", default_region_id: hall.id, atmosphere: "warm, smoky" });
+    expect(updated).toMatchObject({ version: 2, backdrop_asset_id: asset.id, default_region_id: hall.id, atmosphere: "warm, smoky" });
     await t.player.waitFor(ev("LocationUpdated", (e) => e.location.version === 2));
 
     const unlocked = await t.dm.ok({ type: "UpdateRegionConnection", region_connection_id: door.id, data: { is_locked: false } });

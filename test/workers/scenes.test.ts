@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { onRegionEntry } from "../../src/domain/scenes";
 import { appendStoryEvent } from "../../src/domain/story";
 import { TestSocket, joinSession, settle, table } from "./helpers";
+import { uploadImage } from "./image-helpers";
 
 type T = Awaited<ReturnType<typeof table>>;
 
@@ -66,7 +67,8 @@ describe("scenes", () => {
     expect(scene.featured_character_ids).toEqual([mira.id, shadow.id]);
     expect((await t.dm.waitFor(ev("SceneCreated"))).event.scene.featured_character_ids).toEqual([mira.id, shadow.id]);
     await t.dm.ok({ type: "SetActiveScene", scene_id: scene.id });
-    await t.dm.ok({ type: "SetSceneBackdrop", scene_id: scene.id, backdrop_asset_id: "night-sky" });
+    const { asset: nightSky } = await uploadImage(t.dmGrant);
+    await t.dm.ok({ type: "SetSceneBackdrop", scene_id: scene.id, backdrop_asset_id: nightSky.id });
     expect((await t.dm.ok({ type: "GetScene", scene_id: scene.id })).featured_character_ids).toEqual([mira.id, shadow.id]);
     expect((await t.dm.ok({ type: "GetSessionSnapshot" })).current_scene).toMatchObject({ featured_character_ids: [mira.id, shadow.id], directorial_notes: "Shadow waits" });
     for (const s of [t.player, t.spectator]) {
@@ -122,11 +124,13 @@ describe("scenes", () => {
   it("SetSceneBackdrop sends SceneUpdate to everyone", async () => {
     const t = await table();
     const scene = await t.dm.ok({ type: "CreateScene", data: { name: "Arrival" } });
-    const after = await t.dm.ok({ type: "SetSceneBackdrop", scene_id: scene.id, backdrop_asset_id: "asset-42", expected_version: 1 });
-    expect(after).toMatchObject({ backdrop_asset_id: "asset-42", version: 2 });
+    expect((await t.dm.request({ type: "SetSceneBackdrop", scene_id: scene.id, backdrop_asset_id: "asset-42" })).code).toBe("NOT_FOUND");
+    const { asset } = await uploadImage(t.dmGrant);
+    const after = await t.dm.ok({ type: "SetSceneBackdrop", scene_id: scene.id, backdrop_asset_id: asset.id, expected_version: 1 });
+    expect(after).toMatchObject({ backdrop_asset_id: asset.id, version: 2 });
     for (const s of [t.player, t.spectator]) {
       const e = await s.waitFor(ev("SceneUpdate"));
-      expect(e.event.scene).toMatchObject({ id: scene.id, backdrop_asset_id: "asset-42" });
+      expect(e.event.scene).toMatchObject({ id: scene.id, backdrop_asset_id: asset.id });
     }
     expect((await t.dm.request({ type: "SetSceneBackdrop", scene_id: scene.id, backdrop_asset_id: null, expected_version: 1 })).code).toBe("CONFLICT");
     expect((await t.dm.ok({ type: "SetSceneBackdrop", scene_id: scene.id, backdrop_asset_id: null })).backdrop_asset_id).toBeNull();

@@ -2,13 +2,14 @@ import { signal } from "@preact/signals";
 import { Characters, Goals, Places, Prompts, Scenes, Story } from "./dm-editors";
 import { DmGameplay, gameplay } from "./gameplay";
 import { ApprovalQueue } from "./dialogue-panel";
+import { Images } from "./images";
 import type { SessionStore } from "./session-store";
 import { EntityForm, Section } from "./ui";
 import { Participants, SceneCard, Timeline, WorldHeader } from "./world-views";
 
 /** The DM's page: everything, with an editor per kind of world content. */
 
-const TABS = ["Overview", "Play", "Characters", "Places", "Scenes", "Goals", "Story", "Prompts"] as const;
+const TABS = ["Overview", "Play", "Characters", "Places", "Scenes", "Goals", "Story", "Prompts", "Images"] as const;
 type Tab = (typeof TABS)[number];
 const tab = signal<Tab>("Overview");
 
@@ -45,6 +46,7 @@ export function DmView({ store }: { store: SessionStore }) {
       {tab.value === "Goals" && <Goals store={store} />}
       {tab.value === "Story" && <Story store={store} />}
       {tab.value === "Prompts" && <Prompts store={store} />}
+      {tab.value === "Images" && <Images store={store} />}
     </>
   );
 }

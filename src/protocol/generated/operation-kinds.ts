@@ -94,6 +94,14 @@ export const OPERATION_KINDS = {
   ApproveDialogue: { write: true, access: "dm" },
   ListPendingDialogues: { write: false, access: "dm" },
   ListDialogueTurns: { write: false, access: "read" },
+  ListAssets: { write: false, access: "read" },
+  GetAsset: { write: false, access: "read" },
+  UpdateAsset: { write: true, access: "dm" },
+  DeleteAsset: { write: true, access: "dm" },
+  SetEntityImage: { write: true, access: "dm" },
+  StartGeneration: { write: true, access: "dm" },
+  CancelGeneration: { write: true, access: "dm" },
+  ListGenerationBatches: { write: false, access: "dm" },
   Batch: { write: true, access: "read" },
 } as const;
 

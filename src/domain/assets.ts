@@ -1,0 +1,166 @@
+import { AppError, invalidField, type Asset, type AssetView, type EntityRef, type ImageSlot } from "../protocol";
+import { isDm } from "../engine/authorize";
+import { assetKey, signAssetUrl } from "../engine/asset-urls";
+import { defineHandlers, type HandlerContext } from "../engine/context";
+import { bump, conditions, create } from "../engine/store";
+import type { JobOutcomeContext } from "../engine/jobs";
+import { deleteEntity, emitChange, requireVisible, updateEntity, viewOf, type EntityKind } from "./changes";
+import { CHARACTER } from "./characters";
+import { assets, requireAssetRefs } from "./asset-refs";
+import { LOCATION, REGION, SCENE } from "./world-tables";
+
+export const ASSET: EntityKind<Asset> = {
+  table: assets,
+  what: "asset",
+  events: { created: "AssetCreated", updated: "AssetUpdated", deleted: "AssetDeleted", key: "asset", idKey: "asset_id" },
+  // Which character an image shows stays with DMs: it could name a hidden NPC (players must not
+  // learn its id). Places and scenes are never hidden.
+  playerView: (a) => (a.depicts?.kind === "character" ? { ...a, depicts: null } : a),
+};
+
+type Imaged = { id: string; version: number; created_at: number; updated_at: number } & Record<string, unknown>;
+
+/** Every image column of the world, by entity kind and slot: the one list of asset references. */
+export const IMAGE_COLUMNS: Record<EntityRef["kind"], { kind: EntityKind<any>; slots: Partial<Record<ImageSlot, string>> }> = {
+  character: { kind: CHARACTER, slots: { portrait: "portrait_asset_id", sprite: "sprite_asset_id" } },
+  location: { kind: LOCATION, slots: { backdrop: "backdrop_asset_id", map: "map_asset_id" } },
+  region: { kind: REGION, slots: { backdrop: "backdrop_asset_id" } },
+  scene: { kind: SCENE, slots: { backdrop: "backdrop_asset_id" } },
+};
+
+/** An asset with a fresh signed URL. */
+export async function assetView(env: { AUTH_SECRET?: string }, ttlSeconds: number, a: Asset, sessionId: string): Promise<AssetView> {
+  const { url, expires_at } = await signAssetUrl(env.AUTH_SECRET, sessionId, a.id, ttlSeconds);
+  return { ...a, url, url_expires_at: expires_at };
+}
+
+const view = (ctx: HandlerContext, a: Asset) => assetView(ctx.env, ctx.limits.assetUrlTtlSeconds, a, ctx.session.sessionId);
+
+/** Sets (or clears) one image of an entity: its Updated event. */
+export async function setEntityImage(ctx: HandlerContext, ref: EntityRef, slot: ImageSlot, assetId: string | null): Promise<void> {
+  const target = IMAGE_COLUMNS[ref.kind];
+  const column = target.slots[slot];
+  if (!column) throw invalidField("image", `a ${ref.kind} has no ${slot} (it has ${Object.keys(target.slots).join(", ")})`);
+  const before = (await requireVisible(ctx, target.kind, ref.id)) as Imaged;
+  if (assetId !== null) await requireAssetRefs(ctx, { [column]: assetId }, "payload");
+  if (before[column] === assetId) return;
+  updateEntity(ctx, target.kind, before, { [column]: assetId });
+}
+
+/** What POST /assets hands the session object once the bytes are in R2. */
+export interface UploadInput {
+  asset_id: string;
+  content_type: Asset["content_type"];
+  size: number;
+  sha256: string;
+  width: number | null;
+  height: number | null;
+  label: string;
+  /** Set this entity's image to the new asset (a player: its own PC's portrait only). */
+  target: { entity: EntityRef; image: ImageSlot } | null;
+}
+
+/**
+ * Who may upload: a DM anything; a player only its own PC's portrait (so `target` must name it);
+ * spectators nothing. Checked before the bytes are stored, and again when the row is written.
+ */
+export async function authorizeUpload(ctx: HandlerContext, target: UploadInput["target"]): Promise<void> {
+  if (isDm(ctx.actor)) return;
+  if (ctx.actor.role !== "player") throw new AppError("FORBIDDEN", `a ${ctx.actor.role} may not upload images`, { role: ctx.actor.role });
+  if (!target || target.entity.kind !== "character" || target.image !== "portrait") {
+    throw new AppError("FORBIDDEN", "a player may upload only its own character's portrait (entity_kind=character&entity_id=<its PC>&image=portrait)", { role: "player" });
+  }
+  const pc = await requireVisible(ctx, CHARACTER, target.entity.id);
+  if (pc.kind !== "pc" || pc.owner_participant_id !== ctx.actor.participant_id) {
+    throw new AppError("FORBIDDEN", "a player may upload only its own character's portrait", { role: "player" });
+  }
+}
+
+/** The asset row of an upload (AssetCreated), and the target's image when one was named. */
+export async function recordUpload(ctx: HandlerContext, input: UploadInput): Promise<Asset> {
+  await authorizeUpload(ctx, input.target);
+  const { asset_id, target, ...meta } = input;
+  const asset: Asset = {
+    ...create<Asset>(
+      { world_id: ctx.session.worldId, ...meta, tags: [], depicts: target?.entity ?? null, source: "upload", created_by: ctx.actor.participant_id, generation_id: null },
+      ctx.now,
+    ),
+    id: asset_id,
+  };
+  assets.add(ctx, asset);
+  emitChange(ctx.tx, ASSET, null, asset);
+  if (target) await setEntityImage(ctx, target.entity, target.image, asset.id);
+  return asset;
+}
+
+/** Clears every reference to the asset (each entity's Updated event). */
+async function clearReferences(ctx: HandlerContext, assetId: string): Promise<void> {
+  for (const { kind, slots } of Object.values(IMAGE_COLUMNS)) {
+    const columns = Object.values(slots);
+    const sql = columns.map((c) => `${c} = ?`).join(" OR ");
+    const rows = (await kind.table.rows(ctx, { sql: `(${sql})`, params: columns.map(() => assetId), match: (e: Imaged) => columns.some((c) => e[c] === assetId) })) as Imaged[];
+    for (const row of rows) {
+      const patch = Object.fromEntries(columns.filter((c) => row[c] === assetId).map((c) => [c, null]));
+      updateEntity(ctx, kind, row, patch);
+    }
+  }
+}
+
+/** Assets: metadata over the socket; bytes over HTTP (src/worker/assets.ts). See docs/images.md. */
+export const assetHandlers = defineHandlers({
+  ListAssets: {
+    async handle(ctx, p) {
+      // A player may filter by a character it can see only (a hidden NPC's id finds NOT_FOUND, as everywhere).
+      if (p.depicts_kind === "character" && p.depicts_id && !isDm(ctx.actor)) await requireVisible(ctx, CHARACTER, p.depicts_id);
+      const where = conditions(p.depicts_kind ? ["json_extract(depicts, '$.kind') = ?", p.depicts_kind] : false, p.depicts_id ? ["json_extract(depicts, '$.id') = ?", p.depicts_id] : false);
+      const page = await assets.page(ctx.db, ctx.session.sessionId, { ...where, cursor: p.cursor, limit: p.limit, order: "desc" });
+      return { items: await Promise.all(page.items.map((a) => view(ctx, viewOf(ctx, ASSET, a)))), next_cursor: page.next_cursor };
+    },
+  },
+
+  GetAsset: {
+    handle: async (ctx, p) => view(ctx, viewOf(ctx, ASSET, await requireVisible(ctx, ASSET, p.asset_id))),
+  },
+
+  UpdateAsset: {
+    async handle(ctx, p) {
+      const before = await requireVisible(ctx, ASSET, p.asset_id);
+      if (p.data.depicts) await requireVisible(ctx, IMAGE_COLUMNS[p.data.depicts.kind].kind, p.data.depicts.id);
+      return updateEntity(ctx, ASSET, before, p.data, p.expected_version);
+    },
+  },
+
+  DeleteAsset: {
+    async handle(ctx, p) {
+      const before = await requireVisible(ctx, ASSET, p.asset_id);
+      await clearReferences(ctx, before.id);
+      const result = deleteEntity(ctx, ASSET, before, p.expected_version);
+      const { IMAGES } = ctx.env;
+      const key = assetKey(ctx.session.sessionId, before.id);
+      // The bytes go once the row is gone; a failed delete leaves an object no URL can reach.
+      ctx.tx.onCommit(() => void IMAGES.delete(key).catch((err) => console.error(JSON.stringify({ msg: "R2 delete failed", key, error: String(err) }))));
+      return result;
+    },
+  },
+
+  SetEntityImage: {
+    async handle(ctx, p) {
+      await setEntityImage(ctx, p.entity, p.image, p.asset_id);
+      return { entity: p.entity, image: p.image, asset_id: p.asset_id };
+    },
+  },
+});
+
+/** setEntityImage for a job's outcome (no actor): an entity deleted meanwhile is left alone. */
+export async function setEntityImageFromJob(o: JobOutcomeContext, ref: EntityRef, slot: ImageSlot, assetId: string): Promise<void> {
+  const target = IMAGE_COLUMNS[ref.kind];
+  const column = target.slots[slot];
+  if (!column) return;
+  const before = (await target.kind.table.find(o, ref.id)) as Imaged | null;
+  if (!before) return;
+  const after = bump(before, { [column]: assetId }, o.now);
+  target.kind.table.save(o, after);
+  emitChange(o.tx, target.kind, before, after);
+}
+
+export { assets, requireAssetRefs };

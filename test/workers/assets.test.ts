@@ -1,0 +1,307 @@
+import { env, SELF } from "cloudflare:test";
+import { describe, expect, it, vi } from "vitest";
+import { signAssetUrl } from "../../src/engine/asset-urls";
+import { seedAsDm, seedImages } from "../../scripts/demo";
+import { BASE, TestSocket, createSession, joinSession, settle, table } from "./helpers";
+import { PNG_1X1, download, fakePng, uploadImage, uploadRaw } from "./image-helpers";
+
+const MiB = 1024 * 1024;
+const SECRET = "test-secret-0123456789abcdef0123456789abcdef";
+const ev = (type: string, pred: (e: any) => boolean = () => true) => (f: any) => f.type === "Event" && f.event.type === type && pred(f.event);
+
+async function objectsOf(sessionId: string): Promise<string[]> {
+  return (await env.IMAGES.list({ prefix: `sessions/${sessionId}/assets/` })).objects.map((o) => o.key);
+}
+async function rowsOf(sessionId: string): Promise<number> {
+  return (await env.DB.prepare("SELECT COUNT(*) AS n FROM assets WHERE session_id = ?").bind(sessionId).first<{ n: number }>())!.n;
+}
+/** A body of `sent` bytes that claims `claimed` in its Content-Length. */
+function lyingStream(sent: Uint8Array): ReadableStream<Uint8Array> {
+  return new ReadableStream({ start(c) { c.enqueue(sent); c.close(); } });
+}
+
+describe("POST /assets", () => {
+  it("stores a DM's image in R2 and D1, sends AssetCreated, and answers {asset, url}", async () => {
+    const t = await table();
+    const res = await uploadRaw(t.dmGrant.token, PNG_1X1, { query: { label: "Mira" } });
+    expect(res.status).toBe(201);
+    const { asset, url, url_expires_at } = await res.json<any>();
+    expect(asset).toMatchObject({ content_type: "image/png", size: PNG_1X1.length, width: 1, height: 1, label: "Mira", source: "upload", created_by: t.dmGrant.participant_id, depicts: null, tags: [] });
+    const digest = Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", PNG_1X1)), (b) => b.toString(16).padStart(2, "0")).join("");
+    expect(asset.sha256).toBe(digest);
+    expect(url_expires_at * 1000).toBeGreaterThan(Date.now() + 3_500_000);
+    expect(await objectsOf(t.dmGrant.session_id)).toEqual([`sessions/${t.dmGrant.session_id}/assets/${asset.id}`]);
+    for (const s of [t.dm, t.player, t.spectator]) expect((await s.waitFor(ev("AssetCreated"))).event.asset.id).toBe(asset.id);
+    const got = await download(url);
+    expect(got.status).toBe(200);
+    expect(new Uint8Array(await got.arrayBuffer())).toEqual(PNG_1X1);
+    t.close();
+  });
+
+  it("recognises the type by its bytes: a PNG sent as text/plain is a PNG; SVG or text sent as image/png is 415", async () => {
+    const { token, session_id } = await createSession();
+    const asText = await uploadRaw(token, PNG_1X1, { headers: { "content-type": "text/plain" } });
+    expect(asText.status).toBe(201);
+    expect((await asText.json<any>()).asset.content_type).toBe("image/png");
+    const svg = new TextEncoder().encode('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>');
+    for (const [body, type] of [[svg, "image/svg+xml"], [svg, "image/png"], [new TextEncoder().encode("GIF8 not really"), "image/gif"]] as const) {
+      const res = await uploadRaw(token, body, { headers: { "content-type": type } });
+      expect(res.status).toBe(415);
+      expect(await res.json()).toMatchObject({ code: "VALIDATION_ERROR", details: { reason: "unsupported_media_type" } });
+    }
+    for (const [bytes, type, w, h] of [
+      [Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 0, 4, 0, 0, 0xff, 0xc0, 0, 11, 8, 0, 20, 0, 30, 1, 0, 0, 0]), "image/jpeg", 30, 20],
+      [Uint8Array.from([...new TextEncoder().encode("GIF89a"), 5, 0, 7, 0, 0, 0, 0]), "image/gif", 5, 7],
+      [Uint8Array.from([...new TextEncoder().encode("RIFF"), 0, 0, 0, 0, ...new TextEncoder().encode("WEBPVP8X"), 10, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 4, 0, 0]), "image/webp", 10, 5],
+    ] as const) {
+      const res = await uploadRaw(token, bytes, { headers: { "content-type": "application/octet-stream" } });
+      expect(res.status).toBe(201);
+      expect((await res.json<any>()).asset).toMatchObject({ content_type: type, width: w, height: h });
+    }
+    expect(await rowsOf(session_id)).toBe(4);
+    expect(await objectsOf(session_id)).toHaveLength(4);
+  });
+
+  it("takes exactly 10 MiB and refuses 10 MiB + 1 and a body without a Content-Length (413), storing nothing", async () => {
+    const { token, session_id } = await createSession();
+    const exact = await uploadRaw(token, fakePng(10 * MiB));
+    expect(exact.status).toBe(201);
+    expect((await exact.json<any>()).asset).toMatchObject({ size: 10 * MiB, width: 64, height: 32 });
+
+    const over = await uploadRaw(token, fakePng(10 * MiB + 1));
+    expect(over.status).toBe(413);
+    expect(await over.json()).toMatchObject({ code: "PAYLOAD_TOO_LARGE", details: { limit: 10 * MiB } });
+
+    const chunked = await uploadRaw(token, lyingStream(PNG_1X1));
+    expect(chunked.status).toBe(413);
+    expect(await chunked.json()).toMatchObject({ details: { reason: "length_required" } });
+
+    expect(await rowsOf(session_id)).toBe(1);
+    expect(await objectsOf(session_id)).toHaveLength(1);
+  });
+
+  it("refuses a body that breaks off before its Content-Length (400), storing nothing", async () => {
+    const { token, session_id } = await createSession();
+    // A FixedLengthStream declares the length; writing fewer bytes and closing cuts the body short.
+    const short = new FixedLengthStream(1000);
+    const writer = short.writable.getWriter();
+    const sent = uploadRaw(token, short.readable, { headers: { "content-length": "1000" } });
+    void writer.write(fakePng(400)).then(() => writer.abort("cut")).catch(() => undefined);
+    const res = await sent;
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: "VALIDATION_ERROR", details: { reason: "truncated" } });
+    expect(await rowsOf(session_id)).toBe(0);
+    expect(await objectsOf(session_id)).toHaveLength(0);
+  });
+
+  it("needs a valid token; spectators upload nothing; players only their own PC's portrait (which it becomes)", async () => {
+    const t = await table();
+    expect((await uploadRaw(null, PNG_1X1)).status).toBe(401);
+    expect((await uploadRaw("forged.token", PNG_1X1)).status).toBe(401);
+    expect((await uploadRaw(t.spectatorGrant.token, PNG_1X1)).status).toBe(403);
+    expect((await uploadRaw(t.playerGrant.token, PNG_1X1)).status).toBe(403);
+    const npc = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Guard" } });
+    const pc = await t.player.ok({ type: "CreateCharacter", data: { kind: "pc", name: "Hero" } });
+    const other = await joinSession(t.dmGrant.invite_code, "Player Two");
+    expect((await uploadRaw(t.playerGrant.token, PNG_1X1, { query: { entity_kind: "character", entity_id: npc.id } })).status).toBe(403);
+    expect((await uploadRaw(other.token, PNG_1X1, { query: { entity_kind: "character", entity_id: pc.id } })).status).toBe(403);
+    expect((await uploadRaw(t.playerGrant.token, PNG_1X1, { query: { entity_kind: "character", entity_id: pc.id, image: "sprite" } })).status).toBe(403);
+    expect(await rowsOf(t.dmGrant.session_id)).toBe(0);
+
+    const { asset } = await uploadImage(t.playerGrant, PNG_1X1, { entity_kind: "character", entity_id: pc.id });
+    expect(asset).toMatchObject({ depicts: { kind: "character", id: pc.id }, created_by: t.playerGrant.participant_id });
+    const updated = await t.spectator.waitFor(ev("CharacterUpdated", (e) => e.character.portrait_asset_id === asset.id));
+    expect(updated.event.character.id).toBe(pc.id);
+    expect(await objectsOf(t.dmGrant.session_id)).toEqual([`sessions/${t.dmGrant.session_id}/assets/${asset.id}`]);
+    t.close();
+  });
+
+  it("cannot reach another session's entities, and a failed upload leaves neither object nor row", async () => {
+    const a = await table();
+    const pc = await a.player.ok({ type: "CreateCharacter", data: { kind: "pc", name: "Hero" } });
+    const b = await createSession();
+    const res = await uploadRaw(b.token, PNG_1X1, { query: { entity_kind: "character", entity_id: pc.id } });
+    expect(res.status).toBe(404);
+    expect(await rowsOf(b.session_id)).toBe(0);
+    expect(await objectsOf(b.session_id)).toHaveLength(0);
+    expect((await a.dm.ok({ type: "GetCharacter", character_id: pc.id })).portrait_asset_id).toBeNull();
+    a.close();
+  });
+});
+
+describe("GET /assets/:id", () => {
+  it("serves with ETag, nosniff and a Cache-Control matching the expiry; If-None-Match → 304; Range → 206", async () => {
+    const { token } = await createSession();
+    const bytes = fakePng(1000);
+    const { url, url_expires_at } = await uploadImage({ token }, bytes);
+    const res = await download(url);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("image/png");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    const maxAge = Number(/max-age=(\d+)/.exec(res.headers.get("cache-control") ?? "")?.[1]);
+    expect(Math.abs(maxAge - (url_expires_at - Math.floor(Date.now() / 1000)))).toBeLessThanOrEqual(2);
+    const etag = res.headers.get("etag")!;
+    expect(etag).toMatch(/^"/);
+    await res.arrayBuffer();
+
+    const cached = await download(url, { "if-none-match": etag });
+    expect(cached.status).toBe(304);
+    expect(cached.headers.get("etag")).toBe(etag);
+
+    const part = await download(url, { range: "bytes=0-7" });
+    expect(part.status).toBe(206);
+    expect(part.headers.get("content-range")).toBe("bytes 0-7/1000");
+    expect(new Uint8Array(await part.arrayBuffer())).toEqual(bytes.subarray(0, 8));
+  });
+
+  it("refuses unsigned (401), tampered or foreign (403) and expired (401) URLs", async () => {
+    const a = await createSession();
+    const b = await createSession();
+    const { asset, url } = await uploadImage(a);
+    const u = new URL(url, BASE);
+    const variant = (edit: (p: URLSearchParams) => void) => {
+      const v = new URL(u);
+      edit(v.searchParams);
+      return `${v.pathname}${v.search}`;
+    };
+    expect((await download(`/assets/${asset.id}`)).status).toBe(401);
+    expect((await download(variant((p) => p.set("sig", p.get("sig")!.replace(/^./, (c) => (c === "A" ? "B" : "A")))))).status).toBe(403);
+    expect((await download(variant((p) => p.set("exp", String(Number(p.get("exp")) + 3600))))).status).toBe(403);
+    expect((await download(variant((p) => p.set("s", b.session_id)))).status).toBe(403);
+    // Another asset's signature does not open this one.
+    const other = await uploadImage(a);
+    const otherSig = new URL(other.url, BASE).searchParams.get("sig")!;
+    expect((await download(variant((p) => p.set("sig", otherSig)))).status).toBe(403);
+    const expired = await signAssetUrl(SECRET, a.session_id, asset.id, 60, Date.now() - 3 * 3600_000);
+    const res = await download(expired.url);
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ code: "UNAUTHENTICATED", details: { reason: "expired" } });
+    // A URL signed for session B's copy of the id finds nothing there.
+    const foreign = await signAssetUrl(SECRET, b.session_id, asset.id, 60);
+    expect((await download(foreign.url)).status).toBe(404);
+  });
+});
+
+describe("asset operations", () => {
+  it("ListAssets and GetAsset give fresh URLs; UpdateAsset edits label, tags, depicts", async () => {
+    const t = await table();
+    const { asset } = await uploadImage(t.dmGrant, PNG_1X1, { label: "first" });
+    const list = await t.player.ok({ type: "ListAssets" });
+    expect(list.items.map((a: any) => a.id)).toEqual([asset.id]);
+    expect((await download(list.items[0].url)).status).toBe(200);
+    const got = await t.spectator.ok({ type: "GetAsset", asset_id: asset.id });
+    expect(got).toMatchObject({ id: asset.id, label: "first" });
+    expect(got.url_expires_at).toBeGreaterThan(Date.now() / 1000);
+    const npc = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Mira" } });
+    expect((await t.player.request({ type: "UpdateAsset", asset_id: asset.id, data: { label: "x" } })).code).toBe("FORBIDDEN");
+    expect((await t.dm.request({ type: "UpdateAsset", asset_id: asset.id, data: { depicts: { kind: "character", id: "nope" } } })).code).toBe("NOT_FOUND");
+    const updated = await t.dm.ok({ type: "UpdateAsset", asset_id: asset.id, data: { label: "Mira", tags: ["npc"], depicts: { kind: "character", id: npc.id } }, expected_version: 1 });
+    expect(updated).toMatchObject({ label: "Mira", tags: ["npc"], depicts: { kind: "character", id: npc.id }, version: 2 });
+    await t.player.waitFor(ev("AssetUpdated", (e) => e.asset.version === 2));
+    expect((await t.player.ok({ type: "ListAssets", depicts_kind: "character", depicts_id: npc.id })).items).toHaveLength(1);
+    expect((await t.player.ok({ type: "ListAssets", depicts_kind: "scene" })).items).toHaveLength(0);
+
+    // Which character an image shows is DM knowledge: it could be a hidden NPC.
+    const shadow = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Shadow", hidden: true } });
+    await t.dm.ok({ type: "UpdateAsset", asset_id: asset.id, data: { depicts: { kind: "character", id: shadow.id } } });
+    const seen = await t.player.waitFor(ev("AssetUpdated", (e) => e.asset.version === 3));
+    expect(seen.event.asset.depicts).toBeNull();
+    expect((await t.dm.waitFor(ev("AssetUpdated", (e) => e.asset.version === 3))).event.asset.depicts).toEqual({ kind: "character", id: shadow.id });
+    expect((await t.player.ok({ type: "GetAsset", asset_id: asset.id })).depicts).toBeNull();
+    expect((await t.player.ok({ type: "ListAssets" })).items[0].depicts).toBeNull();
+    expect((await t.player.request({ type: "ListAssets", depicts_kind: "character", depicts_id: shadow.id })).code).toBe("NOT_FOUND");
+    expect(JSON.stringify(t.player.events())).not.toContain(shadow.id);
+    t.close();
+  });
+
+  it("SetEntityImage sets portraits, sprites and backdrops; every asset reference is checked", async () => {
+    const t = await table();
+    const { asset } = await uploadImage(t.dmGrant);
+    const npc = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Mira" } });
+    const scene = await t.dm.ok({ type: "CreateScene", data: { name: "Night" } });
+    const location = await t.dm.ok({ type: "CreateLocation", data: { name: "Inn" } });
+    await t.dm.ok({ type: "SetEntityImage", entity: { kind: "character", id: npc.id }, image: "portrait", asset_id: asset.id });
+    expect((await t.player.waitFor(ev("CharacterUpdated"))).event.character).toMatchObject({ id: npc.id, portrait_asset_id: asset.id });
+    await t.dm.ok({ type: "SetEntityImage", entity: { kind: "scene", id: scene.id }, image: "backdrop", asset_id: asset.id });
+    expect((await t.player.waitFor(ev("SceneUpdated"))).event.scene.backdrop_asset_id).toBe(asset.id);
+    await t.dm.ok({ type: "SetEntityImage", entity: { kind: "location", id: location.id }, image: "map", asset_id: asset.id });
+    expect((await t.dm.request({ type: "SetEntityImage", entity: { kind: "scene", id: scene.id }, image: "portrait", asset_id: asset.id })).code).toBe("VALIDATION_ERROR");
+    expect((await t.dm.request({ type: "SetEntityImage", entity: { kind: "character", id: npc.id }, image: "sprite", asset_id: "missing" })).code).toBe("NOT_FOUND");
+    expect((await t.player.request({ type: "SetEntityImage", entity: { kind: "character", id: npc.id }, image: "sprite", asset_id: asset.id })).code).toBe("FORBIDDEN");
+    for (const payload of [
+      { type: "CreateCharacter", data: { kind: "npc", name: "X", portrait_asset_id: "missing" } },
+      { type: "UpdateCharacter", character_id: npc.id, data: { sprite_asset_id: "missing" } },
+      { type: "CreateLocation", data: { name: "X", map_asset_id: "missing" } },
+      { type: "UpdateScene", scene_id: scene.id, data: { backdrop_asset_id: "missing" } },
+      { type: "SetSceneBackdrop", scene_id: scene.id, backdrop_asset_id: "missing" },
+    ]) {
+      const r = await t.dm.request(payload);
+      expect(r.code, payload.type).toBe("NOT_FOUND");
+      expect(r.message).toContain("asset 'missing'");
+    }
+    t.close();
+  });
+
+  it("DeleteAsset removes the object and clears every reference with the entities' Updated events", async () => {
+    const t = await table();
+    const { asset, url } = await uploadImage(t.dmGrant);
+    const npc = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Mira", portrait_asset_id: asset.id, sprite_asset_id: asset.id } });
+    const scene = await t.dm.ok({ type: "CreateScene", data: { name: "Night", backdrop_asset_id: asset.id } });
+    expect((await t.player.request({ type: "DeleteAsset", asset_id: asset.id })).code).toBe("FORBIDDEN");
+    const from = t.player.frames.length;
+    await t.dm.ok({ type: "DeleteAsset", asset_id: asset.id });
+    const deleted = await t.player.waitFor(ev("AssetDeleted"), 5000, from);
+    expect(deleted.event.asset_id).toBe(asset.id);
+    const c = await t.player.waitFor(ev("CharacterUpdated", (e) => e.character.id === npc.id), 5000, from);
+    expect(c.event.character).toMatchObject({ portrait_asset_id: null, sprite_asset_id: null });
+    expect((await t.player.waitFor(ev("SceneUpdated"), 5000, from)).event.scene).toMatchObject({ id: scene.id, backdrop_asset_id: null });
+    expect(c.seq).toBeLessThan(deleted.seq);
+    await settle(50);
+    expect(await objectsOf(t.dmGrant.session_id)).toHaveLength(0);
+    expect((await download(url)).status).toBe(404);
+    expect((await t.dm.request({ type: "GetAsset", asset_id: asset.id })).code).toBe("NOT_FOUND");
+    t.close();
+  });
+
+  it("ExportWorld carries asset metadata; an import gets new ids, rewritten references and a copy of the bytes", async () => {
+    const a = await table();
+    const { asset } = await uploadImage(a.dmGrant, PNG_1X1, { label: "Mira" });
+    const npc = await a.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Mira", portrait_asset_id: asset.id } });
+    const doc = await a.dm.ok({ type: "ExportWorld" });
+    expect(doc.assets).toEqual([expect.objectContaining({ id: asset.id, label: "Mira", sha256: asset.sha256 })]);
+    // An asset of another deployment: metadata only, its references kept, no bytes.
+    const foreign = { ...asset, id: "from-elsewhere", sha256: "0".repeat(64) };
+    const withForeign = { ...doc, assets: [...doc.assets, foreign], characters: [...doc.characters, { ...doc.characters[0], id: "npc-2", sprite_asset_id: "from-elsewhere", portrait_asset_id: "not-in-document" }] };
+
+    const b = await createSession();
+    const dmB = await TestSocket.open(b);
+    await dmB.join();
+    const imported = await dmB.ok({ type: "ImportWorld", document: withForeign });
+    expect(imported.counts).toMatchObject({ characters: 2 });
+    const list = (await dmB.ok({ type: "ListAssets" })).items;
+    expect(list).toHaveLength(2);
+    expect(list.every((x: any) => x.source === "import" && x.id !== asset.id && x.id !== "from-elsewhere")).toBe(true);
+    const chars = (await dmB.ok({ type: "ListCharacters" })).items;
+    const mira = chars.find((c: any) => c.name === "Mira" && c.portrait_asset_id);
+    const copy = list.find((x: any) => x.sha256 === asset.sha256);
+    expect(mira.portrait_asset_id).toBe(copy.id);
+    const second = chars.find((c: any) => c.sprite_asset_id);
+    expect(second.portrait_asset_id).toBeNull();
+    await vi.waitFor(async () => expect((await download(copy.url)).status).toBe(200));
+    expect(new Uint8Array(await (await download(copy.url)).arrayBuffer())).toEqual(PNG_1X1);
+    expect((await download(list.find((x: any) => x.sha256 !== asset.sha256).url)).status).toBe(404);
+    expect(npc.portrait_asset_id).toBe(asset.id);
+    a.close();
+    dmB.close();
+  });
+
+  it("the demo world gets its portraits and backdrop through the real upload route", async () => {
+    const t = await table();
+    const { npcs } = await seedAsDm((p) => t.dm.ok(p));
+    await seedImages((p) => t.dm.ok(p), (bytes, o) => uploadImage(t.dmGrant, bytes, { label: o.label, entity_kind: o.entity.kind, entity_id: o.entity.id, image: o.image }), npcs);
+    expect((await t.dm.ok({ type: "ListAssets" })).items).toHaveLength(3);
+    expect((await t.dm.ok({ type: "GetCharacter", character_id: npcs.mira })).portrait_asset_id).toBeTruthy();
+    expect((await t.dm.ok({ type: "GetActiveScene" })).scene.backdrop_asset_id).toBeTruthy();
+    t.close();
+  });
+});
