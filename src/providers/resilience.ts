@@ -132,13 +132,34 @@ export function backoffMs(attempt: number, policy: Pick<ResiliencePolicy, "retry
   return Math.min(policy.retryMaxMs, Math.max(jittered, serverAfterMs ?? 0));
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Waits, or rejects with the signal's reason as soon as it aborts. */
+export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason);
     const t = setTimeout(() => (signal.removeEventListener("abort", onAbort), resolve()), ms);
     const onAbort = () => (clearTimeout(t), reject(signal.reason));
     signal.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+/**
+ * A plain (non-streaming) call with the same backoff: transient failures (UNAVAILABLE, TIMEOUT)
+ * are tried again up to `attempts` times in all; anything else, or an aborted signal, ends at once.
+ */
+export async function withRetry<T>(
+  fn: () => Promise<T>,
+  signal: AbortSignal,
+  policy: { attempts: number } & Pick<ResiliencePolicy, "retryBaseMs" | "retryMaxMs"> = { attempts: 3, retryBaseMs: 250, retryMaxMs: 5_000 },
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const transient = err instanceof AppError && (err.code === "UNAVAILABLE" || err.code === "TIMEOUT");
+      if (!transient || attempt + 1 >= policy.attempts || signal.aborted) throw err;
+      await sleep(backoffMs(attempt, policy), signal);
+    }
+  }
 }
 
 /** What a streaming call delivered before it ended or failed. */

@@ -1,4 +1,4 @@
-import { env, SELF } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { signAssetUrl } from "../../src/engine/asset-urls";
 import { seedAsDm, seedImages } from "../../scripts/demo";

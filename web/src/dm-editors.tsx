@@ -32,7 +32,7 @@ export function Characters({ store }: { store: SessionStore }) {
       items={sorted(Object.values(store.characters.value))}
       label={(c) => (
         <>
-          <CharacterLine c={c} /> <span class="muted small">· {c.kind.toUpperCase()}</span>
+          <CharacterLine c={c} store={store} /> <span class="muted small">· {c.kind.toUpperCase()}</span>
         </>
       )}
       fields={fields}

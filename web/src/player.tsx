@@ -73,7 +73,7 @@ function Whereabouts({ store, pc }: { store: SessionStore; pc: Character }) {
       <ul class="list" data-testid="present">
         {present.map((c) => (
           <li key={c.id}>
-            <CharacterLine c={c} />
+            <CharacterLine c={c} store={store} />
           </li>
         ))}
         {present.length === 0 && <li class="muted">Nobody else.</li>}

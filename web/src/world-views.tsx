@@ -1,6 +1,7 @@
 import type { Character } from "../../src/protocol/entities";
 import type { Region } from "../../src/protocol/world-entities";
 import type { SessionStore } from "./session-store";
+import { AssetImage } from "./asset-image";
 import { Section } from "./ui";
 
 /** Views both roles share: the world, the scene, the timeline, who is here. */
@@ -30,13 +31,7 @@ export function SceneCard({ store }: { store: SessionStore }) {
         <p class="muted">No scene is active.</p>
       ) : (
         <div class="scene">
-          {scene.backdrop_asset_id && <img
-              class="backdrop"
-              src={`/assets/${encodeURIComponent(scene.backdrop_asset_id)}`}
-              alt={`Backdrop of ${scene.name}`}
-              // An image not (yet) stored leaves no broken frame.
-              onError={(e) => (e.currentTarget.hidden = true)}
-            />}
+          {scene.backdrop_asset_id && <AssetImage store={store} assetId={scene.backdrop_asset_id} class="backdrop" alt={`Backdrop of ${scene.name}`} />}
           <h3 data-testid="scene-name">{scene.name}</h3>
           <p class="muted">
             {[location?.name, scene.time_context].filter(Boolean).join(" · ")}
@@ -53,9 +48,10 @@ export function SceneCard({ store }: { store: SessionStore }) {
   );
 }
 
-export function CharacterLine({ c }: { c: Character }) {
+export function CharacterLine({ c, store }: { c: Character; store?: SessionStore }) {
   return (
     <>
+      {store && c.portrait_asset_id && <AssetImage store={store} assetId={c.portrait_asset_id} class="portrait" alt={`Portrait of ${c.name}`} />}
       <strong>{c.name}</strong>
       {c.archetype && <span class="muted"> · {c.archetype}</span>}
       {c.hidden && <span class="tag">hidden</span>}
@@ -71,7 +67,7 @@ export function Npcs({ store }: { store: SessionStore }) {
       <ul class="list" data-testid="npc-list">
         {npcs.map((c) => (
           <li key={c.id}>
-            <CharacterLine c={c} />
+            <CharacterLine c={c} store={store} />
             {c.description && <div class="muted small">{c.description}</div>}
           </li>
         ))}

@@ -1,5 +1,3 @@
-import { AppError } from "../../protocol";
-
 /** One image to make (a batch of N is N of these, each under its own prompt id). */
 export interface ImageJob {
   prompt: string;
@@ -25,28 +23,5 @@ export interface ImageProvider {
   cancel(promptIds: string[]): Promise<void>;
 }
 
-/**
- * The one retry policy of the image providers: transient failures (UNAVAILABLE, TIMEOUT) are
- * tried again with exponential backoff; anything else, or an aborted signal, ends at once.
- */
-export async function withRetry<T>(fn: () => Promise<T>, signal: AbortSignal, attempts = 3, baseMs = 250): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (err) {
-      const transient = err instanceof AppError && (err.code === "UNAVAILABLE" || err.code === "TIMEOUT");
-      if (!transient || i >= attempts || signal.aborted) throw err;
-      await sleep(baseMs * 2 ** (i - 1), signal);
-    }
-  }
-}
-
-/** Waits, or rejects with the signal's reason as soon as it aborts. */
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => (clearTimeout(timer), reject(signal.reason));
-    const timer = setTimeout(() => (signal.removeEventListener("abort", onAbort), resolve()), ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
+/** The image providers use the providers' one retry policy (src/providers/resilience.ts). */
+export { sleep, withRetry } from "../resilience";
