@@ -117,6 +117,27 @@ export const stagingTimeout = registerTimerKind({
   },
 });
 
+/** A pending staging of a region with its rule-based proposal (not yet written). */
+async function newStaging(ctx: HandlerContext, region: Region, opts: { waiting: string[]; autoApproveAt: number | null }): Promise<Staging> {
+  return create<Staging>(
+    {
+      world_id: ctx.session.worldId,
+      region_id: region.id,
+      status: "pending",
+      proposal: await proposalFor(ctx, region),
+      npcs: [],
+      source: null,
+      ttl_minutes: null,
+      approved_at: null,
+      expires_at: null,
+      approved_by: null,
+      waiting_character_ids: opts.waiting,
+      auto_approve_at: opts.autoApproveAt,
+    },
+    ctx.now,
+  );
+}
+
 /** A PC entered a region (MoveToRegion): reuse the valid staging, join a pending one, or start one. */
 onRegionEntry(async (ctx, { character: pc, to: region }) => {
   const valid = await validStaging(ctx, region.id);
@@ -129,26 +150,7 @@ onRegionEntry(async (ctx, { character: pc, to: region }) => {
     }
   } else {
     const autoAt = settings.auto_approve_staging ? ctx.now + settings.staging_timeout_seconds * 1000 : null;
-    staging = stagings.add(
-      ctx,
-      create<Staging>(
-        {
-          world_id: ctx.session.worldId,
-          region_id: region.id,
-          status: "pending",
-          proposal: await proposalFor(ctx, region),
-          npcs: [],
-          source: null,
-          ttl_minutes: null,
-          approved_at: null,
-          expires_at: null,
-          approved_by: null,
-          waiting_character_ids: [pc.id],
-          auto_approve_at: autoAt,
-        },
-        ctx.now,
-      ),
-    );
+    staging = stagings.add(ctx, await newStaging(ctx, region, { waiting: [pc.id], autoApproveAt: autoAt }));
     if (autoAt !== null) ctx.timers.schedule(stagingTimeout, autoAt, { staging_id: staging.id }, staging.id);
   }
   ctx.tx.emit({ type: "StagingApprovalRequest", staging, region_name: region.name }, DMS);
@@ -236,23 +238,7 @@ export const stagingHandlers = defineHandlers({
       const npcs = await stagedFromInput(ctx, p.npcs);
       const pending = await pendingStaging(ctx, region.id);
       if (pending) return approve(ctx, pending, { npcs, source: "prestaged", ttlMinutes: p.ttl_minutes });
-      const fresh = create<Staging>(
-        {
-          world_id: ctx.session.worldId,
-          region_id: region.id,
-          status: "pending",
-          proposal: await proposalFor(ctx, region),
-          npcs: [],
-          source: null,
-          ttl_minutes: null,
-          approved_at: null,
-          expires_at: null,
-          approved_by: null,
-          waiting_character_ids: [],
-          auto_approve_at: null,
-        },
-        ctx.now,
-      );
+      const fresh = await newStaging(ctx, region, { waiting: [], autoApproveAt: null });
       return approve(ctx, fresh, { npcs, source: "prestaged", ttlMinutes: p.ttl_minutes, isNew: true });
     },
   },
