@@ -29,8 +29,11 @@ export interface TcpProxy {
   cutAll(): void;
   /** While blocked, new connections are closed as soon as they are accepted. */
   setBlocked(blocked: boolean): void;
-  /** Stops forwarding bytes (existing and new connections) without closing anything. */
-  pause(): void;
+  /**
+   * Stops forwarding bytes (existing and new connections) without closing anything; `"down"`
+   * holds only what the server sends (requests still arrive, their answers do not).
+   */
+  pause(direction?: "both" | "down"): void;
   /** Forwards what was held and everything after. */
   resume(): void;
   stop(): Promise<void>;
@@ -47,13 +50,13 @@ export async function startProxy(opts: ProxyOptions): Promise<TcpProxy> {
   const targetHost = opts.targetHost ?? "127.0.0.1";
   const pairs = new Set<Pair>();
   let blocked = false;
-  let paused = false;
+  let paused: "both" | "down" | null = null;
   let accepted = 0;
 
   // Forwarding by hand rather than pipe(): pipe() resumes a paused source on 'drain'.
   const forward = (pair: Pair, from: Socket, to: Socket) => {
     from.on("data", (data: Buffer) => {
-      if (paused) pair.held.push({ to, data });
+      if (paused === "both" || (paused === "down" && to === pair.client)) pair.held.push({ to, data });
       else to.write(data);
     });
   };
@@ -106,11 +109,11 @@ export async function startProxy(opts: ProxyOptions): Promise<TcpProxy> {
     setBlocked(value: boolean) {
       blocked = value;
     },
-    pause() {
-      paused = true;
+    pause(direction = "both") {
+      paused = direction;
     },
     resume() {
-      paused = false;
+      paused = null;
       for (const pair of pairs) {
         for (const { to, data } of pair.held.splice(0)) to.write(data);
       }
