@@ -1,6 +1,7 @@
 /** The SDK's stream iterator: `client.stream(id)` against a scripted server, and its rules on a bare source. */
 import { describe, expect, it, vi } from "vitest";
-import { connect, streamDeltas, WrldbldrError, type StreamSource, type WebSocketLike } from "../../src/client";
+import { connect, streamDeltas, WrldbldrError, type StreamSource } from "../../src/client";
+import { ScriptedSocket } from "./scripted-socket";
 import type { StateChange, StreamFrame } from "../../src/client/types";
 
 /** A source the test drives directly. */
@@ -74,38 +75,13 @@ describe("streamDeltas", () => {
   });
 });
 
-/** The smallest scripted WebSocket: the test plays the server. */
-class ScriptedSocket implements WebSocketLike {
-  static last?: ScriptedSocket;
-  readyState = 0;
-  onopen: unknown = null;
-  onmessage: unknown = null;
-  onclose: unknown = null;
-  onerror: unknown = null;
-  constructor(
-    readonly url: string,
-    readonly protocols?: string | string[],
-  ) {
-    ScriptedSocket.last = this;
-  }
-  send(): void {}
-  close(): void {
-    this.readyState = 3;
-  }
-  open(): void {
-    this.readyState = 1;
-    (this.onopen as () => void)();
-  }
-  receive(frame: unknown): void {
-    (this.onmessage as (ev: { data: string }) => void)({ data: JSON.stringify(frame) });
-  }
-}
 
 describe("client.stream", () => {
   it("reads a stream from the client's socket", async () => {
+    ScriptedSocket.sockets = [];
     const client = connect({ url: "ws://engine/sessions/s/ws", token: "tok", WebSocket: ScriptedSocket, heartbeat: false });
-    await vi.waitFor(() => expect(ScriptedSocket.last).toBeDefined());
-    const ws = ScriptedSocket.last!;
+    await vi.waitFor(() => expect(ScriptedSocket.sockets.length).toBeGreaterThan(0));
+    const ws = ScriptedSocket.sockets.at(-1)!;
     ws.open();
     const participant = { id: "p", version: 1, created_at: 0, updated_at: 0, name: "P", role: "dm", online: true, kicked: false };
     ws.receive({ type: "SessionJoined", session_id: "s", world_id: "w", participant, participants: [participant], seq: 0, resume: "snapshot", replayed_events: 0 });

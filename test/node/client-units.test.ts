@@ -3,7 +3,8 @@
  * assembly, the heartbeat.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { backoffDelay, connect, MemoryOutboxStore, tokenExpiry, WrldbldrError, type WebSocketLike } from "../../src/client";
+import { backoffDelay, connect, MemoryOutboxStore, tokenExpiry, WrldbldrError } from "../../src/client";
+import { ScriptedSocket } from "./scripted-socket";
 import { startHeartbeat } from "../../src/client/heartbeat";
 import { Outbox, type Link, type RequestResult } from "../../src/client/outbox";
 
@@ -183,50 +184,6 @@ describe("heartbeat", () => {
   });
 });
 
-/** A scripted WebSocket: the test plays the server. */
-class FakeWebSocket implements WebSocketLike {
-  static sockets: FakeWebSocket[] = [];
-  readyState = 0;
-  readonly sent: string[] = [];
-  onopen: unknown = null;
-  onmessage: unknown = null;
-  onclose: unknown = null;
-  onerror: unknown = null;
-
-  constructor(
-    readonly url: string,
-    readonly protocols?: string | string[],
-  ) {
-    FakeWebSocket.sockets.push(this);
-  }
-
-  send(data: string): void {
-    this.sent.push(data);
-  }
-
-  close(): void {
-    this.readyState = 3;
-  }
-
-  open(): void {
-    this.readyState = 1;
-    (this.onopen as () => void)();
-  }
-
-  receive(frame: unknown): void {
-    (this.onmessage as (ev: { data: string }) => void)({ data: JSON.stringify(frame) });
-  }
-
-  serverClose(code: number, reason = ""): void {
-    this.readyState = 3;
-    (this.onclose as (ev: { code: number; reason: string }) => void)({ code, reason });
-  }
-
-  joinFrames(): unknown[] {
-    return this.sent.map((f) => JSON.parse(f) as { type: string }).filter((f) => f.type === "JoinSession");
-  }
-}
-
 const participant = { id: "p", version: 1, created_at: 0, updated_at: 0, name: "P", role: "dm", online: true, kicked: false } as const;
 const joined = (seq: number, resume: "replayed" | "snapshot") => ({
   type: "SessionJoined",
@@ -247,16 +204,16 @@ const event = (seq: number, id: string) => ({
 
 describe("client against a scripted server", () => {
   beforeEach(() => {
-    FakeWebSocket.sockets = [];
+    ScriptedSocket.sockets = [];
   });
 
-  const newest = () => FakeWebSocket.sockets.at(-1)!;
+  const newest = () => ScriptedSocket.sockets.at(-1)!;
 
   it("sends the token as a subprotocol, never delivers a seq twice or out of order, and resumes from the last seq", async () => {
-    const client = connect({ url: "ws://engine/sessions/s/ws", token: "tok", WebSocket: FakeWebSocket, reconnect: { baseDelayMs: 1, maxDelayMs: 1 } });
+    const client = connect({ url: "ws://engine/sessions/s/ws", token: "tok", WebSocket: ScriptedSocket, reconnect: { baseDelayMs: 1, maxDelayMs: 1 } });
     const seen: number[] = [];
     client.onAnyEvent((_e, seq) => seen.push(seq));
-    await vi.waitFor(() => expect(FakeWebSocket.sockets).toHaveLength(1));
+    await vi.waitFor(() => expect(ScriptedSocket.sockets).toHaveLength(1));
     expect(newest().protocols).toEqual(["wrldbldr.v1", "bearer.tok"]);
     newest().open();
     expect(newest().joinFrames()).toEqual([{ type: "JoinSession" }]);
@@ -265,7 +222,7 @@ describe("client against a scripted server", () => {
     expect(seen).toEqual([5, 6, 7]);
 
     newest().serverClose(1006);
-    await vi.waitFor(() => expect(FakeWebSocket.sockets).toHaveLength(2));
+    await vi.waitFor(() => expect(ScriptedSocket.sockets).toHaveLength(2));
     newest().open();
     expect(newest().joinFrames()).toEqual([{ type: "JoinSession", last_seq: 7 }]);
     newest().receive(event(7, "again"));
@@ -277,10 +234,10 @@ describe("client against a scripted server", () => {
   });
 
   it("passes Stream frames to onStream", async () => {
-    const client = connect({ url: "ws://engine/sessions/s/ws", token: "tok", WebSocket: FakeWebSocket });
+    const client = connect({ url: "ws://engine/sessions/s/ws", token: "tok", WebSocket: ScriptedSocket });
     const deltas: string[] = [];
     client.onStream((f) => deltas.push(`${f.stream_id}#${f.index}:${f.delta}${f.done ? "." : ""}`));
-    await vi.waitFor(() => expect(FakeWebSocket.sockets).toHaveLength(1));
+    await vi.waitFor(() => expect(ScriptedSocket.sockets).toHaveLength(1));
     newest().open();
     newest().receive({ type: "Stream", stream_id: "npc-1", index: 0, delta: "Hel", done: false });
     newest().receive({ type: "Stream", stream_id: "npc-1", index: 1, delta: "lo", done: true });
@@ -289,14 +246,14 @@ describe("client against a scripted server", () => {
   });
 
   it("closes for good on 4003 and does not dial again", async () => {
-    const client = connect({ url: "ws://engine/sessions/s/ws", token: "tok", WebSocket: FakeWebSocket, reconnect: { baseDelayMs: 1, maxDelayMs: 1 } });
-    await vi.waitFor(() => expect(FakeWebSocket.sockets).toHaveLength(1));
+    const client = connect({ url: "ws://engine/sessions/s/ws", token: "tok", WebSocket: ScriptedSocket, reconnect: { baseDelayMs: 1, maxDelayMs: 1 } });
+    await vi.waitFor(() => expect(ScriptedSocket.sockets).toHaveLength(1));
     newest().open();
     newest().receive(joined(0, "snapshot"));
     newest().serverClose(4003, "kicked by the DM");
     expect(client.state).toBe("closed");
     expect(client.stateInfo.reason).toBe("kicked");
     await new Promise((r) => setTimeout(r, 50));
-    expect(FakeWebSocket.sockets).toHaveLength(1);
+    expect(ScriptedSocket.sockets).toHaveLength(1);
   });
 });
