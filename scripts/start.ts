@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, ensureDevVars, startEngine, type Engine } from "./engine";
-import { llmVars } from "./llm-vars";
+import { llmVars, parseDotEnv } from "./llm-vars";
 import { seedAsDm, seedAsPlayer, seedImages, type Requester } from "./demo";
 import { WebSocket } from "ws";
 import { connect } from "../src/client";
@@ -75,6 +75,12 @@ async function main(): Promise<void> {
   // Image generation settings from the environment win over .dev.vars (which wrangler reads too).
   const imageVars = Object.fromEntries(["IMAGE_PROVIDER", "COMFYUI_URL", "COMFYUI_CHECKPOINT"].flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : [])));
   const engine = await startEngine({ port, persistDir: join(ROOT, ".wrangler", "state"), vars: { AUTH_RATE_LIMITS: "on", LOG_REQUESTS: "all", ...llm.vars, ...imageVars } });
+  const devVars = existsSync(join(ROOT, ".dev.vars")) ? parseDotEnv(readFileSync(join(ROOT, ".dev.vars"), "utf8")) : {};
+  const imageProvider = imageVars.IMAGE_PROVIDER ?? devVars.IMAGE_PROVIDER ?? "offline";
+  const images =
+    imageProvider === "comfyui"
+      ? `Image provider: ComfyUI at ${imageVars.COMFYUI_URL ?? devVars.COMFYUI_URL ?? "(COMFYUI_URL not set)"}`
+      : "Image provider: offline (labelled placeholder pictures, no GPU; IMAGE_PROVIDER=comfyui COMFYUI_URL=… to use ComfyUI, docs/images.md)";
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
@@ -90,6 +96,7 @@ async function main(): Promise<void> {
   console.log(`
 WrldBldr Edge is running at ${engine.url}  (local D1/R2 in .wrangler/state; Ctrl-C stops)
 ${llm.summary}
+${images}
 
 Open the web client (one browser tab each; docs/web.md):
   as the DM:      ${page(demo.dm_token, `&invite=${demo.invite_code}`)}
