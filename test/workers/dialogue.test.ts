@@ -2,7 +2,7 @@
  * Dialogue end to end inside the Workers runtime: SpeakToNpc → the dialogue.reply job streams the
  * fake OpenAI server's tokens → NpcSpeaks (approval off) or DialogueApprovalRequired → ApproveDialogue.
  */
-import { abortAllDurableObjects, env, runDurableObjectAlarm } from "cloudflare:test";
+import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { sessionStub } from "../../src/worker/auth";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { TestSocket, settle, table } from "./helpers";
@@ -206,10 +206,7 @@ describe("dialogue with DM approval (the default)", () => {
     fakeLlm(sse(["Who's asking?"]));
     const ex = await t.player.ok({ type: "SpeakToNpc", character_id: w.pc.id, npc_id: w.npc.id, text: "Hi." });
     await t.dm.waitFor(isEvent("DialogueApprovalRequired", (e) => e.exchange.id === ex.id));
-    t.close();
-    await Promise.all([t.dm.waitClosed(), t.player.waitClosed(), t.spectator.waitClosed()]);
-    await settle(300);
-    await abortAllDurableObjects();
+    await t.evict();
 
     const dm = await TestSocket.open(t.dmGrant);
     await dm.join();
@@ -236,10 +233,7 @@ describe("an answer cut by an eviction", () => {
     const ex = await t.player.ok({ type: "SpeakToNpc", character_id: w.pc.id, npc_id: w.npc.id, text: "A story, please." });
     await t.player.waitFor((f) => f.type === "Stream" && f.stream_id === ex.job_id && f.delta === "Once upon ");
     const lastSeen = t.player.lastSeq();
-    t.close();
-    await Promise.all([t.dm.waitClosed(), t.player.waitClosed(), t.spectator.waitClosed()]);
-    await settle(300);
-    await abortAllDurableObjects();
+    await t.evict();
 
     const player = await TestSocket.open(t.playerGrant);
     await player.join(lastSeen); // loads the object: its job's lease is due at once

@@ -2,7 +2,7 @@
  * Image generation against the offline provider and a fake ComfyUI (its HTTP API answered by a
  * fetch spy: the session object shares this test's isolate, so it calls the spy).
  */
-import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { sessionStub } from "../../src/worker/auth";
 import { TestSocket, settle, table } from "./helpers";
@@ -203,8 +203,7 @@ describe("generation", () => {
     const batch = await t.dm.ok({ type: "StartGeneration", prompt: "two knights", count: 2, image: "portrait" });
     await t.dm.waitFor(ev("GenerationProgress", (e) => e.batch_id === batch.id && e.completed === 1));
     const lastSeen = t.dm.lastSeq();
-    t.close();
-    await abortAllDurableObjects();
+    await t.evict();
     release = true;
 
     await useComfy(sessionId);

@@ -1,4 +1,4 @@
-import { abortAllDurableObjects, env } from "cloudflare:test";
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { sessionStub } from "../../src/worker/auth";
 import { TestSocket, createSession, joinSession, settle, table } from "./helpers";
@@ -259,12 +259,7 @@ describe("resume", () => {
     const c = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Survivor", stats: { hp: 7 } } }, "evict-1");
     await t.player.waitFor((f) => f.type === "Event" && f.event.type === "CharacterCreated");
     const lastSeen = t.player.lastSeq();
-    // Everyone disconnects, then the object is evicted (aborting an object that still holds
-    // sockets leaves the test pool unable to shut down).
-    t.close();
-    await Promise.all([t.dm.waitClosed(), t.player.waitClosed(), t.spectator.waitClosed()]);
-    await settle(300);
-    await abortAllDurableObjects();
+    await t.evict();
     const dm = await TestSocket.open(t.dmGrant);
     const player = await TestSocket.open(t.playerGrant);
     const joined = await player.join(lastSeen);

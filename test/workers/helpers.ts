@@ -1,4 +1,4 @@
-import { SELF } from "cloudflare:test";
+import { SELF, abortAllDurableObjects } from "cloudflare:test";
 import type { AuthGrant } from "../../src/protocol";
 
 type Frame = { type: string; [k: string]: any };
@@ -33,7 +33,15 @@ export async function table() {
   // Let every ParticipantJoined land before tests count events.
   await dm.waitFor((f) => f.type === "Event" && f.event.type === "ParticipantJoined" && f.event.participant.id === spectatorGrant.participant_id);
   await player.waitFor((f) => f.type === "Event" && f.event.type === "ParticipantJoined" && f.event.participant.id === spectatorGrant.participant_id);
-  return { dmGrant, playerGrant, spectatorGrant, dm, player, spectator, close: () => [dm, player, spectator].forEach((s) => s.close()) };
+  const close = () => [dm, player, spectator].forEach((s) => s.close());
+  /** Evicts the session objects. Everyone disconnects first: aborting an object that holds sockets leaves the test pool unable to stop. */
+  const evict = async () => {
+    close();
+    await Promise.all([dm.waitClosed(), player.waitClosed(), spectator.waitClosed()]);
+    await settle(300);
+    await abortAllDurableObjects();
+  };
+  return { dmGrant, playerGrant, spectatorGrant, dm, player, spectator, close, evict };
 }
 
 let counter = 0;

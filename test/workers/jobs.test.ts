@@ -2,7 +2,7 @@
  * Jobs, with kinds declared here: the test and the session object share one module graph under
  * vitest-pool-workers, so registerJobKind() here is seen by the object's runner.
  */
-import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { create } from "../../src/engine/store";
@@ -201,11 +201,7 @@ describe("jobs", () => {
     await t.player.waitFor(jobEvent(resumable.id, "running"));
     await t.player.waitFor(jobEvent(fragile.id, "running"));
     const lastSeen = t.player.lastSeq();
-    // Everyone disconnects first: aborting an object that holds sockets leaves the pool unable to stop.
-    t.close();
-    await Promise.all([t.dm.waitClosed(), t.player.waitClosed(), t.spectator.waitClosed()]);
-    await settle(300);
-    await abortAllDurableObjects();
+    await t.evict();
 
     const player = await TestSocket.open(t.playerGrant);
     await player.join(lastSeen); // loads the object: its leases are due at once

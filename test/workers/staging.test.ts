@@ -1,4 +1,4 @@
-import { abortAllDurableObjects, env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { GameSession } from "../../src/session/GameSession";
 import type { Entry, Scheduler } from "../../src/session/scheduler";
@@ -196,11 +196,7 @@ describe("staging", () => {
     const staging = (await t.dm.waitFor(ev("StagingApprovalRequest"))).event.staging;
     await t.player.waitFor(ev("StagingPending"));
     const lastSeen = t.player.lastSeq();
-    // Everyone disconnects first: aborting an object that holds sockets leaves the pool unable to stop.
-    t.close();
-    await Promise.all([t.dm.waitClosed(), t.player.waitClosed(), t.spectator.waitClosed()]);
-    await settle(300);
-    await abortAllDurableObjects();
+    await t.evict();
 
     advanceClock(6_000);
     expect(await runDurableObjectAlarm(sessionStub(env, t.dmGrant.session_id))).toBe(true);
