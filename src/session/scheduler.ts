@@ -33,6 +33,11 @@ export class Scheduler {
   /** The alarm time this instance last set (undefined after a wake: the first arm sets it again). */
   private armedFor: number | null | undefined;
   private rev = 0;
+  /**
+   * Each entry's due time and revision, as in the table (this instance is its only writer): the
+   * metrics flush asks "scheduled sooner already?" after every request, and that costs no SQL.
+   */
+  private readonly index = new Map<string, { due: number; rev: number }>();
 
   constructor(
     private readonly storage: DurableObjectStorage,
@@ -43,7 +48,10 @@ export class Scheduler {
     this.sql.exec(
       "CREATE TABLE IF NOT EXISTS schedule (id TEXT PRIMARY KEY, kind TEXT NOT NULL, due INTEGER NOT NULL, data TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, rev INTEGER NOT NULL)",
     );
-    this.rev = Number(this.sql.exec<{ r: number | null }>("SELECT MAX(rev) AS r FROM schedule").one().r ?? 0);
+    for (const r of this.sql.exec<{ id: string; due: number; rev: number }>("SELECT id, due, rev FROM schedule")) {
+      this.index.set(r.id, { due: r.due, rev: r.rev });
+      this.rev = Math.max(this.rev, r.rev);
+    }
   }
 
   /**
@@ -52,22 +60,18 @@ export class Scheduler {
    */
   schedule(id: string, kind: string, due: number, data: unknown = null, mode: "replace" | "earliest" = "replace"): void {
     if (mode === "earliest") {
-      const existing = this.get(id);
+      const existing = this.index.get(id);
       if (existing && existing.due <= due) return;
     }
-    this.sql.exec(
-      "INSERT OR REPLACE INTO schedule (id, kind, due, data, attempts, rev) VALUES (?, ?, ?, ?, 0, ?)",
-      id,
-      kind,
-      due,
-      JSON.stringify(data ?? null),
-      ++this.rev,
-    );
+    const rev = ++this.rev;
+    this.sql.exec("INSERT OR REPLACE INTO schedule (id, kind, due, data, attempts, rev) VALUES (?, ?, ?, ?, 0, ?)", id, kind, due, JSON.stringify(data ?? null), rev);
+    this.index.set(id, { due, rev });
     this.arm();
   }
 
   cancel(id: string): void {
     this.sql.exec("DELETE FROM schedule WHERE id = ?", id);
+    this.index.delete(id);
     this.arm();
   }
 
@@ -101,23 +105,31 @@ export class Scheduler {
     try {
       if (!duty) throw new Error(`no duty of kind '${row.kind}'`);
       await duty(entry.data, entry);
-      this.sql.exec("DELETE FROM schedule WHERE id = ? AND rev = ?", row.id, row.rev);
+      this.remove(row);
     } catch (err) {
       const attempts = row.attempts + 1;
       const giveUp = !duty || attempts >= this.opts.maxAttempts;
       console.error(JSON.stringify({ msg: giveUp ? "duty dropped" : "duty failed", id: row.id, kind: row.kind, attempts, error: String(err) }));
       if (giveUp) {
-        this.sql.exec("DELETE FROM schedule WHERE id = ? AND rev = ?", row.id, row.rev);
+        this.remove(row);
       } else {
         const delay = Math.min(MAX_BACKOFF_MS, (this.opts.backoffBaseMs ?? 1000) * 2 ** (attempts - 1));
         this.sql.exec("UPDATE schedule SET attempts = ?, due = ? WHERE id = ? AND rev = ?", attempts, now + delay, row.id, row.rev);
+        if (this.index.get(row.id)?.rev === row.rev) this.index.set(row.id, { due: now + delay, rev: row.rev });
       }
     }
   }
 
+  /** Removes the entry that ran, unless it was scheduled again meanwhile (a newer revision). */
+  private remove(row: Row): void {
+    this.sql.exec("DELETE FROM schedule WHERE id = ? AND rev = ?", row.id, row.rev);
+    if (this.index.get(row.id)?.rev === row.rev) this.index.delete(row.id);
+  }
+
   /** One alarm, at the earliest entry (none when there is nothing left to do). */
   private arm(): void {
-    const next = this.sql.exec<{ d: number | null }>("SELECT MIN(due) AS d FROM schedule").one().d ?? null;
+    let next: number | null = null;
+    for (const { due } of this.index.values()) if (next === null || due < next) next = due;
     if (next === this.armedFor) return;
     this.armedFor = next;
     // Storage writes are ordered and confirmed before any output leaves the object (output gate).

@@ -55,6 +55,25 @@ describe("Scheduler", () => {
     });
   });
 
+  it("a new instance (a wake) knows the stored entries: 'earliest' keeps a stored earlier due, and the alarm is armed for them", async () => {
+    await runInDurableObject(bareObject("wake"), async (_instance, state) => {
+      const t0 = Date.now();
+      new Scheduler(state.storage, {}, { maxAttempts: 3 }).schedule("flush", "note", t0 + 10_000, "first");
+      const ran: string[] = [];
+      const woken = new Scheduler(state.storage, { note: (data) => void ran.push(String(data)) }, { maxAttempts: 3 });
+      woken.schedule("flush", "note", t0 + 60_000, "later", "earliest"); // the stored one is sooner: kept
+      expect(woken.get("flush")).toMatchObject({ due: t0 + 10_000, data: "first" });
+      woken.schedule("other", "note", t0 + 30_000, "other");
+      expect(await state.storage.getAlarm()).toBe(t0 + 10_000);
+      woken.cancel("flush");
+      expect(await state.storage.getAlarm()).toBe(t0 + 30_000);
+      woken.schedule("flush", "note", t0 + 20_000, "again", "earliest"); // cancelled: scheduled anew
+      await woken.run(t0 + 25_000);
+      expect(ran).toEqual(["again"]);
+      expect(await state.storage.getAlarm()).toBe(t0 + 30_000);
+    });
+  });
+
   it("retries a failing duty with exponential backoff, then drops it (logged); a duty may schedule its own id again", async () => {
     await runInDurableObject(bareObject("retries"), async (_instance, state) => {
       let calls = 0;
