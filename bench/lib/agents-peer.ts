@@ -36,6 +36,13 @@ export function cachedInstall(cacheRoot: string, key: string): string | null {
   return existsSync(join(modules, "agents", "package.json")) ? modules : null;
 }
 
+/** npm's first error lines (its code and summary), else the output's last lines. */
+const firstErrors = (out: string): string => {
+  const lines = out.trim().split("\n");
+  const errors = lines.filter((l) => l.startsWith("npm error"));
+  return (errors.length ? errors.slice(0, 2) : lines.slice(-3)).join(" | ");
+};
+
 function run(cmd: string, args: string[], cwd: string, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd, env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, stdio: ["ignore", "pipe", "pipe"] });
@@ -47,7 +54,7 @@ function run(cmd: string, args: string[], cwd: string, timeoutMs: number): Promi
     child.once("exit", (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolve();
-      else reject(new Error(`${cmd} ${args.join(" ")} failed (${signal ?? `exit ${code}`}): ${out.trim().split("\n").slice(-3).join(" | ")}`));
+      else reject(new Error(`${cmd} ${args.join(" ")} failed (${signal ?? `exit ${code}`}): ${firstErrors(out)}`));
     });
   });
 }
