@@ -131,35 +131,68 @@ async function throughput(t: Target, cfg: VersusConfig["throughput"], violations
   }
 }
 
-async function fanout(t: Target, sockets: number, cfg: VersusConfig["fanout"], violations: string[]): Promise<VersusFigures["fanout"][number]> {
-  const [writer, ...listeners] = await t.room(`fanout ${sockets}`, sockets + 1, "first");
-  // Timestamps taken where the frames are handled, not when the poll below notices them.
-  let arrived = 0;
-  let awaited = 0;
-  let lastAt = 0;
-  for (const l of listeners) l.onEvent = (e) => void (e.type === t.writeEvent && ++arrived === awaited && (lastAt = now()));
-  const sendToLast: number[] = [];
-  const responseToLast: number[] = [];
-  try {
-    for (let i = 0; i < cfg.writes; i++) {
-      awaited = (i + 1) * listeners.length;
-      let responseAt = 0;
-      const t0 = now();
-      const result = writer!.request(t.write(body(i))).then((r) => ((responseAt = now()), r));
-      const all = await waitUntil(() => arrived >= awaited, cfg.writeTimeoutMs, 1);
-      if ((await result).status !== "success") throw new Error(`${t.name} fan-out write failed`);
-      if (!all) break;
-      sendToLast.push(lastAt - t0);
-      responseToLast.push(lastAt - responseAt);
+/** One target's room of a fan-out size: a writer and N listeners, each write timed to the last of them. */
+class FanoutRoom {
+  readonly sendToLast: number[] = [];
+  readonly responseToLast: number[] = [];
+  /** Set when a write's events did not all arrive in time: the room takes no more turns. */
+  stalled = false;
+  // Timestamps are taken where the frames are handled, not when the poll in write() notices them.
+  private arrived = 0;
+  private awaited = 0;
+  private lastAt = 0;
+
+  private constructor(
+    readonly target: Target,
+    private readonly writer: WireClient,
+    private readonly listeners: WireClient[],
+  ) {
+    for (const l of listeners) l.onEvent = (e) => void (e.type === target.writeEvent && ++this.arrived === this.awaited && (this.lastAt = now()));
+  }
+
+  static async open(t: Target, sockets: number): Promise<FanoutRoom> {
+    const [writer, ...listeners] = await t.room(`fanout ${sockets}`, sockets + 1, "first");
+    return new FanoutRoom(t, writer!, listeners);
+  }
+
+  async write(i: number, timeoutMs: number): Promise<void> {
+    this.awaited = (i + 1) * this.listeners.length;
+    let responseAt = 0;
+    const t0 = now();
+    const result = this.writer.request(this.target.write(body(i))).then((r) => ((responseAt = now()), r));
+    const all = await waitUntil(() => this.arrived >= this.awaited, timeoutMs, 1);
+    if ((await result).status !== "success") throw new Error(`${this.target.name} fan-out write failed`);
+    if (!all) {
+      this.stalled = true;
+      return;
     }
-    checkDelivery(t, listeners, cfg.writes, `fan-out N=${sockets}`, violations);
-    return { sockets, latency: summarize(sendToLast), broadcast: summarize(responseToLast) };
-  } finally {
-    await Promise.all([writer!, ...listeners].map((c) => c.close()));
+    this.sendToLast.push(this.lastAt - t0);
+    this.responseToLast.push(this.lastAt - responseAt);
+  }
+
+  figures(writes: number, violations: string[]): VersusFigures["fanout"][number] {
+    checkDelivery(this.target, this.listeners, writes, `fan-out N=${this.listeners.length}`, violations);
+    return { sockets: this.listeners.length, latency: summarize(this.sendToLast), broadcast: summarize(this.responseToLast) };
+  }
+
+  close(): Promise<unknown> {
+    return Promise.all([this.writer, ...this.listeners].map((c) => c.close()));
   }
 }
 
-/** Runs every workload on each target; round trips take turns in rounds so noise hits all alike. */
+/** A room per target, their writes taking turns (one write each, then again) so load shifts hit all alike. */
+async function fanout(targets: Target[], sockets: number, cfg: VersusConfig["fanout"], violations: string[]): Promise<VersusFigures["fanout"][number][]> {
+  const rooms: FanoutRoom[] = [];
+  try {
+    for (const t of targets) rooms.push(await FanoutRoom.open(t, sockets));
+    for (let i = 0; i < cfg.writes; i++) for (const room of rooms) if (!room.stalled) await room.write(i, cfg.writeTimeoutMs);
+    return rooms.map((room) => room.figures(cfg.writes, violations));
+  } finally {
+    await Promise.all(rooms.map((room) => room.close()));
+  }
+}
+
+/** Runs every workload on each target; round trips and fan-out writes take turns so noise hits all alike. */
 export async function versusFloor(targets: Target[], cfg: VersusConfig, log: (m: string) => void): Promise<VersusResults> {
   const results: VersusResults = { violations: [] };
   const samples = new Map(targets.map((t) => [t.name, { ping: [] as number[], write: [] as number[] }]));
@@ -185,10 +218,9 @@ export async function versusFloor(targets: Target[], cfg: VersusConfig, log: (m:
     partial.get(t.name)!.throughput = await throughput(t, cfg.throughput, results.violations);
   }
   for (const size of cfg.fanout.sizes) {
-    for (const t of targets) {
-      log(`versus: fan-out to ${size}, ${t.name}`);
-      partial.get(t.name)!.fanout!.push(await fanout(t, size, cfg.fanout, results.violations));
-    }
+    log(`versus: fan-out to ${size}, writes taking turns`);
+    const figures = await fanout(targets, size, cfg.fanout, results.violations);
+    for (const [i, t] of targets.entries()) partial.get(t.name)!.fanout!.push(figures[i]!);
   }
   for (const t of targets) results[t.name] = partial.get(t.name) as VersusFigures;
   return results;
