@@ -127,7 +127,8 @@ export function renderVersus(v: VersusResults, notes: (string | undefined)[] = [
   lat(`  its write latency`, (f) => f.throughput.latency, "under that load");
   for (const fo of e.fanout) {
     const size = (f: VersusFigures) => f.fanout.find((x) => x.sockets === fo.sockets);
-    lat(`fan-out N=${fo.sockets}`, (f) => size(f)?.latency, "send → last socket");
+    const frames = [...peers, e].map((f) => (f ? String(size(f)?.event_frame_chars ?? "?") : "-")).join("/");
+    lat(`fan-out N=${fo.sockets}`, (f) => size(f)?.latency, `send → last socket; frame ${frames} chars`);
     lat(`fan-out N=${fo.sockets}, broadcast only`, (f) => size(f)?.broadcast, "writer's Response → last socket");
   }
   const head = ["engine vs floor and Agents SDK", ...PEERS.map((p) => `${p} p50`), "engine p50", ...PEERS.map((p) => `engine/${p}`), ...PEERS.map((p) => `${p} p99`), "engine p99", "note"];

@@ -12,7 +12,7 @@ const figures = (scale: number): VersusFigures => ({
   ping: s(0.2 * scale),
   write: s(0.5 * scale),
   throughput: { clients: 8, in_flight_per_client: 16, writes_per_s: Math.round(1000 / scale), requests: 100, errors: {}, latency: s(10 * scale) },
-  fanout: [10, 100, 500].map((sockets) => ({ sockets, latency: s((sockets / 10) * scale), broadcast: s((sockets / 20) * scale) })),
+  fanout: [10, 100, 500].map((sockets) => ({ sockets, latency: s((sockets / 10) * scale), broadcast: s((sockets / 20) * scale), event_frame_chars: 100 * scale })),
 });
 
 /** The table's cells of the row named exactly `name` (cells are separated by two or more spaces). */
@@ -63,7 +63,7 @@ describe("bench: the engine beside the floor and the Agents SDK", () => {
   it("prints a broadcast-only row per fan-out size, from the writer's Response to the last socket", () => {
     const table = renderVersus({ floor: figures(1), agents: figures(4), engine: figures(2), violations: [] });
     for (const n of [10, 100, 500]) {
-      expect(cells(table, `fan-out N=${n}`).at(-1)).toBe("send → last socket");
+      expect(cells(table, `fan-out N=${n}`).at(-1)).toBe("send → last socket; frame 100/400/200 chars"); // floor/agents/engine
       expect(cells(table, `fan-out N=${n}, broadcast only`).at(-1)).toBe("writer's Response → last socket");
     }
     expect(cell(table, "fan-out N=500, broadcast only", "floor p50")).toBe("25.00");
@@ -80,6 +80,7 @@ describe("bench: the engine beside the floor and the Agents SDK", () => {
       expect(cell(table, row, "engine/floor")).toBe("2.00×");
     }
     expect(cells(table, "write throughput 8x16 (writes/s)").at(-1)).toBe("errors: floor none, engine none");
+    expect(cells(table, "fan-out N=10").at(-1)).toBe("send → last socket; frame 100/-/200 chars");
     expect(table.split("\n").at(-1)).toBe("note: the Agents SDK peer skipped (WRLDBLDR_BENCH_AGENTS=off): no engine/agents ratios");
   });
 });

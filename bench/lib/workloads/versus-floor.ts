@@ -72,9 +72,10 @@ export interface VersusFigures {
   /**
    * Per size: `latency` from the write's send until the last socket has its event (the write's commit
    * included); `broadcast` from the writer's Response until then (every target sends the Response
-   * before the broadcast), which leaves the per-event broadcast alone.
+   * before the broadcast), which leaves the per-event broadcast alone. `event_frame_chars`: the mean
+   * size of one event frame (each listener parses every one of them, on the bench's cores).
    */
-  fanout: { sockets: number; latency: Summary; broadcast: Summary }[];
+  fanout: { sockets: number; latency: Summary; broadcast: Summary; event_frame_chars: number }[];
 }
 
 export type VersusResults = Partial<Record<TargetName, VersusFigures>> & { violations: string[] };
@@ -172,7 +173,13 @@ class FanoutRoom {
 
   figures(writes: number, violations: string[]): VersusFigures["fanout"][number] {
     checkDelivery(this.target, this.listeners, writes, `fan-out N=${this.listeners.length}`, violations);
-    return { sockets: this.listeners.length, latency: summarize(this.sendToLast), broadcast: summarize(this.responseToLast) };
+    const first = this.listeners[0]!;
+    return {
+      sockets: this.listeners.length,
+      latency: summarize(this.sendToLast),
+      broadcast: summarize(this.responseToLast),
+      event_frame_chars: Math.round(first.eventFrameChars / Math.max(1, first.events.length)),
+    };
   }
 
   close(): Promise<unknown> {
