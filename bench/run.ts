@@ -1,8 +1,8 @@
 /**
  * `npm run bench [-- --quick] [-- --only round-trips,fanout,throughput,versus]`: starts the engine on
- * 127.0.0.1 (fresh state, rate limit lifted) and the raw Durable Object floor beside it, runs the
- * workloads, stops both, prints the tables (the engine's figures as ratios to the floor's) and
- * writes bench/results/<timestamp>.json.
+ * 127.0.0.1 (fresh state, rate limit lifted) and, beside it, the raw Durable Object floor and the
+ * Agents SDK peer, runs the workloads, stops them all, prints the tables (the engine's figures as
+ * ratios to the peers') and writes bench/results/<timestamp>.json.
  * Exits non-zero if any fan-out socket missed, duplicated or reordered an event, or if the
  * sockets did not survive the idle wait.
  */
@@ -18,8 +18,10 @@ import { measureFanout, openListeners } from "./lib/workloads/fanout";
 import { idleMemory } from "./lib/workloads/idle-memory";
 import { roundTrips } from "./lib/workloads/round-trips";
 import { throughput } from "./lib/workloads/throughput";
+import { AGENTS_PEER_SOURCE, agentsPeerSkipReason, startAgentsPeer } from "./lib/agents-peer";
 import { floorSource, startFloor } from "./lib/floor";
-import { engineTarget, floorTarget, versusFloor, type Target } from "./lib/workloads/versus-floor";
+import type { Peer } from "./lib/peer";
+import { engineTarget, peerTarget, versusFloor, type Target } from "./lib/workloads/versus-floor";
 
 const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
@@ -50,32 +52,44 @@ async function fanoutAndMemory(engine: LocalEngine, cfg: BenchConfig, results: B
   }
 }
 
+/** Starts an optional peer; a failure becomes a note and the bench goes on without it. */
+async function tryPeer(what: string, start: () => Promise<Peer>): Promise<Peer | string> {
+  try {
+    log(`starting ${what}`);
+    return await start();
+  } catch (err) {
+    return `${what} did not start (${String(err).split("\n")[0]})`;
+  }
+}
+
 /**
- * The engine beside the raw Durable Object floor, same workloads and client code, in this run. Without
- * the floor the engine's figures are still measured, with a note instead of ratios.
+ * The engine beside the raw Durable Object floor and the Agents SDK, same workloads and client code, in
+ * this run. Without a peer the others are still measured, with a note instead of its ratios.
  */
 async function versus(engine: LocalEngine, cfg: BenchConfig, results: BenchResults): Promise<void> {
-  const source = floorSource();
+  const peers: Peer[] = [];
   const targets: Target[] = [];
-  let floor: Awaited<ReturnType<typeof startFloor>> | undefined;
-  if (!source) {
-    results.floor_note = "note: no floor found (../shared/bench-floor next to the checkout, or WRLDBLDR_BENCH_FLOOR): engine figures only, no ratios";
-  } else {
-    try {
-      log(`starting the floor from ${source}`);
-      floor = await startFloor(source);
-      targets.push(floorTarget(floor));
-    } catch (err) {
-      results.floor_note = `note: the floor did not start (${String(err).split("\n")[0]}): engine figures only, no ratios`;
-    }
+  const source = floorSource();
+  const floor = source ? await tryPeer("the floor", () => startFloor(source)) : "no floor found (../shared/bench-floor next to the checkout, or WRLDBLDR_BENCH_FLOOR)";
+  if (typeof floor === "string") results.floor_note = `note: ${floor}: no engine/floor ratios`;
+  else {
+    peers.push(floor);
+    targets.push(peerTarget("floor", floor));
   }
-  if (results.floor_note) log(results.floor_note);
+  const skip = agentsPeerSkipReason(process.env, AGENTS_PEER_SOURCE);
+  const agents = skip ? `the Agents SDK peer ${skip}` : await tryPeer("the Agents SDK peer", () => startAgentsPeer(log));
+  if (typeof agents === "string") results.agents_note = `note: ${agents}: no engine/agents ratios`;
+  else {
+    peers.push(agents);
+    targets.push(peerTarget("agents", agents));
+  }
+  for (const note of [results.floor_note, results.agents_note]) if (note) log(note);
   targets.push(engineTarget(engine.url));
   try {
     results.versus = await versusFloor(targets, cfg.versus, log);
     results.violations.push(...results.versus.violations);
   } finally {
-    await floor?.stop();
+    await Promise.all(peers.map((p) => p.stop()));
   }
 }
 

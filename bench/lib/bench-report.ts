@@ -22,9 +22,10 @@ export interface BenchResults {
   fanout: FanoutResult[];
   throughput: ThroughputResult[];
   memory?: IdleMemoryResult;
-  /** The engine beside the raw Durable Object floor; `floor_note` says why the floor is missing. */
+  /** The engine beside the raw Durable Object floor and the Agents SDK; a note says why a peer is missing. */
   versus?: VersusResults;
   floor_note?: string;
+  agents_note?: string;
   violations: string[];
 }
 
@@ -78,40 +79,58 @@ export function renderTable(r: BenchResults): string {
       ),
     );
   }
-  if (r.versus) out.push(...(out.length ? [""] : []), renderVersus(r.versus, r.floor_note));
+  if (r.versus) out.push(...(out.length ? [""] : []), renderVersus(r.versus, [r.floor_note, r.agents_note]));
   if (r.violations.length) out.push("", "VIOLATIONS:", ...r.violations.map((v) => `  - ${v}`));
   return out.join("\n");
 }
 
 const errorList = (e: Record<string, number>) => Object.entries(e).map(([k, v]) => `${k}:${v}`).join(" ") || "none";
 
-/** engine / floor, e.g. "4.3×"; for throughput (higher is better) the same quotient, read as a share. */
-const ratio = (engine: number, floor: number | undefined): string =>
-  floor === undefined || !Number.isFinite(engine / floor) ? "n/a" : `${(engine / floor).toFixed(2)}×`;
+/** engine / peer, e.g. "4.3×"; for throughput (higher is better) the same quotient, read as a share. */
+const ratio = (engine: number, peer: number | undefined): string =>
+  peer === undefined || !Number.isFinite(engine / peer) ? "n/a" : `${(engine / peer).toFixed(2)}×`;
 
-/** The engine beside the floor: each figure with its ratio to the floor's, measured in the same run. */
-export function renderVersus(v: VersusResults, floorNote?: string): string {
+const PEERS = ["floor", "agents"] as const;
+
+/**
+ * The engine beside its peers (the raw DO floor, the Agents SDK): each figure of each target, and each
+ * engine figure's ratio to each peer's, all measured in the same run. A missing peer's columns say
+ * n/a, and its note (why it is missing) follows the table.
+ */
+export function renderVersus(v: VersusResults, notes: (string | undefined)[] = []): string {
   const e = v.engine;
   if (!e) return "";
-  const f: Partial<VersusFigures> = v.floor ?? {};
+  const peers = PEERS.map((name) => v[name]);
   const rows: string[][] = [];
-  const lat = (name: string, es: Summary, fs: Summary | undefined, note = "") =>
-    rows.push([name, fs ? ms(fs.p50) : "n/a", ms(es.p50), ratio(es.p50, fs?.p50), fs ? ms(fs.p99) : "n/a", ms(es.p99), note]);
-  lat("ping round trip", e.ping, f.ping);
-  lat("write round trip, one client", e.write, f.write, "a ~100-byte row + its event");
+  const lat = (name: string, pick: (f: VersusFigures) => Summary | undefined, note = "") => {
+    const es = pick(e)!;
+    const ps = peers.map((p) => (p ? pick(p) : undefined));
+    const figure = (s: Summary | undefined, k: "p50" | "p99") => (s ? ms(s[k]) : "n/a");
+    rows.push([name, ...ps.map((s) => figure(s, "p50")), ms(es.p50), ...ps.map((s) => ratio(es.p50, s?.p50)), ...ps.map((s) => figure(s, "p99")), ms(es.p99), note]);
+  };
+  lat("ping round trip", (f) => f.ping);
+  lat("write round trip, one client", (f) => f.write, "a ~100-byte row + its event");
   const et = e.throughput;
-  const ft = f.throughput;
+  const pt = peers.map((p) => p?.throughput);
+  const errors = [...PEERS.map((name, i) => [name, pt[i]] as const), ["engine", et] as const]
+    .flatMap(([name, t]) => (t ? [`${name} ${errorList(t.errors)}`] : []))
+    .join(", ");
   rows.push([
     `write throughput ${et.clients}x${et.in_flight_per_client} (writes/s)`,
-    ft ? String(ft.writes_per_s) : "n/a",
+    ...pt.map((t) => (t ? String(t.writes_per_s) : "n/a")),
     String(et.writes_per_s),
-    ratio(et.writes_per_s, ft?.writes_per_s),
+    ...pt.map((t) => ratio(et.writes_per_s, t?.writes_per_s)),
+    ...pt.map(() => ""),
     "",
-    "",
-    `errors: engine ${errorList(et.errors)}${ft ? `, floor ${errorList(ft.errors)}` : ""}`,
+    `errors: ${errors}`,
   ]);
-  lat(`  its write latency`, et.latency, ft?.latency, "under that load");
-  for (const fo of e.fanout) lat(`fan-out N=${fo.sockets}`, fo.latency, f.fanout?.find((x) => x.sockets === fo.sockets)?.latency, "send → last socket");
-  const table = formatTable(["engine vs raw DO floor", "floor p50", "engine p50", "ratio", "floor p99", "engine p99", "note"], rows);
-  return floorNote ? `${table}\n${floorNote}` : table;
+  lat(`  its write latency`, (f) => f.throughput.latency, "under that load");
+  for (const fo of e.fanout) {
+    const size = (f: VersusFigures) => f.fanout.find((x) => x.sockets === fo.sockets);
+    const frames = [...peers, e].map((f) => (f ? String(size(f)?.event_frame_chars ?? "?") : "-")).join("/");
+    lat(`fan-out N=${fo.sockets}`, (f) => size(f)?.latency, `send → last socket; frame ${frames} chars`);
+    lat(`fan-out N=${fo.sockets}, broadcast only`, (f) => size(f)?.broadcast, "writer's Response → last socket");
+  }
+  const head = ["engine vs floor and Agents SDK", ...PEERS.map((p) => `${p} p50`), "engine p50", ...PEERS.map((p) => `engine/${p}`), ...PEERS.map((p) => `${p} p99`), "engine p99", "note"];
+  return [formatTable(head, rows), ...notes.filter((n): n is string => !!n)].join("\n");
 }

@@ -50,6 +50,8 @@ export function openSocket(wsUrl: string, token: string | null, timeoutMs = DEFA
 export class WireClient {
   /** Every Event frame received, in arrival order. */
   readonly events: ReceivedEvent[] = [];
+  /** Characters of every Event frame received (what the bench parsed for them). */
+  eventFrameChars = 0;
   /** Called for each Event frame after it is recorded. */
   onEvent?: (e: ReceivedEvent) => void;
   private readonly pending = new Map<string, Waiter<Result>>();
@@ -121,6 +123,7 @@ export class WireClient {
       case "Event": {
         const e: ReceivedEvent = { seq: frame.seq, type: frame.event?.type, cause_request_id: frame.cause?.request_id ?? null };
         this.events.push(e);
+        this.eventFrameChars += text.length;
         this.onEvent?.(e);
         return;
       }

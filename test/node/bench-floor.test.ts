@@ -1,4 +1,8 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { agentsPeerSkipReason, cachedInstall, installKey } from "../../bench/lib/agents-peer";
 import { renderVersus } from "../../bench/lib/bench-report";
 import { floorSource } from "../../bench/lib/floor";
 import type { VersusFigures } from "../../bench/lib/workloads/versus-floor";
@@ -8,10 +12,20 @@ const figures = (scale: number): VersusFigures => ({
   ping: s(0.2 * scale),
   write: s(0.5 * scale),
   throughput: { clients: 8, in_flight_per_client: 16, writes_per_s: Math.round(1000 / scale), requests: 100, errors: {}, latency: s(10 * scale) },
-  fanout: [10, 100, 500].map((sockets) => ({ sockets, latency: s(sockets / 10 * scale) })),
+  fanout: [10, 100, 500].map((sockets) => ({ sockets, latency: s((sockets / 10) * scale), broadcast: s((sockets / 20) * scale), event_frame_chars: 100 * scale })),
 });
 
-describe("bench: the engine beside the floor", () => {
+/** The table's cells of the row named exactly `name` (cells are separated by two or more spaces). */
+const cells = (table: string, name: string): string[] =>
+  table
+    .split("\n")
+    .map((l) => l.split(/\s{2,}/).map((c) => c.trim()))
+    .find((c) => c[0] === name) ?? [];
+const header = (table: string) => table.split("\n")[0]!.split(/\s{2,}/).map((c) => c.trim());
+/** The cell of row `name` under column `column`. */
+const cell = (table: string, name: string, column: string) => cells(table, name)[header(table).indexOf(column)];
+
+describe("bench: the engine beside the floor and the Agents SDK", () => {
   const saved = process.env.WRLDBLDR_BENCH_FLOOR;
   afterEach(() => {
     if (saved === undefined) delete process.env.WRLDBLDR_BENCH_FLOOR;
@@ -21,17 +35,86 @@ describe("bench: the engine beside the floor", () => {
   it("no floor where it is looked for: none is found, and the table says so instead of printing ratios", () => {
     process.env.WRLDBLDR_BENCH_FLOOR = "/nonexistent/bench-floor";
     expect(floorSource()).toBeNull();
-    const table = renderVersus({ engine: figures(1), violations: [] }, "note: no floor found");
+    const table = renderVersus({ engine: figures(1), violations: [] }, ["note: no floor found", undefined]);
     expect(table).toContain("n/a");
     expect(table).not.toMatch(/\d×/);
     expect(table).toContain("note: no floor found");
   });
 
-  it("with the floor, each engine figure is printed as its ratio to the floor's", () => {
-    const table = renderVersus({ floor: figures(1), engine: figures(2), violations: [] });
-    const row = (name: string) => table.split("\n").find((l) => l.startsWith(name)) ?? "";
-    expect(row("ping round trip")).toContain("2.00×");
-    expect(row("fan-out N=500")).toContain("2.00×");
-    expect(row("write throughput")).toContain("0.50×"); // half the floor's writes per second
+  it("with both peers, each engine figure is printed beside theirs with its ratio to each", () => {
+    const table = renderVersus({ floor: figures(1), agents: figures(4), engine: figures(2), violations: [] });
+    expect(header(table)).toEqual([
+      "engine vs floor and Agents SDK", "floor p50", "agents p50", "engine p50", "engine/floor", "engine/agents", "floor p99", "agents p99", "engine p99", "note",
+    ]);
+    expect(cell(table, "ping round trip", "floor p50")).toBe("0.20");
+    expect(cell(table, "ping round trip", "agents p50")).toBe("0.80");
+    expect(cell(table, "ping round trip", "engine p50")).toBe("0.40");
+    expect(cell(table, "ping round trip", "engine/floor")).toBe("2.00×");
+    expect(cell(table, "ping round trip", "engine/agents")).toBe("0.50×");
+    expect(cell(table, "ping round trip", "agents p99")).toBe("1.60");
+    expect(cell(table, "fan-out N=500", "engine/floor")).toBe("2.00×");
+    expect(cell(table, "fan-out N=500", "engine/agents")).toBe("0.50×");
+    // Higher is better for throughput: the engine does half the floor's writes/s, twice the SDK's.
+    const throughput = "write throughput 8x16 (writes/s)";
+    expect(cells(table, throughput).slice(1, 6)).toEqual(["1000", "250", "500", "0.50×", "2.00×"]);
+    expect(cells(table, throughput).at(-1)).toBe("errors: floor none, agents none, engine none");
+  });
+
+  it("prints a broadcast-only row per fan-out size, from the writer's Response to the last socket", () => {
+    const table = renderVersus({ floor: figures(1), agents: figures(4), engine: figures(2), violations: [] });
+    for (const n of [10, 100, 500]) {
+      expect(cells(table, `fan-out N=${n}`).at(-1)).toBe("send → last socket; frame 100/400/200 chars"); // floor/agents/engine
+      expect(cells(table, `fan-out N=${n}, broadcast only`).at(-1)).toBe("writer's Response → last socket");
+    }
+    expect(cell(table, "fan-out N=500, broadcast only", "floor p50")).toBe("25.00");
+    expect(cell(table, "fan-out N=500, broadcast only", "agents p50")).toBe("100.00");
+    expect(cell(table, "fan-out N=500, broadcast only", "engine p50")).toBe("50.00");
+    expect(cell(table, "fan-out N=500, broadcast only", "engine/agents")).toBe("0.50×");
+  });
+
+  it("without the Agents SDK peer: its note, n/a in its columns, no engine/agents ratio, floor ratios kept", () => {
+    const table = renderVersus({ floor: figures(1), engine: figures(2), violations: [] }, [undefined, "note: the Agents SDK peer skipped (WRLDBLDR_BENCH_AGENTS=off): no engine/agents ratios"]);
+    for (const row of ["ping round trip", "write round trip, one client", "fan-out N=10", "fan-out N=500, broadcast only"]) {
+      expect(cell(table, row, "agents p50")).toBe("n/a");
+      expect(cell(table, row, "engine/agents")).toBe("n/a");
+      expect(cell(table, row, "engine/floor")).toBe("2.00×");
+    }
+    expect(cells(table, "write throughput 8x16 (writes/s)").at(-1)).toBe("errors: floor none, engine none");
+    expect(cells(table, "fan-out N=10").at(-1)).toBe("send → last socket; frame 100/-/200 chars");
+    expect(table.split("\n").at(-1)).toBe("note: the Agents SDK peer skipped (WRLDBLDR_BENCH_AGENTS=off): no engine/agents ratios");
+  });
+});
+
+describe("bench: the Agents SDK peer's install and skip", () => {
+  const dir = mkdtempSync(join(tmpdir(), "wrldbldr-bench-agents-test-"));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const peer = join(dir, "peer");
+  mkdirSync(peer);
+  writeFileSync(join(peer, "wrangler.toml"), "");
+  writeFileSync(join(peer, "package-lock.json"), "{}");
+
+  it("is skipped by WRLDBLDR_BENCH_AGENTS=off, and when its folder is incomplete", () => {
+    expect(agentsPeerSkipReason({}, peer)).toBeNull();
+    expect(agentsPeerSkipReason({ WRLDBLDR_BENCH_AGENTS: "on" }, peer)).toBeNull();
+    for (const off of ["off", "OFF", "0", "false"]) expect(agentsPeerSkipReason({ WRLDBLDR_BENCH_AGENTS: off }, peer)).toBe("skipped (WRLDBLDR_BENCH_AGENTS=off)");
+    expect(agentsPeerSkipReason({}, join(dir, "missing"))).toMatch(/^not found at /);
+  });
+
+  it("keys its install by the lock file's content", () => {
+    const lock = JSON.stringify({ packages: { "node_modules/agents": { version: "0.32.0" } } });
+    expect(installKey(lock)).toMatch(/^[0-9a-f]{16}$/);
+    expect(installKey(lock)).toBe(installKey(lock));
+    expect(installKey(lock.replace("0.32.0", "0.31.0"))).not.toBe(installKey(lock));
+  });
+
+  it("reuses an install only once it is complete (the package is in place)", () => {
+    const cache = join(dir, "cache");
+    const key = installKey("{}");
+    expect(cachedInstall(cache, key)).toBeNull();
+    mkdirSync(join(cache, key, "node_modules", "agents"), { recursive: true });
+    expect(cachedInstall(cache, key)).toBeNull(); // an empty folder is not an install
+    writeFileSync(join(cache, key, "node_modules", "agents", "package.json"), "{}");
+    expect(cachedInstall(cache, key)).toBe(join(cache, key, "node_modules"));
+    expect(cachedInstall(cache, installKey("{ }"))).toBeNull(); // another lock: installed anew
   });
 });

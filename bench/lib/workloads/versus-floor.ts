@@ -1,20 +1,23 @@
 /**
- * The engine beside the floor (bench/lib/floor.ts), same workloads, same client code (WireClient):
- * round trips of a Ping and of a write (a ~100-byte row and its event), write throughput with many
- * writes in flight, and fan-out of a write's event to N sockets. Both speak the same frames; only the
- * room differs (the engine: a session, a joined DM writing, spectator sockets listening; the floor:
- * a room of plain sockets) and the write (the engine: CreateStoryEvent; the floor: Write).
- * Every socket must get every write's event exactly once and in order: anything else is a violation.
+ * The engine beside its peers (bench/lib/peer.ts: the raw floor, the Agents SDK), same workloads, same
+ * client code (WireClient): round trips of a Ping and of a write (a ~100-byte row and its event), write
+ * throughput with many writes in flight, and fan-out of a write's event to N sockets. All speak the
+ * same frames; only the room differs (the engine: a session, a joined DM writing, spectator sockets
+ * listening; a peer: a room of plain sockets) and the write (the engine: CreateStoryEvent; a peer:
+ * Write). Every socket must get every write's event exactly once and in order: anything else is a
+ * violation.
  */
 import { mapLimit, timeSequential, waitUntil } from "../bounded";
 import { openBenchSession } from "../fixture";
-import type { Floor } from "../floor";
+import type { Peer } from "../peer";
 import { now, summarize, type Summary } from "../stats";
 import { WireClient, type Payload } from "../wire-client";
 import { openListeners } from "./fanout";
 
+export type TargetName = "floor" | "agents" | "engine";
+
 export interface Target {
-  name: "floor" | "engine";
+  name: TargetName;
   /** n sockets of one fresh room, each receiving its events; the first one writes, or all of them. */
   room(label: string, n: number, writers: "first" | "all"): Promise<WireClient[]>;
   write(body: string): Payload;
@@ -22,12 +25,13 @@ export interface Target {
   writeEvent: string;
 }
 
-export function floorTarget(floor: Floor): Target {
+/** A peer (the floor, the Agents SDK): rooms of plain sockets, every one of them may write. */
+export function peerTarget(name: Exclude<TargetName, "engine">, peer: Peer): Target {
   let rooms = 0;
   return {
-    name: "floor",
+    name,
     room: (label, n) => {
-      const url = floor.wsUrl(`${label.replace(/[^A-Za-z0-9]/g, "-")}-${++rooms}`);
+      const url = peer.wsUrl(`${label.replace(/[^A-Za-z0-9]/g, "-")}-${++rooms}`);
       return mapLimit(Array.from({ length: n }), 50, (_, i) => WireClient.open(url, null, `f${i}`));
     },
     write: (body) => ({ type: "Write", body }),
@@ -65,10 +69,16 @@ export interface VersusFigures {
   ping: Summary;
   write: Summary;
   throughput: { clients: number; in_flight_per_client: number; writes_per_s: number; requests: number; errors: Record<string, number>; latency: Summary };
-  fanout: { sockets: number; latency: Summary }[];
+  /**
+   * Per size: `latency` from the write's send until the last socket has its event (the write's commit
+   * included); `broadcast` from the writer's Response until then (every target sends the Response
+   * before the broadcast), which leaves the per-event broadcast alone. `event_frame_chars`: the mean
+   * size of one event frame (each listener parses every one of them, on the bench's cores).
+   */
+  fanout: { sockets: number; latency: Summary; broadcast: Summary; event_frame_chars: number }[];
 }
 
-export type VersusResults = Partial<Record<Target["name"], VersusFigures>> & { violations: string[] };
+export type VersusResults = Partial<Record<TargetName, VersusFigures>> & { violations: string[] };
 
 /** A ~100-byte row body. */
 const body = (i: number) => `bench row ${i} `.padEnd(100, "·").slice(0, 100);
@@ -122,35 +132,80 @@ async function throughput(t: Target, cfg: VersusConfig["throughput"], violations
   }
 }
 
-async function fanout(t: Target, sockets: number, cfg: VersusConfig["fanout"], violations: string[]): Promise<VersusFigures["fanout"][number]> {
-  const [writer, ...listeners] = await t.room(`fanout ${sockets}`, sockets + 1, "first");
-  let arrived = 0;
-  for (const l of listeners) l.onEvent = (e) => void (e.type === t.writeEvent && arrived++);
-  const latencies: number[] = [];
-  try {
-    for (let i = 0; i < cfg.writes; i++) {
-      const t0 = now();
-      const result = writer!.request(t.write(body(i)));
-      const all = await waitUntil(() => arrived >= (i + 1) * listeners.length, cfg.writeTimeoutMs, 1);
-      const elapsed = now() - t0;
-      if ((await result).status !== "success") throw new Error(`${t.name} fan-out write failed`);
-      if (!all) break;
-      latencies.push(elapsed);
+/** One target's room of a fan-out size: a writer and N listeners, each write timed to the last of them. */
+class FanoutRoom {
+  readonly sendToLast: number[] = [];
+  readonly responseToLast: number[] = [];
+  /** Set when a write's events did not all arrive in time: the room takes no more turns. */
+  stalled = false;
+  // Timestamps are taken where the frames are handled, not when the poll in write() notices them.
+  private arrived = 0;
+  private awaited = 0;
+  private lastAt = 0;
+
+  private constructor(
+    readonly target: Target,
+    private readonly writer: WireClient,
+    private readonly listeners: WireClient[],
+  ) {
+    for (const l of listeners) l.onEvent = (e) => void (e.type === target.writeEvent && ++this.arrived === this.awaited && (this.lastAt = now()));
+  }
+
+  static async open(t: Target, sockets: number): Promise<FanoutRoom> {
+    const [writer, ...listeners] = await t.room(`fanout ${sockets}`, sockets + 1, "first");
+    return new FanoutRoom(t, writer!, listeners);
+  }
+
+  async write(i: number, timeoutMs: number): Promise<void> {
+    this.awaited = (i + 1) * this.listeners.length;
+    let responseAt = 0;
+    const t0 = now();
+    const result = this.writer.request(this.target.write(body(i))).then((r) => ((responseAt = now()), r));
+    const all = await waitUntil(() => this.arrived >= this.awaited, timeoutMs, 1);
+    if ((await result).status !== "success") throw new Error(`${this.target.name} fan-out write failed`);
+    if (!all) {
+      this.stalled = true;
+      return;
     }
-    checkDelivery(t, listeners, cfg.writes, `fan-out N=${sockets}`, violations);
-    return { sockets, latency: summarize(latencies) };
-  } finally {
-    await Promise.all([writer!, ...listeners].map((c) => c.close()));
+    this.sendToLast.push(this.lastAt - t0);
+    this.responseToLast.push(this.lastAt - responseAt);
+  }
+
+  figures(writes: number, violations: string[]): VersusFigures["fanout"][number] {
+    checkDelivery(this.target, this.listeners, writes, `fan-out N=${this.listeners.length}`, violations);
+    const first = this.listeners[0]!;
+    return {
+      sockets: this.listeners.length,
+      latency: summarize(this.sendToLast),
+      broadcast: summarize(this.responseToLast),
+      event_frame_chars: Math.round(first.eventFrameChars / Math.max(1, first.events.length)),
+    };
+  }
+
+  close(): Promise<unknown> {
+    return Promise.all([this.writer, ...this.listeners].map((c) => c.close()));
   }
 }
 
-/** Runs every workload on each target; round trips take turns in rounds so noise hits both alike. */
+/** A room per target, their writes taking turns (one write each, then again) so load shifts hit all alike. */
+async function fanout(targets: Target[], sockets: number, cfg: VersusConfig["fanout"], violations: string[]): Promise<VersusFigures["fanout"][number][]> {
+  const rooms: FanoutRoom[] = [];
+  try {
+    for (const t of targets) rooms.push(await FanoutRoom.open(t, sockets));
+    for (let i = 0; i < cfg.writes; i++) for (const room of rooms) if (!room.stalled) await room.write(i, cfg.writeTimeoutMs);
+    return rooms.map((room) => room.figures(cfg.writes, violations));
+  } finally {
+    await Promise.all(rooms.map((room) => room.close()));
+  }
+}
+
+/** Runs every workload on each target; round trips and fan-out writes take turns so noise hits all alike. */
 export async function versusFloor(targets: Target[], cfg: VersusConfig, log: (m: string) => void): Promise<VersusResults> {
   const results: VersusResults = { violations: [] };
   const samples = new Map(targets.map((t) => [t.name, { ping: [] as number[], write: [] as number[] }]));
   const writers = await Promise.all(targets.map(async (t) => (await t.room("round trips", 1, "first"))[0]!));
   try {
-    log(`versus floor: round trips (${targets.map((t) => t.name).join(", ")})`);
+    log(`versus: round trips (${targets.map((t) => t.name).join(", ")})`);
     const perRound = { count: Math.ceil(cfg.roundTrips.count / cfg.roundTrips.rounds), maxMs: Math.ceil(cfg.roundTrips.maxMs / cfg.roundTrips.rounds) };
     let n = 0;
     for (let round = 0; round < cfg.roundTrips.rounds; round++) {
@@ -166,14 +221,13 @@ export async function versusFloor(targets: Target[], cfg: VersusConfig, log: (m:
   }
   const partial = new Map<string, Partial<VersusFigures>>(targets.map((t) => [t.name, { ping: summarize(samples.get(t.name)!.ping), write: summarize(samples.get(t.name)!.write), fanout: [] }]));
   for (const t of targets) {
-    log(`versus floor: write throughput, ${t.name}`);
+    log(`versus: write throughput, ${t.name}`);
     partial.get(t.name)!.throughput = await throughput(t, cfg.throughput, results.violations);
   }
   for (const size of cfg.fanout.sizes) {
-    for (const t of targets) {
-      log(`versus floor: fan-out to ${size}, ${t.name}`);
-      partial.get(t.name)!.fanout!.push(await fanout(t, size, cfg.fanout, results.violations));
-    }
+    log(`versus: fan-out to ${size}, writes taking turns`);
+    const figures = await fanout(targets, size, cfg.fanout, results.violations);
+    for (const [i, t] of targets.entries()) partial.get(t.name)!.fanout!.push(figures[i]!);
   }
   for (const t of targets) results[t.name] = partial.get(t.name) as VersusFigures;
   return results;
