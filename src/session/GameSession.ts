@@ -24,6 +24,7 @@ import { inAudience, viewFor } from "./redact";
 import { WriteGroups, routeRequest, type RouterDeps } from "./router";
 import { ALL, Tx, type Audience } from "../engine/tx";
 import { newInviteCode } from "../domain/session";
+import { Deadlines } from "./deadlines";
 import { Scheduler } from "./scheduler";
 import { Outbound } from "./outbound";
 import { OutboundStream } from "./streams";
@@ -126,6 +127,8 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
   /** Requests' writes, handled and committed in groups inside the serial queue. */
   private readonly writes = new WriteGroups((fn) => this.serial(fn));
   private readonly logRequest: RequestLogPolicy;
+  /** The handler timeouts of the requests in progress, on one timer. */
+  private readonly deadlines = new Deadlines();
   /** Timed domain work (staging timeouts): entries of the scheduler, fired in the write queue. */
   private readonly timers: DomainTimers;
 
@@ -501,6 +504,7 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
       reads: this.reads,
       writes: this.writes,
       logRequest: this.logRequest,
+      deadlines: this.deadlines,
       deliver: (result, events) => {
         this.respond(ws, role, requestId, result);
         this.broadcast(events);

@@ -21,6 +21,7 @@ import { Tx } from "../engine/tx";
 import { redactCharacterRefs } from "../domain/character-refs";
 import type { PendingEvent } from "../engine/tx";
 import type { RequestLogPolicy } from "./request-log";
+import type { Deadlines } from "./deadlines";
 
 export interface RouterDeps {
   env: Env;
@@ -33,6 +34,8 @@ export interface RouterDeps {
   reads: ReadCache;
   /** The session's write queue: writes are handled and committed in groups (see WriteGroups). */
   writes: WriteGroups;
+  /** The session's handler deadlines (one timer for all requests in progress). */
+  deadlines: Deadlines;
   /** Whether this request's log line is wanted (LOG_REQUESTS): when not, it is never built. */
   logRequest: RequestLogPolicy;
   /** Sends the response, then broadcasts the committed events (called inside the serial section). */
@@ -63,7 +66,7 @@ export async function routeRequest(deps: RouterDeps, actor: Actor, requestId: st
     // Read-only work (a Batch of reads too) never enters the write queue.
     if (!isWrite(prepared)) {
       const tx = new Tx();
-      const data = await withTimeout(deps.limits.handlerTimeoutMs, runOne(deps, actor, tx, prepared));
+      const data = await withTimeout(deps, runOne(deps, actor, tx, prepared));
       checkDeclaredEvents(prepared, tx); // a read declares none: an event would be lost silently
       deps.deliver({ status: "success", data }, []);
       return;
@@ -187,7 +190,7 @@ export class WriteGroups {
       const tx = group.child();
       const now = Date.now();
       try {
-        const data = await withTimeout(deps.limits.handlerTimeoutMs, runOne(deps, actor, tx, prepared, now));
+        const data = await withTimeout(deps, runOne(deps, actor, tx, prepared, now));
         checkDeclaredEvents(prepared, tx);
         // What players receive is decided against the state the group leaves up to this member.
         await redactCharacterRefs(deps.db, deps.session.sessionId, tx, earlier);
@@ -250,7 +253,7 @@ async function commitAlone(write: Write): Promise<WriteOutcome> {
     if (hasExternalEffects(prepared) && (await replay(write))) return { code: "OK", replayed: true };
     const tx = new Tx();
     const now = Date.now();
-    const data = await withTimeout(deps.limits.handlerTimeoutMs, runOne(deps, actor, tx, prepared, now));
+    const data = await withTimeout(deps, runOne(deps, actor, tx, prepared, now));
     checkDeclaredEvents(prepared, tx);
     await redactCharacterRefs(deps.db, deps.session.sessionId, tx);
     deps.reads.invalidate();
@@ -394,14 +397,8 @@ async function runBatch(
   return { results };
 }
 
-async function withTimeout<T>(ms: number, work: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new AppError("TIMEOUT", `the server did not finish within ${ms} ms; nothing was changed`)), ms);
-  });
-  try {
-    return await Promise.race([work, timeout]);
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
-  }
+/** The handler's work, or TIMEOUT once HANDLER_TIMEOUT_MS have passed (then nothing commits). */
+function withTimeout<T>(deps: RouterDeps, work: Promise<T>): Promise<T> {
+  const ms = deps.limits.handlerTimeoutMs;
+  return deps.deadlines.race(ms, work, () => new AppError("TIMEOUT", `the server did not finish within ${ms} ms; nothing was changed`));
 }
