@@ -22,6 +22,8 @@ export interface EngineOptions {
   persistDir?: string;
   /** Extra vars (and secrets) for the Worker, e.g. limits or AUTH_SECRET. */
   vars?: Record<string, string>;
+  /** The V8 inspector's port (CPU profiles of the Worker and its objects: bench/profile.ts); a free one when omitted. */
+  inspectorPort?: number;
   /** Print wrangler's output (npm start) instead of keeping it for errors only. */
   inheritOutput?: boolean;
   startTimeoutMs?: number;
@@ -81,7 +83,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
   // its test and bench clients all come from one address: /auth limits are off unless asked for.
   const vars = { SESSION_CREATION: "open", AUTH_RATE_LIMITS: "off", ...opts.vars, AUTH_SECRET: authSecret };
   const args = [WRANGLER, "dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistDir,
-    "--inspector-port", String(await freePort()), "--show-interactive-dev-session=false", "--live-reload=false"];
+    "--inspector-port", String(opts.inspectorPort ?? (await freePort())), "--show-interactive-dev-session=false", "--live-reload=false"];
   for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
   const child: ChildProcess = spawn(process.execPath, args, { cwd: ROOT, env: quietEnv, stdio: ["ignore", "pipe", "pipe"], detached: false });
   let out = "";

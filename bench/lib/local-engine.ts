@@ -33,11 +33,12 @@ export class LocalEngine {
     readonly dir: string,
     readonly port: number,
     private readonly vars: Record<string, string>,
+    private readonly inspectorPort?: number,
   ) {}
 
-  static async start(vars: Record<string, string> = BENCH_VARS): Promise<LocalEngine> {
+  static async start(vars: Record<string, string> = BENCH_VARS, opts: { inspectorPort?: number } = {}): Promise<LocalEngine> {
     const secret = { AUTH_SECRET: randomBytes(32).toString("hex") };
-    const e = new LocalEngine(mkdtempSync(join(tmpdir(), "wrldbldr-bench-")), await freePort(), { ...secret, ...vars });
+    const e = new LocalEngine(mkdtempSync(join(tmpdir(), "wrldbldr-bench-")), await freePort(), { ...secret, ...vars }, opts.inspectorPort);
     try {
       e.launch = (await snapshotEngine(e.codeDir)).startEngine;
       await e.up();
@@ -88,7 +89,7 @@ export class LocalEngine {
 
   private async up(): Promise<void> {
     if (!this.launch) throw new Error("engine snapshot missing");
-    this.engine = await this.launch({ persistDir: this.stateDir, port: this.port, vars: this.vars });
+    this.engine = await this.launch({ persistDir: this.stateDir, port: this.port, vars: this.vars, inspectorPort: this.inspectorPort });
     process.off("SIGINT", this.onSignal);
     process.off("SIGTERM", this.onSignal);
     process.off("exit", this.onExit);
@@ -121,8 +122,8 @@ function removeDir(dir: string): void {
 }
 
 /** Runs fn with a fresh engine, always disposing of it. */
-export async function withEngine<T>(fn: (engine: LocalEngine) => Promise<T>, vars?: Record<string, string>): Promise<T> {
-  const engine = await LocalEngine.start(vars);
+export async function withEngine<T>(fn: (engine: LocalEngine) => Promise<T>, vars?: Record<string, string>, opts?: { inspectorPort?: number }): Promise<T> {
+  const engine = await LocalEngine.start(vars, opts);
   try {
     return await fn(engine);
   } finally {
