@@ -1,8 +1,8 @@
 /**
  * `npm run bench [-- --quick] [-- --only round-trips,fanout,throughput,versus]`: starts the engine on
- * 127.0.0.1 (fresh state, rate limit lifted) and, beside it, the raw Durable Object floor and the
- * Agents SDK peer, runs the workloads, stops them all, prints the tables (the engine's figures as
- * ratios to the peers') and writes bench/results/<timestamp>.json.
+ * 127.0.0.1 (fresh state, rate limit lifted) and, beside it, the raw Durable Object floor, the floor +
+ * D1 control and the Agents SDK peer, runs the workloads, stops them all, prints the tables (the
+ * engine's figures as ratios to the peers') and writes bench/results/<timestamp>.json.
  * Exits non-zero if any fan-out socket missed, duplicated or reordered an event, or if the
  * sockets did not survive the idle wait.
  */
@@ -20,8 +20,9 @@ import { roundTrips } from "./lib/workloads/round-trips";
 import { throughput } from "./lib/workloads/throughput";
 import { AGENTS_PEER_SOURCE, agentsPeerSkipReason, startAgentsPeer } from "./lib/agents-peer";
 import { floorSource, startFloor } from "./lib/floor";
+import { FLOOR_D1_SOURCE, floorD1SkipReason, startFloorD1 } from "./lib/floor-d1";
 import type { Peer } from "./lib/peer";
-import { engineTarget, peerTarget, versusFloor, type Target } from "./lib/workloads/versus-floor";
+import { engineTarget, peerTarget, versusFloor, type PeerName, type Target } from "./lib/workloads/versus-floor";
 
 const log = (msg: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`);
 
@@ -63,27 +64,30 @@ async function tryPeer(what: string, start: () => Promise<Peer>): Promise<Peer |
 }
 
 /**
- * The engine beside the raw Durable Object floor and the Agents SDK, same workloads and client code, in
- * this run. Without a peer the others are still measured, with a note instead of its ratios.
+ * The engine beside the raw Durable Object floor, the floor + D1 control and the Agents SDK, same
+ * workloads and client code, in this run. Without a peer the others are still measured, with a note
+ * instead of its ratios.
  */
 async function versus(engine: LocalEngine, cfg: BenchConfig, results: BenchResults): Promise<void> {
   const peers: Peer[] = [];
   const targets: Target[] = [];
+  /** A started peer joins the targets; else the reason it did not becomes its note. */
+  const enlist = (name: PeerName, started: Peer | string, label: string): string | undefined => {
+    if (typeof started === "string") return `note: ${started}: no engine/${label} ratios`;
+    peers.push(started);
+    targets.push(peerTarget(name, started));
+    return undefined;
+  };
   const source = floorSource();
   const floor = source ? await tryPeer("the floor", () => startFloor(source)) : "no floor found (../shared/bench-floor next to the checkout, or WRLDBLDR_BENCH_FLOOR)";
-  if (typeof floor === "string") results.floor_note = `note: ${floor}: no engine/floor ratios`;
-  else {
-    peers.push(floor);
-    targets.push(peerTarget("floor", floor));
-  }
+  results.floor_note = enlist("floor", floor, "floor");
+  const skipD1 = floorD1SkipReason(process.env, FLOOR_D1_SOURCE);
+  const floorD1 = skipD1 ? `the floor + D1 control ${skipD1}` : await tryPeer("the floor + D1 control", () => startFloorD1());
+  results.floor_d1_note = enlist("floor_d1", floorD1, "floor+D1");
   const skip = agentsPeerSkipReason(process.env, AGENTS_PEER_SOURCE);
   const agents = skip ? `the Agents SDK peer ${skip}` : await tryPeer("the Agents SDK peer", () => startAgentsPeer(log));
-  if (typeof agents === "string") results.agents_note = `note: ${agents}: no engine/agents ratios`;
-  else {
-    peers.push(agents);
-    targets.push(peerTarget("agents", agents));
-  }
-  for (const note of [results.floor_note, results.agents_note]) if (note) log(note);
+  results.agents_note = enlist("agents", agents, "agents");
+  for (const note of [results.floor_note, results.floor_d1_note, results.agents_note]) if (note) log(note);
   targets.push(engineTarget(engine.url));
   try {
     results.versus = await versusFloor(targets, cfg.versus, log);

@@ -22,9 +22,10 @@ export interface BenchResults {
   fanout: FanoutResult[];
   throughput: ThroughputResult[];
   memory?: IdleMemoryResult;
-  /** The engine beside the raw Durable Object floor and the Agents SDK; a note says why a peer is missing. */
+  /** The engine beside the raw Durable Object floor, the floor + D1 and the Agents SDK; a note says why a peer is missing. */
   versus?: VersusResults;
   floor_note?: string;
+  floor_d1_note?: string;
   agents_note?: string;
   violations: string[];
 }
@@ -79,7 +80,7 @@ export function renderTable(r: BenchResults): string {
       ),
     );
   }
-  if (r.versus) out.push(...(out.length ? [""] : []), renderVersus(r.versus, [r.floor_note, r.agents_note]));
+  if (r.versus) out.push(...(out.length ? [""] : []), renderVersus(r.versus, [r.floor_note, r.floor_d1_note, r.agents_note]));
   if (r.violations.length) out.push("", "VIOLATIONS:", ...r.violations.map((v) => `  - ${v}`));
   return out.join("\n");
 }
@@ -90,17 +91,22 @@ const errorList = (e: Record<string, number>) => Object.entries(e).map(([k, v]) 
 const ratio = (engine: number, peer: number | undefined): string =>
   peer === undefined || !Number.isFinite(engine / peer) ? "n/a" : `${(engine / peer).toFixed(2)}×`;
 
-const PEERS = ["floor", "agents"] as const;
+/** The peers in column order, each with the label its columns carry. */
+const PEERS = [
+  ["floor", "floor"],
+  ["floor_d1", "floor+D1"],
+  ["agents", "agents"],
+] as const;
 
 /**
- * The engine beside its peers (the raw DO floor, the Agents SDK): each figure of each target, and each
- * engine figure's ratio to each peer's, all measured in the same run. A missing peer's columns say
- * n/a, and its note (why it is missing) follows the table.
+ * The engine beside its peers (the raw DO floor, the floor + D1 control, the Agents SDK): each figure
+ * of each target, and each engine figure's ratio to each peer's, all measured in the same run. A
+ * missing peer's columns say n/a, and its note (why it is missing) follows the table.
  */
 export function renderVersus(v: VersusResults, notes: (string | undefined)[] = []): string {
   const e = v.engine;
   if (!e) return "";
-  const peers = PEERS.map((name) => v[name]);
+  const peers = PEERS.map(([name]) => v[name]);
   const rows: string[][] = [];
   const lat = (name: string, pick: (f: VersusFigures) => Summary | undefined, note = "") => {
     const es = pick(e)!;
@@ -112,9 +118,9 @@ export function renderVersus(v: VersusResults, notes: (string | undefined)[] = [
   lat("write round trip, one client", (f) => f.write, "a ~100-byte row + its event");
   const et = e.throughput;
   const pt = peers.map((p) => p?.throughput);
-  const errors = [...PEERS.map((name, i) => [name, pt[i]] as const), ["engine", et] as const]
-    .flatMap(([name, t]) => (t ? [`${name} ${errorList(t.errors)}`] : []))
-    .join(", ");
+  // Named per target only when there are any: four "none"s would set the note column's width.
+  const measured = [...PEERS.map(([, label], i) => [label, pt[i]] as const), ["engine", et] as const].flatMap(([name, t]) => (t ? [[name, t] as const] : []));
+  const errors = measured.every(([, t]) => Object.keys(t.errors).length === 0) ? "none" : measured.map(([name, t]) => `${name} ${errorList(t.errors)}`).join(", ");
   rows.push([
     `write throughput ${et.clients}x${et.in_flight_per_client} (writes/s)`,
     ...pt.map((t) => (t ? String(t.writes_per_s) : "n/a")),
@@ -131,6 +137,7 @@ export function renderVersus(v: VersusResults, notes: (string | undefined)[] = [
     lat(`fan-out N=${fo.sockets}`, (f) => size(f)?.latency, `send → last socket; frame ${frames} chars`);
     lat(`fan-out N=${fo.sockets}, broadcast only`, (f) => size(f)?.broadcast, "writer's Response → last socket");
   }
-  const head = ["engine vs floor and Agents SDK", ...PEERS.map((p) => `${p} p50`), "engine p50", ...PEERS.map((p) => `engine/${p}`), ...PEERS.map((p) => `${p} p99`), "engine p99", "note"];
+  const labels = PEERS.map(([, label]) => label);
+  const head = ["engine vs its peers", ...labels.map((p) => `${p} p50`), "engine p50", ...labels.map((p) => `engine/${p}`), ...labels.map((p) => `${p} p99`), "engine p99", "note"];
   return [formatTable(head, rows), ...notes.filter((n): n is string => !!n)].join("\n");
 }

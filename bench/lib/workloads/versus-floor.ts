@@ -1,6 +1,6 @@
 /**
- * The engine beside its peers (bench/lib/peer.ts: the raw floor, the Agents SDK), same workloads, same
- * client code (WireClient): round trips of a Ping and of a write (a ~100-byte row and its event), write
+ * The engine beside its peers (bench/lib/peer.ts: the raw floor, the floor + D1 control, the Agents
+ * SDK), same workloads, same client code (WireClient): round trips of a Ping and of a write (a ~100-byte row and its event), write
  * throughput with many writes in flight, and fan-out of a write's event to N sockets. All speak the
  * same frames; only the room differs (the engine: a session, a joined DM writing, spectator sockets
  * listening; a peer: a room of plain sockets) and the write (the engine: CreateStoryEvent; a peer:
@@ -14,7 +14,8 @@ import { now, summarize, type Summary } from "../stats";
 import { WireClient, type Payload } from "../wire-client";
 import { openListeners } from "./fanout";
 
-export type TargetName = "floor" | "agents" | "engine";
+export type TargetName = "floor" | "floor_d1" | "agents" | "engine";
+export type PeerName = Exclude<TargetName, "engine">;
 
 export interface Target {
   name: TargetName;
@@ -25,8 +26,8 @@ export interface Target {
   writeEvent: string;
 }
 
-/** A peer (the floor, the Agents SDK): rooms of plain sockets, every one of them may write. */
-export function peerTarget(name: Exclude<TargetName, "engine">, peer: Peer): Target {
+/** A peer (the floor, the floor + D1, the Agents SDK): rooms of plain sockets, every one of them may write. */
+export function peerTarget(name: PeerName, peer: Peer): Target {
   let rooms = 0;
   return {
     name,
