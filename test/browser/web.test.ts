@@ -18,7 +18,8 @@ import { launchChromium } from "./chromium";
  * order and share the two pages.
  */
 
-const SHOTS = join(ROOT, "docs", "screenshots");
+/** The README's screenshots are rewritten only when asked (`npm run screenshots`): a test run leaves the tree clean. */
+const SHOTS = process.env.UPDATE_SCREENSHOTS === "1" ? join(ROOT, "docs", "screenshots") : mkdtempSync(join(tmpdir(), "wrldbldr-shots-"));
 const LIVE = { timeout: 15_000 };
 
 let engine: Engine;
@@ -79,6 +80,7 @@ afterAll(async () => {
   await (await launching?.catch(() => undefined))?.close();
   await Promise.all([engine?.stop(), guarded?.stop()]);
   for (const dir of [persistDir, guardedDir]) if (dir) rmSync(dir, { recursive: true, force: true });
+  if (process.env.UPDATE_SCREENSHOTS !== "1") rmSync(SHOTS, { recursive: true, force: true });
 });
 
 describe("web client in Chromium", () => {
