@@ -93,8 +93,10 @@ describe("web client in Chromium", () => {
   it("serves the app for page routes and leaves API routes to the Worker", async () => {
     for (const path of ["/", "/join/ABCD", "/s/some-session"]) {
       const res = await fetch(`${engine.url}${path}`);
-      expect(res.status, path).toBe(200);
-      expect(await res.text()).toContain('<div id="app">');
+      const body = await res.text();
+      // A failure says why: the page's body and what wrangler printed (one CI run saw a 500 here once).
+      expect(res.status, `${path}: ${body.slice(0, 500)}\n${engine.output().slice(-3000)}`).toBe(200);
+      expect(body).toContain('<div id="app">');
     }
     const health = await fetch(`${engine.url}/health`);
     expect(health.headers.get("content-type")).toContain("application/json");
