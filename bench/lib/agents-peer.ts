@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../../scripts/engine";
-import { startPeer, type Peer } from "./peer";
+import { peerSkipReason, startPeer, type Peer } from "./peer";
 
 export const AGENTS_PEER_SOURCE = join(ROOT, "bench", "peers", "agents");
 export const AGENTS_CACHE_ROOT = join(ROOT, "node_modules", ".cache", "wrldbldr-bench-agents");
@@ -20,9 +20,7 @@ const INSTALL_TIMEOUT_MS = 300_000;
 
 /** Why the Agents SDK peer is not run, or null when it is. */
 export function agentsPeerSkipReason(env: NodeJS.ProcessEnv, source: string): string | null {
-  if (/^(off|0|false|no)$/i.test(env.WRLDBLDR_BENCH_AGENTS ?? "")) return "skipped (WRLDBLDR_BENCH_AGENTS=off)";
-  if (!existsSync(join(source, "package-lock.json")) || !existsSync(join(source, "wrangler.toml"))) return `not found at ${source}`;
-  return null;
+  return peerSkipReason(env, "WRLDBLDR_BENCH_AGENTS", source, ["package-lock.json", "wrangler.toml"]);
 }
 
 /** The install's cache key: the lock file's content, so any change of a pinned version installs anew. */
@@ -86,5 +84,5 @@ export async function ensureInstalled(source: string, cacheRoot: string, log: (m
 /** Installs (once) and starts the peer; throws on any failure, which the bench turns into a note. */
 export async function startAgentsPeer(log: (m: string) => void, source = AGENTS_PEER_SOURCE, cacheRoot = AGENTS_CACHE_ROOT): Promise<Peer> {
   const nodeModules = await ensureInstalled(source, cacheRoot, log);
-  return startPeer({ name: "agents", source, nodeModules, readyPath: "/ping?room=up" });
+  return startPeer({ name: "agents", source, nodeModules });
 }

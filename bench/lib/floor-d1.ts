@@ -6,20 +6,17 @@
  * what the engine adds beyond it is the engine's own. Plain JavaScript needing only wrangler, so this
  * repository's node_modules is linked in. WRLDBLDR_BENCH_FLOOR_D1=off leaves the bench without it.
  */
-import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT } from "../../scripts/engine";
-import { startPeer, type Peer } from "./peer";
+import { peerSkipReason, startPeer, type Peer } from "./peer";
 
 export const FLOOR_D1_SOURCE = join(ROOT, "bench", "peers", "floor-d1");
 
 /** Why the floor + D1 control is not run, or null when it is. */
 export function floorD1SkipReason(env: NodeJS.ProcessEnv, source: string): string | null {
-  if (/^(off|0|false|no)$/i.test(env.WRLDBLDR_BENCH_FLOOR_D1 ?? "")) return "skipped (WRLDBLDR_BENCH_FLOOR_D1=off)";
-  if (!existsSync(join(source, "wrangler.toml")) || !existsSync(join(source, "src"))) return `not found at ${source}`;
-  return null;
+  return peerSkipReason(env, "WRLDBLDR_BENCH_FLOOR_D1", source, ["wrangler.toml", "src"]);
 }
 
 export function startFloorD1(source = FLOOR_D1_SOURCE): Promise<Peer> {
-  return startPeer({ name: "floor-d1", source, nodeModules: join(ROOT, "node_modules"), readyPath: "/ping?room=up" });
+  return startPeer({ name: "floor-d1", source });
 }

@@ -17,5 +17,5 @@ export function floorSource(): string | null {
 }
 
 export function startFloor(source: string): Promise<Peer> {
-  return startPeer({ name: "floor", source, nodeModules: join(ROOT, "node_modules"), readyPath: "/ping?room=up" });
+  return startPeer({ name: "floor", source });
 }

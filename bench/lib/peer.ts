@@ -5,7 +5,7 @@
  * sources with a node_modules linked in, state in a fresh directory, stopped and removed at the end.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT, freePort } from "../../scripts/engine";
@@ -22,10 +22,19 @@ export interface PeerSpec {
   name: string;
   /** The folder with its wrangler.toml and src/. */
   source: string;
-  /** The node_modules linked into the copy (the repository's, or the peer's own installed one). */
-  nodeModules: string;
-  /** A GET path answering 200 once it is up. */
-  readyPath: string;
+  /** The node_modules linked into the copy: the repository's (enough for a peer needing only wrangler), or its own. */
+  nodeModules?: string;
+  /** A GET path answering 200 once it is up (every peer speaks the floor's routes). */
+  readyPath?: string;
+}
+
+/**
+ * Why an optional peer is not run, or null when it is: its switch (`off`, `0`, `false`, `no`) is set,
+ * or its folder lacks one of the files it needs.
+ */
+export function peerSkipReason(env: NodeJS.ProcessEnv, switchVar: string, source: string, needs: string[]): string | null {
+  if (/^(off|0|false|no)$/i.test(env[switchVar] ?? "")) return `skipped (${switchVar}=off)`;
+  return needs.every((f) => existsSync(join(source, f))) ? null : `not found at ${source}`;
 }
 
 const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
@@ -34,7 +43,7 @@ export async function startPeer(spec: PeerSpec, startTimeoutMs = 60_000): Promis
   const dir = mkdtempSync(join(tmpdir(), `wrldbldr-${spec.name}-`));
   const code = join(dir, "code");
   cpSync(spec.source, code, { recursive: true, filter: (p) => !p.includes("node_modules") && !p.includes(".wrangler") });
-  symlinkSync(spec.nodeModules, join(code, "node_modules"), "dir");
+  symlinkSync(spec.nodeModules ?? join(ROOT, "node_modules"), join(code, "node_modules"), "dir");
   const port = await freePort();
   const args = [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", join(dir, "state"), "--log-level", "warn",
     "--inspector-port", String(await freePort()), "--show-interactive-dev-session=false", "--live-reload=false"];
@@ -61,7 +70,7 @@ export async function startPeer(spec: PeerSpec, startTimeoutMs = 60_000): Promis
       throw new Error(`the ${spec.name} peer's wrangler dev exited (${child.exitCode}):\n${out}`);
     }
     try {
-      if ((await fetch(`${url}${spec.readyPath}`)).ok) break;
+      if ((await fetch(`${url}${spec.readyPath ?? "/ping?room=up"}`)).ok) break;
     } catch {
       // not up yet
     }
