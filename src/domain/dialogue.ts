@@ -2,7 +2,7 @@ import { z } from "zod";
 import { AppError, invalidField, type DialogueExchange, type DialogueTurn, type StoryEvent } from "../protocol";
 import { authorize } from "../engine/authorize";
 import { defineHandlers, type SessionServices } from "../engine/context";
-import { registerJobKind } from "../engine/jobs";
+import { defineJobKind } from "../engine/jobs";
 import { Table, bump, checkVersion, conditions, create, type WriteScope } from "../engine/store";
 import { ALL, DMS } from "../engine/tx";
 import { checkLlmAvailable, generate, llmConfig } from "../providers/llm";
@@ -98,9 +98,10 @@ interface ReplyOutput {
  * commits the draft for approval or says it to everyone. A failure ends the stream and commits
  * DialogueFailed; no turn of a failed answer is stored.
  */
-export const dialogueReplyJob = registerJobKind({
+export const dialogueReplyJob = defineJobKind({
   kind: DIALOGUE_JOB,
   input: ReplyInputSchema,
+  events: ["NpcSpeaks", "StoryEventCreated", "DialogueApprovalRequired", "DialogueFailed"],
   // An answer cut by a restart is drafted again from the start (its stream restarts at index 0).
   onRestart: "resume",
   async run({ exchange_id }, ctx): Promise<ReplyOutput> {

@@ -3,7 +3,7 @@ import { AppError, GenerationRequestSchema, invalidField, type Asset, type Gener
 import { assetKey } from "../engine/asset-urls";
 import { defineHandlers } from "../engine/context";
 import { sniffImage, sha256Hex } from "../engine/image-sniff";
-import { isFinished, jobs, registerJobKind, type JobOutcomeContext, type JobRunContext } from "../engine/jobs";
+import { defineJobKind, isFinished, jobs, type JobOutcomeContext, type JobRunContext } from "../engine/jobs";
 import { Table, bump, conditions } from "../engine/store";
 import { DMS } from "../engine/tx";
 import { imageProvider, sleep, type ImageJob, type ImageProvider } from "../providers/images";
@@ -97,9 +97,10 @@ async function storeImage(ctx: JobRunContext, req: GenerationRequest, promptId: 
  * submitted once (a resumed batch first asks the provider whether it knows the id), then polled
  * with a pause between rounds until every image is stored. Resumes after eviction or restart.
  */
-export const GENERATE = registerJobKind<GenerateInput, { asset_ids: string[] }>({
+export const GENERATE = defineJobKind<GenerateInput, { asset_ids: string[] }>({
   kind: "images.generate",
   input: GenerateInput,
+  events: ["AssetCreated", "GenerationProgress", "GenerationComplete", "GenerationFailed", "CharacterUpdated", "LocationUpdated", "RegionUpdated", "SceneUpdated"],
   onRestart: "resume",
   async run({ provider: name, request: req }, ctx) {
     const provider = imageProvider(ctx.env, name);

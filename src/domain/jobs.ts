@@ -1,7 +1,7 @@
 import { AppError, invalidField } from "../protocol";
 import { authorize, isDm } from "../engine/authorize";
 import { defineHandlers, type HandlerContext } from "../engine/context";
-import { canSeeJob, isFinished, jobKind, jobs, toJob, visibleJobCondition, type JobRow } from "../engine/jobs";
+import { canSeeJob, isFinished, jobs, toJob, visibleJobCondition, type JobRow } from "../engine/jobs";
 import { conditions } from "../engine/store";
 
 /** A job this actor may see, else NOT_FOUND (as for anything hidden). */
@@ -15,7 +15,7 @@ async function visibleJob(ctx: HandlerContext, jobId: string): Promise<JobRow> {
 export const jobHandlers = defineHandlers({
   StartJob: {
     async handle(ctx, p) {
-      const kind = jobKind(p.kind);
+      const kind = ctx.jobs.kind(p.kind);
       if (!kind?.startable) throw invalidField("kind", `no job kind '${p.kind}' may be started directly`);
       authorize(ctx.actor, kind.startable, undefined, `start a '${p.kind}' job`);
       return ctx.jobs.start(kind, p.input);

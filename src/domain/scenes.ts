@@ -45,16 +45,6 @@ async function checkSceneRefs(ctx: HandlerContext, d: { location_id?: string | n
   await requireAll(ctx, characters, d.featured_character_ids ?? [], "character");
 }
 
-/**
- * Runs when a PC has entered a region, inside the move's transaction: it may add statements and
- * events to ctx.tx. Staging (who is present in the region) registers here.
- */
-export type RegionEntryHook = (ctx: HandlerContext, move: { character: Character; from: Region | null; to: Region }) => Promise<void>;
-const regionEntryHooks: RegionEntryHook[] = [];
-export function onRegionEntry(hook: RegionEntryHook): void {
-  regionEntryHooks.push(hook);
-}
-
 /** From its current region, may the PC walk into `to`? Refuses with the reason otherwise. */
 async function checkPath(ctx: HandlerContext, from: Region, to: Region): Promise<void> {
   const c = await findConnection(ctx, from.id, to.id);
@@ -182,7 +172,7 @@ export const sceneHandlers = defineHandlers({
         location_id: to.location_id,
         details: { from_region_id: from?.id ?? null },
       });
-      for (const hook of regionEntryHooks) await hook(ctx, { character: after, from, to });
+      for (const hook of ctx.hooks.regionEntry) await hook.run(ctx, { character: after, from, to });
       return { character: after, region: to };
     },
   },

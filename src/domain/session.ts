@@ -1,9 +1,9 @@
-import { AppError, CLOSE_CODES, invalidField } from "../protocol";
+import { AppError, CLOSE_CODES, DEFAULT_SESSION_SETTINGS, SessionSettingsSchema, invalidField } from "../protocol";
 import { ALL, DMS, type Tx } from "../engine/tx";
 import { characters } from "./characters";
 import { activeScene } from "./scenes";
 import { bump } from "../engine/store";
-import { ROSTER_PAGE, participants, requireParticipant, toParticipant } from "../engine/participants";
+import { ROSTER_PAGE, participants, requireParticipant, toParticipant, type ParticipantRow } from "../engine/participants";
 import { defineHandlers, type HandlerContext } from "../engine/context";
 import { worlds } from "./world";
 import { stagings } from "./gameplay-tables";
@@ -119,3 +119,33 @@ export const sessionHandlers = defineHandlers({
     },
   },
 });
+
+/**
+ * A new session: its row, its world and its first DM, in one batch (POST /auth/sessions).
+ * The session object runs it before the session exists, hence outside the write pipeline.
+ */
+export async function createSessionRows(db: D1Database, input: { session_id: string; world_name: string; dm_name: string }, now: number) {
+  const world_id = crypto.randomUUID();
+  const invite_code = newInviteCode();
+  const dm: ParticipantRow = { id: crypto.randomUUID(), version: 1, created_at: now, updated_at: now, world_id, name: input.dm_name, role: "dm", kicked_at: null };
+  await db.batch([
+    db
+      .prepare("INSERT INTO sessions (id, world_id, invite_code, settings, seq, version, created_at, updated_at) VALUES (?,?,?,?,0,1,?,?)")
+      .bind(input.session_id, world_id, invite_code, JSON.stringify(DEFAULT_SESSION_SETTINGS), now, now),
+    db
+      .prepare("INSERT INTO worlds (id, session_id, name, description, version, created_at, updated_at) VALUES (?,?,?,'',1,?,?)")
+      .bind(world_id, input.session_id, input.world_name, now, now),
+    participants.insert(db, { session_id: input.session_id, world_id }, dm),
+  ]);
+  return { world_id, invite_code, participant_id: dm.id };
+}
+
+/** What a session object loads on wake: its world, settings, last seq and roster (creation order). */
+export async function loadSessionState(db: D1Database, sessionId: string) {
+  const row = await db.prepare("SELECT world_id, settings, seq FROM sessions WHERE id = ?").bind(sessionId).first<{ world_id: string; settings: string; seq: number }>();
+  if (!row) throw new AppError("NOT_FOUND", `session '${sessionId}' not found`);
+  const { results } = await db.prepare("SELECT * FROM participants WHERE session_id = ? ORDER BY created_at, id").bind(sessionId).all<Record<string, unknown>>();
+  const settings = SessionSettingsSchema.parse({ ...DEFAULT_SESSION_SETTINGS, ...JSON.parse(row.settings) });
+  const roster = new Map(results.map((r) => participants.fromRow(r)).map((p) => [p.id, p] as const));
+  return { worldId: row.world_id, settings, seq: row.seq, roster };
+}

@@ -2,13 +2,12 @@ import { z } from "zod";
 import { AppError, invalidField, type Character, type PresentNpc, type Region, type StagedNpc, type Staging } from "../protocol";
 import { isDm } from "../engine/authorize";
 import { bump, conditions, create } from "../engine/store";
-import { SYSTEM_ACTOR, registerTimerKind } from "../engine/timers";
+import { SYSTEM_ACTOR, defineTimerKind } from "../engine/timers";
 import { DMS, NON_DMS, only } from "../engine/tx";
-import { defineHandlers, type HandlerContext } from "../engine/context";
+import { defineHandlers, type HandlerContext, type RegionEntryHook } from "../engine/context";
 import { requireVisible } from "./changes";
 import { characters } from "./characters";
 import { stagings } from "./gameplay-tables";
-import { onRegionEntry } from "./scenes";
 import { appendStoryEvent } from "./story";
 import { REGION, npcRegionRelationships } from "./world-tables";
 
@@ -105,9 +104,10 @@ function emitPcScene(ctx: HandlerContext, pc: Character, region: Region, present
   ctx.tx.emit({ type: "PcSceneChanged", pc_id: pc.id, region, npcs_present: visibleToPlayers(present) }, only(player));
 }
 
-export const stagingTimeout = registerTimerKind({
+export const stagingTimeout = defineTimerKind({
   kind: "staging.timeout",
   data: z.object({ staging_id: z.string() }),
+  events: ["StagingApproved", "PcSceneChanged", "StoryEventCreated"],
   async fire(ctx, data) {
     // At-least-once: a staging answered meanwhile, or auto-approval turned off, leaves nothing to do.
     if (!ctx.session.settings.auto_approve_staging) return;
@@ -139,7 +139,7 @@ async function newStaging(ctx: HandlerContext, region: Region, opts: { waiting: 
 }
 
 /** A PC entered a region (MoveToRegion): reuse the valid staging, join a pending one, or start one. */
-onRegionEntry(async (ctx, { character: pc, to: region }) => {
+export const stagingOnRegionEntry: RegionEntryHook = { name: "staging", run: async (ctx, { character: pc, to: region }) => {
   const valid = await validStaging(ctx, region.id);
   if (valid) return emitPcScene(ctx, pc, region, await presentOf(ctx, valid));
   const settings = ctx.session.settings;
@@ -159,7 +159,7 @@ onRegionEntry(async (ctx, { character: pc, to: region }) => {
     const timeout = staging.auto_approve_at === null ? null : Math.max(0, Math.ceil((staging.auto_approve_at - ctx.now) / 1000));
     ctx.tx.emit({ type: "StagingPending", staging_id: staging.id, region_id: region.id, region_name: region.name, timeout_seconds: timeout }, only(player));
   }
-});
+} };
 
 /** NPCs given by a DM must be NPCs of this world; hidden defaults to the NPC's own flag. */
 async function stagedFromInput(ctx: HandlerContext, input: { character_id: string; present: boolean; hidden?: boolean }[]): Promise<StagedNpc[]> {

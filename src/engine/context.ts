@@ -1,5 +1,5 @@
 import type { Env, Limits } from "../env";
-import type { OperationType, PayloadOf, ResultOf } from "../protocol";
+import type { Character, OperationType, PayloadOf, ResultOf, Region } from "../protocol";
 import type { Actor } from "./authorize";
 import type { ReadCache } from "./read-cache";
 import type { JobService } from "./jobs";
@@ -24,6 +24,22 @@ export interface HandlerContext {
   jobs: JobService;
   /** Timed work (a staging timeout), persisted by the session's scheduler. */
   timers: TimerService;
+  /** The domain's hooks, from its one registry (src/domain/registry.ts). */
+  hooks: Hooks;
+}
+
+/**
+ * Runs when a PC has entered a region, inside the move's transaction: it may add statements and
+ * events to ctx.tx. Staging (who is present in the region) is one.
+ */
+export interface RegionEntryHook {
+  readonly name: string;
+  run(ctx: HandlerContext, move: { character: Character; from: Region | null; to: Region }): Promise<void>;
+}
+
+export interface Hooks {
+  /** In the order they were listed. */
+  regionEntry: Iterable<RegionEntryHook>;
 }
 
 /**
@@ -32,11 +48,9 @@ export interface HandlerContext {
  */
 export interface HandlerDef<K extends OperationType> {
   /**
-   * The handler has effects outside its Tx (it calls a provider, say). Handlers normally only
-   * describe their change, so a re-sent request id may safely run again until the commit detects
-   * it; such a handler instead has the request log checked before it runs.
+   * Describes the change in ctx.tx and has no effect outside it (work outside goes to ctx.jobs,
+   * which start once committed): a re-sent request id may run it again until the commit refuses it.
    */
-  external?: boolean;
   handle(ctx: HandlerContext, payload: PayloadOf<K>): Promise<ResultOf<K>>;
 }
 

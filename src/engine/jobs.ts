@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import type { Env, Limits } from "../env";
-import type { AppError, Job, JobStatus } from "../protocol";
+import type { AppError, EventType, Job, JobStatus } from "../protocol";
 import type { Permission } from "./authorize";
 import type { ServerStream, SessionServices } from "./services";
 import { Table } from "./store";
@@ -54,11 +54,17 @@ export interface JobOutcomeContext {
 }
 
 /**
- * A kind of long-running work, declared by a domain module (LLM dialogue, image generation) and
- * registered with `registerJobKind`. The runner persists, runs, retries and finishes it.
+ * A kind of long-running work, declared by a domain module (LLM dialogue, image generation) with
+ * `defineJobKind` and listed in the domain's one registry (src/domain/registry.ts). The runner
+ * persists, runs, retries and finishes it.
  */
 export interface JobKind<I = unknown, O = unknown> {
   readonly kind: string;
+  /**
+   * The events its `record`, `complete` and `failed` may emit besides JobUpdated (checked like an
+   * operation's). Those of `failed` must also be declared by CancelJob, which runs it.
+   */
+  readonly events: readonly EventType[];
   /** Checked when the job is started; the parsed value is what `run` receives. */
   readonly input: z.ZodType<I>;
   /** A job of this kind found unfinished after a restart: run it again, or fail it visibly. */
@@ -78,20 +84,15 @@ export interface JobKind<I = unknown, O = unknown> {
   failed?(ctx: JobOutcomeContext, error: AppError): void;
 }
 
-const KINDS = new Map<string, JobKind<any, any>>();
-
-/** Makes a kind known to the runner (domain modules call it when loaded). Same name: replaced. */
-export function registerJobKind<I, O>(kind: JobKind<I, O>): JobKind<I, O> {
-  KINDS.set(kind.kind, kind);
+/** Declares a job kind with its types checked (list it in src/domain/registry.ts). */
+export function defineJobKind<I, O>(kind: JobKind<I, O>): JobKind<I, O> {
   return kind;
-}
-
-export function jobKind(name: string): JobKind<unknown, unknown> | undefined {
-  return KINDS.get(name);
 }
 
 /** How a handler starts long-running work inside its Tx: `ctx.jobs.start(kind, input)`. */
 export interface JobService {
+  /** The job kind of this name (src/domain/registry.ts), if there is one. */
+  kind(name: string): JobKind<unknown, unknown> | undefined;
   /**
    * Records a queued job in the handler's Tx (with a JobUpdated event); it runs once the Tx has
    * committed. Audience of its events and stream: by default the starting participant (and DMs).

@@ -1,9 +1,10 @@
 import type { z } from "zod";
+import type { EventType } from "../protocol";
 import type { HandlerContext } from "./context";
 
 /**
  * A kind of timed domain work (a staging's auto-approval), declared by a domain module and
- * registered with `registerTimerKind`, like job kinds. When due, `fire` runs in the session's
+ * declared with `defineTimerKind` and listed in src/domain/registry.ts, like job kinds. When due, `fire` runs in the session's
  * write queue with a HandlerContext whose actor is the session itself (SYSTEM_ACTOR); what it
  * writes and emits commits as one Tx. Alarms are at-least-once: `fire` must look at the state
  * and do nothing when there is nothing left to do.
@@ -11,18 +12,14 @@ import type { HandlerContext } from "./context";
 export interface TimerKind<D = unknown> {
   readonly kind: string;
   readonly data: z.ZodType<D>;
+  /** The events `fire` may emit (checked like an operation's). */
+  readonly events: readonly EventType[];
   fire(ctx: HandlerContext, data: D): Promise<void>;
 }
 
-const KINDS = new Map<string, TimerKind<any>>();
-
-export function registerTimerKind<D>(kind: TimerKind<D>): TimerKind<D> {
-  KINDS.set(kind.kind, kind);
+/** Declares a timer kind with its types checked (list it in src/domain/registry.ts). */
+export function defineTimerKind<D>(kind: TimerKind<D>): TimerKind<D> {
   return kind;
-}
-
-export function timerKind(name: string): TimerKind<unknown> | undefined {
-  return KINDS.get(name);
 }
 
 /** The actor of work the session does by itself (timers): a DM's powers, no participant. */

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { RoleSchema } from "./entities";
+import type { EventType } from "./events";
 
 /** Bodies of the HTTP auth routes (DESIGN.md §2). */
 export const CreateSessionBodySchema = z.strictObject({
@@ -33,3 +34,9 @@ export const AuthGrantSchema = z.object({
   invite_code: z.string().optional(),
 });
 export type AuthGrant = z.infer<typeof AuthGrantSchema>;
+
+/**
+ * The events POST /assets may cause (committed through the session's write pipeline like any
+ * operation's): the new asset, and the target entity whose image it became.
+ */
+export const UPLOAD_EVENTS = ["AssetCreated", "CharacterUpdated", "LocationUpdated", "RegionUpdated", "SceneUpdated"] as const satisfies readonly EventType[];

@@ -49,14 +49,6 @@ export class EventLog {
   ) {}
 
   /**
-   * Commits the Tx's statements, its events with consecutive seqs, the new session seq and the
-   * request's recorded response in ONE D1 batch (atomic: all or nothing).
-   */
-  async commit(tx: Tx, cause: Cause, record: RecordedResponse | null, now: number): Promise<StoredEvent[]> {
-    return (await this.commitGroup([{ tx, cause, record, now }]))[0]!;
-  }
-
-  /**
    * Group commit: every part's statements, events (seqs consecutive across the parts, in order) and
    * recorded response, then the new session seq, in ONE D1 batch: all parts commit or none does.
    * Returns each part's stored events.

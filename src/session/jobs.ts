@@ -1,10 +1,10 @@
 import type { Env, Limits } from "../env";
 import type { Actor } from "../engine/authorize";
 import type { ServerStream, SessionServices } from "../engine/context";
-import { isFinished, jobKind, jobs, toJob, type JobKind, type JobOutcomeContext, type JobRow, type JobService } from "../engine/jobs";
+import { isFinished, jobs, toJob, type JobKind, type JobOutcomeContext, type JobRow, type JobService } from "../engine/jobs";
 import { bump, create } from "../engine/store";
 import { only, type Audience, type Tx } from "../engine/tx";
-import { AppError, invalidField, validationError, type Job, type JobStatus } from "../protocol";
+import { AppError, invalidField, validationError, type EventType, type Job, type JobStatus } from "../protocol";
 import type { Scheduler } from "./scheduler";
 
 /** The scheduler kind that watches a job in flight (see `JobRunner.lease`). */
@@ -18,16 +18,20 @@ export interface JobRunnerDeps {
   db: D1Database;
   session: SessionServices;
   scheduler: Scheduler;
+  /** The job kinds by name (src/domain/registry.ts). */
+  kinds: { get(name: string): JobKind<unknown, unknown> | undefined };
   openStream(audience: Audience, id: string): ServerStream;
   /**
-   * Runs `build` in the session's write queue and commits its Tx (events broadcast to their
-   * audiences) unless it returns false. Rejects when the commit fails.
+   * Runs `build` through the session's write pipeline and commits its Tx (events broadcast to
+   * their audiences) unless it returns false. `declared`: the events it may emit. Rejects when the
+   * commit fails.
    */
-  write(participantId: string | null, build: (tx: Tx, now: number) => Promise<boolean>): Promise<boolean>;
+  write(what: string, declared: ReadonlySet<EventType>, build: (tx: Tx, now: number) => Promise<boolean>): Promise<boolean>;
 }
 
 type Outcome = { ok: true; output: unknown } | { ok: false; error: AppError };
 type Lease = { job_id: string; deadline: number };
+type JobRef = Pick<JobRow, "id" | "kind">;
 
 /**
  * Runs jobs outside the write queue. A job is a row in D1 written in the same commit as the
@@ -43,13 +47,14 @@ export class JobRunner {
   /** The JobService of one handler: jobs go into its Tx and run once it committed. */
   service(tx: Tx, actor: Actor, now: number): JobService {
     return {
+      kind: (name) => this.deps.kinds.get(name),
       start: (kind, input, opts) => this.start(tx, actor, typeof kind === "string" ? kind : kind.kind, input, opts?.audience, now),
       cancel: (row) => this.cancel(tx, row, actor, now),
     };
   }
 
   private start(tx: Tx, actor: Actor, kindName: string, input: unknown, audience: Audience | undefined, now: number): Job {
-    const kind = jobKind(kindName);
+    const kind = this.deps.kinds.get(kindName);
     if (!kind) throw invalidField("kind", `no job kind '${kindName}'`);
     const parsed = kind.input.safeParse(input);
     if (!parsed.success) throw validationError(parsed.error, ["payload", "input"]);
@@ -103,11 +108,11 @@ export class JobRunner {
     }
     const row = await jobs.get(this.deps.db, this.deps.session.sessionId, data.job_id);
     if (!row || isFinished(row.status)) return;
-    const kind = jobKind(row.kind);
+    const kind = this.deps.kinds.get(row.kind);
     const interrupted = (why: string) => new AppError("UNAVAILABLE", `the job was interrupted by a restart of the session and ${why}`, { reason: "interrupted", attempts: row.attempts });
-    if (!kind) return this.finish(row.id, { ok: false, error: interrupted(`its kind '${row.kind}' is no longer known`) });
-    if (kind.onRestart === "fail") return this.finish(row.id, { ok: false, error: interrupted("cannot be resumed") });
-    if (row.attempts >= this.deps.limits.jobMaxAttempts) return this.finish(row.id, { ok: false, error: interrupted(`gave up after ${row.attempts} attempts`) });
+    if (!kind) return this.finish(row, { ok: false, error: interrupted(`its kind '${row.kind}' is no longer known`) });
+    if (kind.onRestart === "fail") return this.finish(row, { ok: false, error: interrupted("cannot be resumed") });
+    if (row.attempts >= this.deps.limits.jobMaxAttempts) return this.finish(row, { ok: false, error: interrupted(`gave up after ${row.attempts} attempts`) });
     this.lease(row.id, now + this.deps.limits.jobTimeoutMs, now);
     this.launch(row, kind);
   }
@@ -126,10 +131,10 @@ export class JobRunner {
   private async execute(queued: JobRow, kind: JobKind<unknown, unknown>, signal: AbortSignal, stream: ServerStream): Promise<void> {
     let outcome: Outcome;
     try {
-      const row = await this.transition(queued.id, ["queued", "running"], (r) => ({ status: "running", attempts: r.attempts + 1 }));
+      const row = await this.transition(queued, ["queued", "running"], (r) => ({ status: "running", attempts: r.attempts + 1 }));
       if (!row) return stream.end(); // cancelled (or finished) before it ran
       const { env, limits, session } = this.deps;
-      const record = (build: (ctx: JobOutcomeContext) => void | Promise<void>) => this.record(row.id, build);
+      const record = (build: (ctx: JobOutcomeContext) => void | Promise<void>) => this.record(row, build);
       const output = await abortable(kind.run(kind.input.parse(row.input), { job: toJob(row), signal, stream, env, limits, session, record }), signal);
       outcome = { ok: true, output: output ?? null };
     } catch (err) {
@@ -138,39 +143,39 @@ export class JobRunner {
       outcome = { ok: false, error: AppError.from(reason) };
     }
     stream.end();
-    await this.finish(queued.id, outcome);
+    await this.finish(queued, outcome);
   }
 
   /**
    * Commits the end of a job, unless it already ended (a cancellation won): a late outcome is
    * dropped. A kind whose `complete` fails gets its job failed instead.
    */
-  private async finish(jobId: string, outcome: Outcome): Promise<void> {
+  private async finish(job: JobRef, outcome: Outcome): Promise<void> {
     try {
-      await this.commitOutcome(jobId, outcome);
+      await this.commitOutcome(job, outcome);
     } catch (err) {
-      console.error(JSON.stringify({ msg: "job outcome not committed", job_id: jobId, error: String(err) }));
+      console.error(JSON.stringify({ msg: "job outcome not committed", job_id: job.id, error: String(err) }));
       if (!outcome.ok) throw err; // the lease retries it
-      await this.commitOutcome(jobId, { ok: false, error: AppError.from(err) });
+      await this.commitOutcome(job, { ok: false, error: AppError.from(err) });
     }
   }
 
-  private async commitOutcome(jobId: string, outcome: Outcome): Promise<void> {
+  private async commitOutcome(job: JobRef, outcome: Outcome): Promise<void> {
     await this.transition(
-      jobId,
+      job,
       ["queued", "running"],
       (row) => {
         if (!outcome.ok) return { status: "failed", error: outcome.error.toBody() };
-        const stored = jobKind(row.kind)?.storedOutput;
+        const stored = this.deps.kinds.get(row.kind)?.storedOutput;
         return { status: "succeeded", output: stored ? (stored(outcome.output) ?? null) : outcome.output };
       },
       async (ctx) => {
-        const kind = jobKind(ctx.job.kind);
+        const kind = this.deps.kinds.get(ctx.job.kind);
         if (outcome.ok) await kind?.complete?.(ctx, outcome.output);
         else kind?.failed?.(ctx, outcome.error);
       },
     );
-    this.deps.scheduler.cancel(`job:${jobId}`);
+    this.deps.scheduler.cancel(`job:${job.id}`);
   }
 
   /**
@@ -178,15 +183,15 @@ export class JobRunner {
    * `from`, writes the patch with a JobUpdated event (and what `extra` adds). Null when it was not.
    */
   private async transition(
-    jobId: string,
+    job: JobRef,
     from: JobStatus[],
     patch: (row: JobRow) => Partial<JobRow>,
     extra?: (ctx: JobOutcomeContext) => void | Promise<void>,
   ): Promise<JobRow | null> {
     const { db, session } = this.deps;
     let after: JobRow | null = null;
-    await this.deps.write(null, async (tx, now) => {
-      const row = await jobs.get(db, session.sessionId, jobId);
+    await this.write(job, async (tx, now) => {
+      const row = await jobs.get(db, session.sessionId, job.id);
       if (!row || !from.includes(row.status)) return false;
       after = bump(row, patch(row), now);
       // The kind's own changes first: JobUpdated, last, says the job ended with them.
@@ -198,14 +203,20 @@ export class JobRunner {
   }
 
   /** A running job's intermediate commit (JobRunContext.record): nothing once the job ended. */
-  private record(jobId: string, build: (ctx: JobOutcomeContext) => void | Promise<void>): Promise<boolean> {
+  private record(ref: JobRef, build: (ctx: JobOutcomeContext) => void | Promise<void>): Promise<boolean> {
     const { db, session } = this.deps;
-    return this.deps.write(null, async (tx, now) => {
-      const job = await jobs.get(db, session.sessionId, jobId);
+    return this.write(ref, async (tx, now) => {
+      const job = await jobs.get(db, session.sessionId, ref.id);
       if (!job || job.status !== "running") return false;
       await build({ db, tx, session, job, now });
       return true;
     });
+  }
+
+  /** A committed write about one job: it may emit JobUpdated and its kind's declared events. */
+  private write(job: JobRef, build: (tx: Tx, now: number) => Promise<boolean>): Promise<boolean> {
+    const events = this.deps.kinds.get(job.kind)?.events ?? [];
+    return this.deps.write(`job ${job.kind}`, new Set<EventType>(["JobUpdated", ...events]), build);
   }
 
   /** Cancels a job: the cancellation commits in the handler's Tx; the run is aborted after. */
@@ -213,7 +224,7 @@ export class JobRunner {
     const reason = new AppError("UNAVAILABLE", "the job was cancelled", { reason: "cancelled", by: actor.participant_id });
     const after = bump(row, { status: "cancelled", error: reason.toBody() }, now);
     const ctx: JobOutcomeContext = { db: this.deps.db, tx, session: this.deps.session, job: after, now };
-    jobKind(row.kind)?.failed?.(ctx, reason);
+    this.deps.kinds.get(row.kind)?.failed?.(ctx, reason);
     tx.write(jobs.update(this.deps.db, this.deps.session.sessionId, after)).emit({ type: "JobUpdated", job: toJob(after) }, this.audienceOf(after));
     tx.onCommit(() => {
       this.abort(row.id, reason);

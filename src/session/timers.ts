@@ -1,5 +1,5 @@
 import type { HandlerContext } from "../engine/context";
-import { timerKind, type TimerService } from "../engine/timers";
+import type { TimerKind, TimerService } from "../engine/timers";
 import type { Tx } from "../engine/tx";
 import { invalidField, validationError } from "../protocol";
 import type { Scheduler } from "./scheduler";
@@ -11,8 +11,10 @@ type TimerEntry = { kind: string; data: unknown };
 
 export interface DomainTimersDeps {
   scheduler: Scheduler;
-  /** Runs `fire` in the write queue with a system HandlerContext and commits what it wrote. */
-  write(fire: (ctx: HandlerContext) => Promise<void>): Promise<unknown>;
+  /** The timer kinds by name (src/domain/registry.ts). */
+  kinds: { get(name: string): TimerKind<unknown> | undefined };
+  /** Runs `fire` through the write pipeline with a system HandlerContext and commits what it wrote. */
+  write(kind: TimerKind<unknown>, fire: (ctx: HandlerContext) => Promise<void>): Promise<unknown>;
 }
 
 /** Domain timers on the object's one scheduler: ctx.timers for handlers, and the duty that fires them. */
@@ -24,7 +26,7 @@ export class DomainTimers {
     const name = (k: string | { kind: string }) => (typeof k === "string" ? k : k.kind);
     return {
       schedule: (k, dueAt, data, id) => {
-        const kind = timerKind(name(k));
+        const kind = this.deps.kinds.get(name(k));
         if (!kind) throw invalidField("kind", `no timer kind '${name(k)}'`);
         const parsed = kind.data.safeParse(data);
         if (!parsed.success) throw validationError(parsed.error, ["timer", kind.kind]);
@@ -38,12 +40,12 @@ export class DomainTimers {
 
   /** The scheduler duty: a kind no longer known is dropped (logged); a failing fire is retried. */
   async fire(entry: TimerEntry): Promise<void> {
-    const kind = timerKind(entry.kind);
+    const kind = this.deps.kinds.get(entry.kind);
     if (!kind) {
       console.error(JSON.stringify({ msg: "timer of an unknown kind dropped", kind: entry.kind }));
       return;
     }
     const data = kind.data.parse(entry.data);
-    await this.deps.write((ctx) => kind.fire(ctx, data));
+    await this.deps.write(kind, (ctx) => kind.fire(ctx, data));
   }
 }

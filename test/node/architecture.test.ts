@@ -92,6 +92,30 @@ describe("src/ architecture", () => {
     expect(wrong).toEqual([]);
   });
 
+  it("has one write path: only the pipeline commits to the event log; D1 batches only where listed", () => {
+    // A write is committed by src/session/pipeline.ts alone (requests, batches, jobs, timers,
+    // uploads, joins). The other batches: the commit itself and log retention (eventlog.ts), the
+    // metrics counters (not session state), and the rows of a session being created (no log yet).
+    const allowed: Record<string, RegExp> = {
+      "session/pipeline.ts": /\.commitGroup\(/,
+      "session/eventlog.ts": /\.batch\(|commitGroup\(/,
+      "session/metrics.ts": /\.batch\(/,
+      "domain/session.ts": /\.batch\(/,
+    };
+    const found: string[] = [];
+    for (const file of graph.keys()) {
+      const rel = relative(SRC, file);
+      if (floorOf(file) === "client") continue;
+      readFileSync(file, "utf8")
+        .split("\n")
+        .forEach((line, i) => {
+          if (/\.commitGroup\(|\.batch\(|\)\.run\(\)/.test(line) && !allowed[rel]?.test(line)) found.push(`${rel}:${i + 1}: ${line.trim()}`);
+        });
+    }
+    expect(found).toEqual([]);
+    expect(Object.keys(allowed).every((f) => graph.has(join(SRC, f)))).toBe(true);
+  });
+
   it("finds a cycle when there is one (the check itself works)", () => {
     const a = join(SRC, "a.ts");
     const b = join(SRC, "b.ts");

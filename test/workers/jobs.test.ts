@@ -1,12 +1,13 @@
 /**
  * Jobs, with kinds declared here: the test and the session object share one module graph under
- * vitest-pool-workers, so registerJobKind() here is seen by the object's runner.
+ * vitest-pool-workers, so kinds added to the registry here are seen by the object's runner.
  */
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { z } from "zod";
 import { create } from "../../src/engine/store";
-import { registerJobKind } from "../../src/engine/jobs";
+import { defineJobKind } from "../../src/engine/jobs";
+import { JOB_KINDS } from "../../src/domain/registry";
 import { ALL } from "../../src/engine/tx";
 import { goals } from "../../src/domain/world-tables";
 import { AppError, type Goal } from "../../src/protocol";
@@ -29,9 +30,10 @@ const GateInput = z.object({ key: z.string() });
 
 /** Streams two deltas, then waits for the test to open its gate; its result names a goal it creates. */
 function gateKind(kind: string, onRestart: "resume" | "fail") {
-  return registerJobKind({
+  return JOB_KINDS.add(defineJobKind({
     kind,
     input: GateInput,
+    events: ["GoalCreated"],
     onRestart,
     startable: "play",
     async run({ key }, ctx) {
@@ -47,21 +49,22 @@ function gateKind(kind: string, onRestart: "resume" | "fail") {
       const goal = create<Goal>({ world_id: ctx.session.worldId, name: output.text, description: `from job ${ctx.job.id}` }, ctx.now);
       ctx.tx.write(goals.insert(ctx.db, { session_id: ctx.session.sessionId, world_id: ctx.session.worldId }, goal)).emit({ type: "GoalCreated", goal }, ALL);
     },
-  });
+  }));
 }
 gateKind("test.gate", "resume");
 gateKind("test.fragile", "fail");
-registerJobKind({
+JOB_KINDS.add(defineJobKind({
   kind: "test.failing",
   input: z.null().optional(),
+  events: [],
   onRestart: "fail",
   startable: "play",
   async run(_input, ctx) {
     ctx.stream.send("partial");
     throw new AppError("UNAVAILABLE", "the provider is down");
   },
-});
-registerJobKind({ kind: "test.internal", input: z.unknown(), onRestart: "fail", run: async () => null });
+}));
+JOB_KINDS.add(defineJobKind({ kind: "test.internal", input: z.unknown(), events: [], onRestart: "fail", run: async () => null }));
 
 /**
  * Lets the job's run finish. Resolved from inside the object, as a provider's answer would be:

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { onRegionEntry } from "../../src/domain/scenes";
+import { HOOKS } from "../../src/domain/registry";
 import { appendStoryEvent } from "../../src/domain/story";
 import { TestSocket, joinSession, settle, table } from "./helpers";
 import { uploadImage } from "./image-helpers";
@@ -188,11 +188,11 @@ describe("MoveToRegion", () => {
     const t = await table();
     const { street, hall } = await map(t);
     const calls: { character: string; from: string | null; to: string }[] = [];
-    onRegionEntry(async (ctx, move) => {
+    HOOKS.regionEntry.add({ name: "test.calls", run: async (ctx, move) => {
       if (ctx.session.sessionId !== t.dmGrant.session_id) return;
       calls.push({ character: move.character.id, from: move.from?.id ?? null, to: move.to.id });
       await appendStoryEvent(ctx, { kind: "staging_approved", summary: `staging for ${move.to.name}`, hidden: true, region_id: move.to.id });
-    });
+    } });
     const pc = await t.player.ok({ type: "CreateCharacter", data: { kind: "pc", name: "Aria" } });
     await t.player.ok({ type: "MoveToRegion", character_id: pc.id, region_id: street.id });
     await t.player.ok({ type: "MoveToRegion", character_id: pc.id, region_id: hall.id });

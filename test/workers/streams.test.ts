@@ -60,7 +60,7 @@ describe("server streams", () => {
     const big = "x".repeat(1000);
     await inSession(t.dmGrant.session_id, (session) => {
       // A small budget for this object only (the default is 16 MiB at once, 1 MiB/s after).
-      Object.assign((session as unknown as { outbound: { budget: object } }).outbound.budget, { burstBytes: 5_000, bytesPerSecond: 0 });
+      Object.assign((session as unknown as { connections: { delivery: { outbound: { budget: object } } } }).connections.delivery.outbound.budget, { burstBytes: 5_000, bytesPerSecond: 0 });
       const s = session.openStream(only(t.playerGrant.participant_id), "flood");
       for (let i = 0; i < 10; i++) s.send(big);
       s.end();
