@@ -64,7 +64,8 @@ function namedCharacters(event: AnyEvent): { ids: string[]; keepOnly: (keep: (id
 }
 
 /**
- * Runs on every Tx before it commits (router): events players receive name only characters
+ * Runs on every Tx before it commits (src/session/pipeline.ts: requests, jobs, timers, uploads
+ * alike): events players receive name only characters
  * visible once the Tx is committed. An event for everyone that names others splits in two: DMs
  * get it whole, players without those ids. Costs a query only when such an event is in the Tx.
  */
