@@ -149,3 +149,11 @@ export async function loadSessionState(db: D1Database, sessionId: string) {
   const roster = new Map(results.map((r) => participants.fromRow(r)).map((p) => [p.id, p] as const));
   return { worldId: row.world_id, settings, seq: row.seq, roster };
 }
+
+/** POST /auth/join: a new participant's row in the Tx; the roster learns it once committed. */
+export function addParticipant(ctx: HandlerContext, input: { name: string; role: ParticipantRow["role"] }): ParticipantRow {
+  const { sessionId: session_id, worldId: world_id } = ctx.session;
+  const row: ParticipantRow = { id: crypto.randomUUID(), version: 1, created_at: ctx.now, updated_at: ctx.now, world_id, name: input.name, role: input.role, kicked_at: null };
+  ctx.tx.write(participants.insert(ctx.db, { session_id, world_id }, row)).onCommit(() => ctx.session.rememberParticipant(row));
+  return row;
+}

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { limits, type Env, type Limits } from "../env";
-import { participants, type ParticipantRow } from "../engine/participants";
+import type { ParticipantRow } from "../engine/participants";
 import type { ServerStream, SessionServices } from "../engine/context";
 import { AppError, UPLOAD_EVENTS, type Asset, type ErrorBody, type Role, type SessionSettings } from "../protocol";
 import { EventLog } from "./eventlog";
@@ -8,7 +8,8 @@ import { Metrics } from "./metrics";
 import { ReadCache } from "../engine/read-cache";
 import { routeRequest } from "./router";
 import { Tx, type Audience } from "../engine/tx";
-import { createSessionRows, loadSessionState } from "../domain/session";
+import { addParticipant, createSessionRows, loadSessionState } from "../domain/session";
+import { Upkeep } from "./upkeep";
 import { HOOKS, JOB_KINDS, TIMER_KINDS } from "../domain/registry";
 import { Deadlines } from "./deadlines";
 import { Scheduler } from "./scheduler";
@@ -22,16 +23,12 @@ import type { Actor } from "../engine/authorize";
 import { Connections, IDENTITY_HEADERS, SWEEP, kickedError } from "./connections";
 import { Intake } from "./intake";
 import { Joins } from "./join";
-import { NOTHING, Pipeline } from "./pipeline";
+import { Pipeline } from "./pipeline";
 
 export { IDENTITY_HEADERS };
 
 export type RpcResult<T> = { ok: true; value: T } | { ok: false; error: ErrorBody };
 
-const METRICS_FLUSH_MS = 5_000;
-const TRIM_EVERY_EVENTS = 200;
-/** The scheduler kinds (and entry ids) of the object's own duties. */
-const DUTY = { flush: "metrics.flush", trim: "log.trim" } as const;
 
 /**
  * One game session: a thin lifecycle shell. Each runtime entry point (fetch, webSocketMessage,
@@ -49,7 +46,6 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
   private loading?: Promise<void>;
   private readonly metrics = new Metrics();
   private readonly reads = new ReadCache();
-  private lastTrimSeq = 0;
   private readonly logRequest: RequestLogPolicy;
   private readonly scheduler: Scheduler;
   private readonly connections: Connections;
@@ -58,6 +54,7 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
   private readonly timers: DomainTimers;
   private readonly intake: Intake;
   private readonly joins: Joins;
+  private readonly upkeep: Upkeep;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -65,11 +62,11 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
     this.logRequest = requestLogPolicy(env.LOG_REQUESTS);
     // Heartbeats are answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+    this.upkeep = new Upkeep({ db: env.DB, limits: lim, metrics: this.metrics, scheduler: () => this.scheduler, log: () => this.log(), sockets: () => ctx.getWebSockets().length });
     this.scheduler = new Scheduler(
       ctx.storage,
       {
-        [DUTY.flush]: () => this.metrics.flush(env.DB, this.sessionId, ctx.getWebSockets().length, Date.now()),
-        [DUTY.trim]: () => this.log().trim({ minEvents: lim.eventLogMinEvents, minAgeMs: lim.eventLogMinAgeMs, requestTtlMs: lim.requestLogTtlMs }, Date.now()),
+        ...this.upkeep.duties,
         [SWEEP]: () => this.connections.sweep(Date.now()),
         [JOB_LEASE]: (data) => this.jobs.onLease(data),
         [DOMAIN_TIMER]: (data) => this.timers.fire(data),
@@ -89,7 +86,7 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
       jobs: (tx, actor, now) => this.jobs.service(tx, actor, now),
       timers: (tx) => this.timers.service(tx),
       broadcast: (events) => delivery.broadcast(events),
-      afterCommit: () => this.maybeTrim(),
+      afterCommit: () => this.upkeep.afterCommit(),
       replayed: () => this.metrics.replayedRequest(),
     });
     this.jobs = new JobRunner({
@@ -100,17 +97,9 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
       scheduler: this.scheduler,
       kinds: JOB_KINDS,
       openStream: (audience, id) => this.openStream(audience, id),
-      write: async (what, declared, build) => (await this.pipeline.write(SYSTEM_ACTOR, what, declared, async (c) => ((await build(c.tx, c.now)) ? null : NOTHING))).committed,
+      pipeline: this.pipeline,
     });
-    this.timers = new DomainTimers({
-      scheduler: this.scheduler,
-      kinds: TIMER_KINDS,
-      write: (kind, fire) =>
-        this.pipeline.write(SYSTEM_ACTOR, `timer ${kind.kind}`, kind.events, async (c) => {
-          await fire(c);
-          return c.tx.statements.length === 0 && c.tx.events.length === 0 ? NOTHING : null;
-        }),
-    });
+    this.timers = new DomainTimers({ scheduler: this.scheduler, kinds: TIMER_KINDS, pipeline: this.pipeline });
     this.intake = new Intake({
       limits: lim,
       connections: this.connections,
@@ -119,7 +108,7 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
       request: async (ws, att, actor, requestId, payload) => {
         const answer = (result: Parameters<typeof delivery.respond>[3]) => delivery.respond(ws, att.role, requestId, result);
         await routeRequest({ limits: lim, session: this, metrics: this.metrics, pipeline: this.pipeline, logRequest: this.logRequest, answer }, actor, requestId, payload);
-        this.scheduleFlush();
+        this.upkeep.afterRequest();
       },
     });
     this.joins = new Joins({ limits: lim, session: this, connections: this.connections, pipeline: this.pipeline, metrics: this.metrics, log: () => this.log() });
@@ -176,12 +165,8 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
   /** POST /auth/join: a new participant of this session. */
   async addParticipant(input: { session_id: string; name: string; role: Role }): Promise<RpcResult<{ world_id: string; participant_id: string }>> {
     return this.rpc(input.session_id, async () => {
-      const { sessionId, worldId } = this;
-      const row: ParticipantRow = { id: crypto.randomUUID(), version: 1, created_at: Date.now(), updated_at: Date.now(), world_id: worldId, name: input.name, role: input.role, kicked_at: null };
-      await this.pipeline.write(SYSTEM_ACTOR, "AddParticipant", [], async (ctx) => {
-        ctx.tx.write(participants.insert(ctx.db, { session_id: sessionId, world_id: worldId }, row)).onCommit(() => this.rememberParticipant(row));
-      });
-      return { world_id: worldId, participant_id: row.id };
+      const { data: row } = await this.pipeline.write(SYSTEM_ACTOR, "AddParticipant", [], async (ctx) => addParticipant(ctx, input));
+      return { world_id: this.worldId, participant_id: row.id };
     });
   }
 
@@ -320,7 +305,7 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
       // Remember the id, so that a wake from hibernation (no Worker call) can load it again.
       if (sessionId && (await this.ctx.storage.get<string>("session_id")) !== id) await this.ctx.storage.put("session_id", id);
       this.state = { sessionId: id, worldId: s.worldId, settings: s.settings, roster: s.roster, log: new EventLog(this.env.DB, id, s.seq) };
-      this.lastTrimSeq = s.seq;
+      this.upkeep.loaded(s.seq);
       this.connections.delivery.broadcastSeq = s.seq;
       // A fresh instance runs no job: any still leased was cut off by a restart; pick it up now.
       this.jobs.expediteLeases(Date.now());
@@ -328,18 +313,5 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
       this.loading = undefined;
     });
     await this.loading;
-  }
-
-  /** Counters reach D1 at most METRICS_FLUSH_MS after the first change since the last flush. */
-  private scheduleFlush(): void {
-    if (!this.metrics.dirty) return;
-    this.scheduler.schedule(DUTY.flush, DUTY.flush, Date.now() + METRICS_FLUSH_MS, null, "earliest");
-  }
-
-  /** Every TRIM_EVERY_EVENTS events, retention runs as a duty (retried if D1 fails). */
-  private maybeTrim(): void {
-    if (this.log().seq - this.lastTrimSeq < TRIM_EVERY_EVENTS) return;
-    this.lastTrimSeq = this.log().seq;
-    this.scheduler.schedule(DUTY.trim, DUTY.trim, Date.now(), null, "earliest");
   }
 }

@@ -1,11 +1,13 @@
 import type { Env, Limits } from "../env";
 import type { Actor } from "../engine/authorize";
-import type { ServerStream, SessionServices } from "../engine/context";
+import type { HandlerContext, ServerStream, SessionServices } from "../engine/context";
 import { isFinished, jobs, toJob, type JobKind, type JobOutcomeContext, type JobRow, type JobService } from "../engine/jobs";
 import { bump, create } from "../engine/store";
 import { only, type Audience, type Tx } from "../engine/tx";
 import { AppError, invalidField, validationError, type EventType, type Job, type JobStatus } from "../protocol";
 import type { Scheduler } from "./scheduler";
+import { NOTHING, type Pipeline } from "./pipeline";
+import { SYSTEM_ACTOR } from "../engine/timers";
 
 /** The scheduler kind that watches a job in flight (see `JobRunner.lease`). */
 export const JOB_LEASE = "job.lease";
@@ -21,12 +23,8 @@ export interface JobRunnerDeps {
   /** The job kinds by name (src/domain/registry.ts). */
   kinds: { get(name: string): JobKind<unknown, unknown> | undefined };
   openStream(audience: Audience, id: string): ServerStream;
-  /**
-   * Runs `build` through the session's write pipeline and commits its Tx (events broadcast to
-   * their audiences) unless it returns false. `declared`: the events it may emit. Rejects when the
-   * commit fails.
-   */
-  write(what: string, declared: ReadonlySet<EventType>, build: (tx: Tx, now: number) => Promise<boolean>): Promise<boolean>;
+  /** Every step of a job is a write of the session's pipeline (the session itself acts). */
+  pipeline: Pipeline;
 }
 
 type Outcome = { ok: true; output: unknown } | { ok: false; error: AppError };
@@ -214,9 +212,11 @@ export class JobRunner {
   }
 
   /** A committed write about one job: it may emit JobUpdated and its kind's declared events. */
-  private write(job: JobRef, build: (tx: Tx, now: number) => Promise<boolean>): Promise<boolean> {
-    const events = this.deps.kinds.get(job.kind)?.events ?? [];
-    return this.deps.write(`job ${job.kind}`, new Set<EventType>(["JobUpdated", ...events]), build);
+  /** Commits what `build` adds to the Tx unless it returns false; rejects when the commit fails. */
+  private async write(job: JobRef, build: (tx: Tx, now: number) => Promise<boolean>): Promise<boolean> {
+    const declared: EventType[] = ["JobUpdated", ...(this.deps.kinds.get(job.kind)?.events ?? [])];
+    const run = async (ctx: HandlerContext) => ((await build(ctx.tx, ctx.now)) ? null : NOTHING);
+    return (await this.deps.pipeline.write(SYSTEM_ACTOR, `job ${job.kind}`, declared, run)).committed;
   }
 
   /** Cancels a job: the cancellation commits in the handler's Tx; the run is aborted after. */

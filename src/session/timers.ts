@@ -1,5 +1,6 @@
 import type { HandlerContext } from "../engine/context";
-import type { TimerKind, TimerService } from "../engine/timers";
+import { SYSTEM_ACTOR, type TimerKind, type TimerService } from "../engine/timers";
+import { NOTHING, type Pipeline } from "./pipeline";
 import type { Tx } from "../engine/tx";
 import { invalidField, validationError } from "../protocol";
 import type { Scheduler } from "./scheduler";
@@ -13,8 +14,8 @@ export interface DomainTimersDeps {
   scheduler: Scheduler;
   /** The timer kinds by name (src/domain/registry.ts). */
   kinds: { get(name: string): TimerKind<unknown> | undefined };
-  /** Runs `fire` through the write pipeline with a system HandlerContext and commits what it wrote. */
-  write(kind: TimerKind<unknown>, fire: (ctx: HandlerContext) => Promise<void>): Promise<unknown>;
+  /** `fire` runs as a write of the pipeline, with a system HandlerContext (SYSTEM_ACTOR). */
+  pipeline: Pipeline;
 }
 
 /** Domain timers on the object's one scheduler: ctx.timers for handlers, and the duty that fires them. */
@@ -46,6 +47,9 @@ export class DomainTimers {
       return;
     }
     const data = kind.data.parse(entry.data);
-    await this.deps.write(kind, (ctx) => kind.fire(ctx, data));
+    await this.deps.pipeline.write(SYSTEM_ACTOR, `timer ${kind.kind}`, kind.events, async (ctx) => {
+      await kind.fire(ctx, data);
+      return ctx.tx.statements.length === 0 && ctx.tx.events.length === 0 ? NOTHING : null;
+    });
   }
 }
