@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { HANDLERS } from "../../src/domain/registry";
+import { HANDLERS, HOOKS, JOB_KINDS, TIMER_KINDS } from "../../src/domain/registry";
+import { Registry, mergeOnce } from "../../src/engine/registry";
 import type { HandlerContext } from "../../src/engine/context";
 import { OPERATIONS, OPERATION_TYPES } from "../../src/protocol";
 import { TestSocket, createSession, joinSession, settle } from "./helpers";
@@ -20,13 +21,25 @@ function createGoalEmitsUndeclared() {
   });
 }
 
+describe("the domain registry", () => {
+  it("lists the job kinds, timer kinds and region-entry hooks by name; a name given twice throws", () => {
+    expect([...JOB_KINDS].map((k) => k.kind)).toEqual(expect.arrayContaining(["dialogue.reply", "images.generate"]));
+    expect([...TIMER_KINDS].map((k) => k.kind)).toEqual(expect.arrayContaining(["staging.timeout"]));
+    expect([...HOOKS.regionEntry].map((h) => h.name)).toEqual(expect.arrayContaining(["staging"]));
+    const [first] = JOB_KINDS;
+    expect(() => JOB_KINDS.add(first!)).toThrow(`duplicate job kind '${first!.kind}'`);
+    expect(() => new Registry<{ name: string }>("hook", (h) => h.name, [{ name: "a" }, { name: "a" }])).toThrow("duplicate hook 'a'");
+    expect(() => mergeOnce("handler", [{ CreateGoal: 1 }, { CreateGoal: 2 }])).toThrow("duplicate handler 'CreateGoal'");
+  });
+});
+
 describe("operation registry", () => {
   afterEach(() => vi.restoreAllMocks());
 
   it("handlers carry only code: access, write and events are declared in src/protocol/ops", () => {
     expect(Object.keys(HANDLERS).sort()).toEqual(OPERATION_TYPES.filter((t) => t !== "Batch").sort());
     for (const [type, handler] of Object.entries(HANDLERS)) {
-      expect(Object.keys(handler).filter((k) => k !== "handle" && k !== "external"), type).toEqual([]);
+      expect(Object.keys(handler).filter((k) => k !== "handle"), type).toEqual([]);
     }
   });
 
