@@ -14,8 +14,13 @@ export const ASSET: EntityKind<Asset> = {
   what: "asset",
   events: { created: "AssetCreated", updated: "AssetUpdated", deleted: "AssetDeleted", key: "asset", idKey: "asset_id" },
   // Which character an image shows stays with DMs: it could name a hidden NPC (players must not
-  // learn its id). Places and scenes are never hidden.
-  playerView: (a) => (a.depicts?.kind === "character" ? { ...a, depicts: null } : a),
+  // learn its id). Places and scenes are never hidden. A generated image's label is its prompt:
+  // DM material too (players and spectators get "").
+  playerView: (a) => {
+    const depicts = a.depicts?.kind === "character" ? null : a.depicts;
+    const label = a.source === "generated" ? "" : a.label;
+    return depicts === a.depicts && label === a.label ? a : { ...a, depicts, label };
+  },
 };
 
 type Imaged = { id: string; version: number; created_at: number; updated_at: number } & Record<string, unknown>;
@@ -112,7 +117,16 @@ export const assetHandlers = defineHandlers({
     async handle(ctx, p) {
       // A player may filter by a character it can see only (a hidden NPC's id finds NOT_FOUND, as everywhere).
       if (p.depicts_kind === "character" && p.depicts_id && !isDm(ctx.actor)) await requireVisible(ctx, CHARACTER, p.depicts_id);
-      const where = conditions(p.depicts_kind ? ["json_extract(depicts, '$.kind') = ?", p.depicts_kind] : false, p.depicts_id ? ["json_extract(depicts, '$.id') = ?", p.depicts_id] : false);
+      // Whatever else the filter says, a player's filter on `depicts` never matches an image of a
+      // character it cannot see (`depicts_id` alone would otherwise find a hidden NPC's portrait).
+      const filtered = (p.depicts_kind || p.depicts_id) && !isDm(ctx.actor);
+      const where = conditions(
+        p.depicts_kind ? ["json_extract(depicts, '$.kind') = ?", p.depicts_kind] : false,
+        p.depicts_id ? ["json_extract(depicts, '$.id') = ?", p.depicts_id] : false,
+        filtered
+          ? ["(json_extract(depicts, '$.kind') IS NOT 'character' OR json_extract(depicts, '$.id') IN (SELECT id FROM characters WHERE session_id = ? AND hidden = 0))", ctx.session.sessionId]
+          : false,
+      );
       const page = await assets.page(ctx.db, ctx.session.sessionId, { ...where, cursor: p.cursor, limit: p.limit, order: "desc" });
       return { items: await Promise.all(page.items.map((a) => view(ctx, viewOf(ctx, ASSET, a)))), next_cursor: page.next_cursor };
     },

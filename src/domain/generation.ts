@@ -3,6 +3,7 @@ import { AppError, GenerationRequestSchema, invalidField, type Asset, type Gener
 import { assetKey } from "../engine/asset-urls";
 import { defineHandlers } from "../engine/context";
 import { sniffImage, sha256Hex } from "../engine/image-sniff";
+import { stripMetadata } from "../engine/image-strip";
 import { isFinished, jobs, registerJobKind, type JobOutcomeContext, type JobRunContext } from "../engine/jobs";
 import { Table, bump, conditions } from "../engine/store";
 import { DMS } from "../engine/tx";
@@ -56,9 +57,17 @@ function saveBatch(o: JobOutcomeContext, row: BatchRow, patch: Partial<BatchRow>
  * batch overwrites rather than duplicates), then the row, AssetCreated and GenerationProgress in
  * one commit. An image whose commit did not happen (cancelled, D1 down) leaves no object.
  */
-async function storeImage(ctx: JobRunContext, req: GenerationRequest, promptId: string, bytes: Uint8Array): Promise<void> {
-  const info = sniffImage(bytes);
+async function storeImage(ctx: JobRunContext, req: GenerationRequest, promptId: string, made: Uint8Array): Promise<void> {
+  const info = sniffImage(made);
   if (!info) throw new AppError("UNAVAILABLE", "the image provider returned something that is not a PNG, JPEG, WebP or GIF", { reason: "generation_error" });
+  // ComfyUI writes its prompt and workflow into the PNG (and the offline provider the prompt):
+  // nothing but the pixels is stored, so players downloading it never read the DM's prompt.
+  let bytes: Uint8Array;
+  try {
+    bytes = stripMetadata(info.content_type, made);
+  } catch (err) {
+    throw new AppError("UNAVAILABLE", `the image provider returned a broken image: ${AppError.from(err).message}`, { reason: "generation_error" });
+  }
   const key = assetKey(ctx.session.sessionId, promptId);
   await ctx.env.IMAGES.put(key, bytes, { httpMetadata: { contentType: info.content_type } });
   let committed = false;

@@ -4,6 +4,7 @@ import { z } from "zod";
 import { limits, type Env } from "../env";
 import { assetKey, signAssetUrl, verifyAssetUrl } from "../engine/asset-urls";
 import { sha256Hex, sniffImage } from "../engine/image-sniff";
+import { stripMetadata } from "../engine/image-strip";
 import { newId } from "../engine/store";
 import { AppError, EntityRefSchema, ImageSlotSchema, validationError, type Asset, type UploadResult } from "../protocol";
 import type { UploadInput } from "../domain/assets";
@@ -94,19 +95,21 @@ export const assetRoutes = new Hono<{ Bindings: Env }>()
     // Who may upload what is known before a byte is read.
     unwrap(await session.checkUpload({ session_id: claims.sid, actor, target }));
 
-    const bytes = await readExactly(c.req.raw.body, length);
-    const info = sniffImage(bytes);
+    const received = await readExactly(c.req.raw.body, length);
+    const info = sniffImage(received);
     if (!info) {
       const e = new AppError("VALIDATION_ERROR", "not a PNG, JPEG, WebP or GIF image (checked by its bytes, whatever its Content-Type says)", { reason: "unsupported_media_type", accepted: ["image/png", "image/jpeg", "image/webp", "image/gif"] });
       return c.json(e.toBody(), 415);
     }
+    // Stored without its metadata (EXIF, XMP, text chunks, comments): see docs/images.md.
+    const bytes = stripMetadata(info.content_type, received);
     const sha256 = await sha256Hex(bytes);
     const asset_id = newId();
     const key = assetKey(claims.sid, asset_id);
     await c.env.IMAGES.put(key, bytes, { httpMetadata: { contentType: info.content_type }, sha256 });
     let result: RpcResult<Asset>;
     try {
-      result = await session.recordUpload({ session_id: claims.sid, actor, upload: { asset_id, ...info, size: length, sha256, label, target } });
+      result = await session.recordUpload({ session_id: claims.sid, actor, upload: { asset_id, ...info, size: bytes.byteLength, sha256, label, target } });
     } catch (err) {
       result = { ok: false, error: AppError.from(err).toBody() };
     }

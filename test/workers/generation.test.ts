@@ -6,7 +6,7 @@ import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test"
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { sessionStub } from "../../src/worker/auth";
 import { TestSocket, settle, table } from "./helpers";
-import { PNG_1X1, download } from "./image-helpers";
+import { PNG_1X1, asText, download, pngChunk, pngWith } from "./image-helpers";
 
 const COMFY = "http://comfy.test";
 const ev = (type: string, pred: (e: any) => boolean = () => true) => (f: any) => f.type === "Event" && f.event.type === type && pred(f.event);
@@ -15,7 +15,7 @@ const objectsOf = async (sessionId: string) => (await env.IMAGES.list({ prefix: 
 
 type Mode = "success" | "error" | "never";
 /** A ComfyUI speaking /prompt, /history, /queue, /view, /interrupt; `pollsUntilDone` /history calls per prompt before it has outputs. */
-function fakeComfy(opts: { mode?: Mode; pollsUntilDone?: number; promptStatus?: number; historyStatus?: number } = {}) {
+function fakeComfy(opts: { mode?: Mode; pollsUntilDone?: number; promptStatus?: number; historyStatus?: number; image?: Uint8Array } = {}) {
   const posted: { prompt_id: string; prompt: any }[] = [];
   const polls = new Map<string, number>();
   const deleted: string[] = [];
@@ -60,7 +60,7 @@ function fakeComfy(opts: { mode?: Mode; pollsUntilDone?: number; promptStatus?: 
       deleted.push(id);
       return Response.json({});
     }
-    if (url.pathname === "/view") return new Response(PNG_1X1, { headers: { "content-type": "image/png" } });
+    if (url.pathname === "/view") return new Response(opts.image ?? PNG_1X1, { headers: { "content-type": "image/png" } });
     return new Response("not found", { status: 404 });
   });
   return { posted, polls, deleted, spy, interrupts };
@@ -100,7 +100,9 @@ describe("generation", () => {
     expect(asset).toMatchObject({ source: "generated", generation_id: batch.id, content_type: "image/png", width: 171, height: 256, depicts: { kind: "character", id: npc.id } });
     const bytes = new Uint8Array(await (await download(asset.url)).arrayBuffer());
     expect(Array.from(bytes.subarray(1, 4), (b) => String.fromCharCode(b)).join("")).toBe("PNG");
-    expect(new TextDecoder("latin1").decode(bytes)).toContain("offline placeholder");
+    // The placeholder's text chunks (its prompt among them) are not stored.
+    expect(asText(bytes)).not.toContain("tavern keeper");
+    expect(asText(bytes)).not.toContain("tEXt");
     // Deterministic from the prompt: the same request makes the same bytes.
     const again = await t.dm.ok({ type: "StartGeneration", prompt: "a tavern keeper, oil painting", image: "portrait", seed: 1 });
     const twice = await t.dm.ok({ type: "StartGeneration", prompt: "a tavern keeper, oil painting", image: "portrait", seed: 1 });
@@ -111,6 +113,39 @@ describe("generation", () => {
     expect(list.items.map((x: any) => x.id)).toContain(batch.id);
     expect(list.items.find((x: any) => x.id === batch.id)).toMatchObject({ completed: 2, asset_ids: done.event.asset_ids });
     expect((await t.player.request({ type: "ListGenerationBatches" })).code).toBe("FORBIDDEN");
+    t.close();
+  });
+
+  it("the prompt stays with DMs: not in players' labels, events, lists or replay, nor in the stored image's metadata", async () => {
+    const t = await table();
+    await useComfy(t.dmGrant.session_id);
+    const prompt = "the secret twin of the duke, hooded";
+    // As ComfyUI saves it: the prompt and the workflow in tEXt chunks (plus an iTXt and an eXIf).
+    const image = pngWith(pngChunk("tEXt", `prompt\0{"6":{"inputs":{"text":"${prompt}"}}}`), pngChunk("tEXt", `workflow\0{"nodes":["${prompt}"]}`), pngChunk("iTXt", `parameters\0\0\0\0\0${prompt}`), pngChunk("eXIf", `MM\0*${prompt}`));
+    fakeComfy({ image });
+    const batch = await t.dm.ok({ type: "StartGeneration", prompt, image: "backdrop" });
+    const done = await t.dm.waitFor(ev("GenerationComplete", (e) => e.batch_id === batch.id));
+    const [id] = done.event.asset_ids;
+    const dmView = await t.dm.ok({ type: "GetAsset", asset_id: id });
+    expect(dmView.label).toBe(prompt);
+    for (const s of [t.player, t.spectator]) {
+      const created = await s.waitFor(ev("AssetCreated", (e) => e.asset.id === id));
+      expect(created.event.asset.label).toBe("");
+      expect((await s.ok({ type: "GetAsset", asset_id: id })).label).toBe("");
+      expect((await s.ok({ type: "ListAssets" })).items.map((a: any) => a.label)).toEqual([""]);
+    }
+    // A replay from the start carries the players' view too.
+    const again = await TestSocket.open(t.playerGrant);
+    await again.join(0);
+    const replayed = await again.waitFor(ev("AssetCreated", (e) => e.asset.id === id));
+    expect(JSON.stringify(replayed)).not.toContain("duke");
+    again.close();
+    // The bytes a player downloads: the pixels, none of the text.
+    const bytes = new Uint8Array(await (await download((await t.player.ok({ type: "GetAsset", asset_id: id })).url)).arrayBuffer());
+    expect(asText(bytes)).not.toContain("duke");
+    expect(asText(bytes)).not.toMatch(/tEXt|iTXt|eXIf/);
+    expect(bytes).toEqual(PNG_1X1);
+    expect(dmView).toMatchObject({ size: PNG_1X1.length, width: 1, height: 1 });
     t.close();
   });
 
