@@ -206,6 +206,18 @@ export const generationHandlers = defineHandlers({
         if (!IMAGE_COLUMNS[req.target.kind].slots[req.image]) throw invalidField("image", `a ${req.target.kind} has no ${req.image}`);
         await requireVisible(ctx, IMAGE_COLUMNS[req.target.kind].kind, req.target.id);
       }
+      // Outside work is bounded per session: a batch runs one provider request at a time, and at
+      // most GENERATION_MAX_ACTIVE batches are queued or running (the pending ones of a Batch too).
+      const max = ctx.limits.generationMaxActive;
+      const active = await batches.rows(ctx, { sql: "status IN ('queued', 'running')", match: (b) => b.status === "queued" || b.status === "running" });
+      if (active.length >= max) {
+        throw new AppError("RATE_LIMITED", `${active.length} generation batches are already queued or running (at most ${max} per session): wait for one to end or cancel it`, {
+          reason: "generation_busy",
+          limit: max,
+          active: active.map((b) => b.id),
+          retry_after_ms: Math.max(1000, 5 * ctx.limits.generationPollMs),
+        });
+      }
       const provider = imageProvider(ctx.env).name;
       const job = ctx.jobs.start(GENERATE, { provider, request: req });
       const row: BatchRow = {
@@ -225,7 +237,7 @@ export const generationHandlers = defineHandlers({
         reason: null,
         created_by: ctx.actor.participant_id,
       };
-      ctx.tx.write(batches.insert(ctx.db, { session_id: ctx.session.sessionId, world_id: ctx.session.worldId }, row));
+      batches.add(ctx, row);
       ctx.tx.emit({ type: "GenerationQueued", batch: toBatch(row) }, DMS);
       return toBatch(row);
     },

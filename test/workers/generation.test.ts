@@ -222,6 +222,70 @@ describe("generation", () => {
     t.close();
   });
 
+  it("outside work is bounded per session: at most 2 batches at once, one request each, and no request timer outlives its request", async () => {
+    const t = await table();
+    await useComfy(t.dmGrant.session_id);
+    const comfy = fakeComfy({ mode: "never" });
+    // Requests to the fake ComfyUI in flight, at most.
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let requests = 0;
+    const base = comfy.spy.getMockImplementation()!;
+    comfy.spy.mockImplementation(async (input: any, init?: any) => {
+      if (!new Request(input, init).url.startsWith(COMFY)) return base(input, init);
+      requests++;
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      try {
+        return await base(input, init);
+      } finally {
+        inFlight--;
+      }
+    });
+    // Live 30 s timers (a ComfyUI request's timeout), whether AbortSignal.timeout or setTimeout.
+    const live = new Set<unknown>();
+    const REQUEST_TIMEOUT_MS = 30_000;
+    const realTimeout = AbortSignal.timeout.bind(AbortSignal);
+    vi.spyOn(AbortSignal, "timeout").mockImplementation((ms: number) => {
+      const signal = realTimeout(ms);
+      if (ms === REQUEST_TIMEOUT_MS) {
+        live.add(signal);
+        signal.addEventListener("abort", () => live.delete(signal));
+      }
+      return signal;
+    });
+    const realSet = globalThis.setTimeout;
+    const realClear = globalThis.clearTimeout;
+    vi.spyOn(globalThis, "setTimeout").mockImplementation(((fn: () => void, ms?: number, ...args: unknown[]) => {
+      let id: unknown;
+      id = realSet(() => (live.delete(id), fn()), ms, ...args);
+      if (ms === REQUEST_TIMEOUT_MS) live.add(id);
+      return id;
+    }) as never);
+    vi.spyOn(globalThis, "clearTimeout").mockImplementation(((id: any) => (live.delete(id), realClear(id))) as never);
+
+    const [a, b] = [await t.dm.ok({ type: "StartGeneration", prompt: "one", image: "portrait" }), await t.dm.ok({ type: "StartGeneration", prompt: "two", image: "portrait" })];
+    for (const prompt of ["three", "four"]) {
+      const refused = await t.dm.request({ type: "StartGeneration", prompt, image: "portrait" });
+      expect(refused).toMatchObject({ code: "RATE_LIMITED", details: { reason: "generation_busy", limit: 2 } });
+      expect([...refused.details.active].sort()).toEqual([a.id, b.id].sort());
+    }
+    expect(await count("SELECT COUNT(*) AS n FROM generation_batches WHERE session_id = ?", t.dmGrant.session_id)).toBe(2);
+    // Many polling rounds later: never more than one request per batch at once, and no timers piling up.
+    await vi.waitFor(() => expect(requests).toBeGreaterThanOrEqual(60), { timeout: 20_000 });
+    expect(maxInFlight).toBeLessThanOrEqual(2);
+    expect(live.size).toBeLessThanOrEqual(2);
+    // Players' writes still go through.
+    await t.player.ok({ type: "CreateCharacter", data: { kind: "pc", name: "Hero" } });
+    // A batch ended frees its place.
+    await t.dm.ok({ type: "CancelGeneration", batch_id: a.id });
+    const c = await t.dm.ok({ type: "StartGeneration", prompt: "three", image: "portrait" });
+    for (const x of [b, c]) await t.dm.ok({ type: "CancelGeneration", batch_id: x.id });
+    await t.dm.waitFor(ev("GenerationFailed", (e) => e.batch_id === c.id));
+    // Every prompt dropped from the fake's queue before the fetch spy goes.
+    await vi.waitFor(() => expect(comfy.deleted).toEqual(expect.arrayContaining(comfy.posted.map((p) => p.prompt_id))));
+    t.close();
+  });
+
   it("a batch cut off by a restart resumes: stored images stay, queued prompts are not queued again", async () => {
     const t = await table();
     const sessionId = t.dmGrant.session_id;
