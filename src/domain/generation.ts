@@ -8,7 +8,7 @@ import { isFinished, jobs, registerJobKind, type JobOutcomeContext, type JobRunC
 import { Table, bump, conditions } from "../engine/store";
 import { DMS } from "../engine/tx";
 import { imageProvider, sleep, type ImageJob, type ImageProvider } from "../providers/images";
-import { ASSET, IMAGE_COLUMNS, assets, setEntityImageFromJob } from "./assets";
+import { ASSET, IMAGE_COLUMNS, assetUsage, assets, setEntityImageFromJob } from "./assets";
 import { emitChange, requireVisible } from "./changes";
 
 /** A batch as stored: the public batch plus the prompt ids the engine minted and submitted. */
@@ -217,6 +217,17 @@ export const generationHandlers = defineHandlers({
           active: active.map((b) => b.id),
           retry_after_ms: Math.max(1000, 5 * ctx.limits.generationPollMs),
         });
+      }
+      // The session's asset quotas hold for generated images too: a batch must fit the count, and
+      // starts only while the stored bytes are under the quota (an image's size is known only once made).
+      const usage = await assetUsage(ctx.db, ctx.session.sessionId, ctx.actor.participant_id);
+      const total = req.count ?? 1;
+      const { sessionMaxAssets, sessionMaxAssetBytes } = ctx.limits;
+      if (usage.count + total > sessionMaxAssets) {
+        throw new AppError("PAYLOAD_TOO_LARGE", `the session holds ${usage.count} of at most ${sessionMaxAssets} assets: no room for ${total} more (delete some first)`, { reason: "session_asset_count", limit: sessionMaxAssets, used: usage.count });
+      }
+      if (usage.bytes >= sessionMaxAssetBytes) {
+        throw new AppError("PAYLOAD_TOO_LARGE", `the session's assets use ${usage.bytes} of at most ${sessionMaxAssetBytes} bytes (delete some first)`, { reason: "session_asset_bytes", limit: sessionMaxAssetBytes, used: usage.bytes });
       }
       const provider = imageProvider(ctx.env).name;
       const job = ctx.jobs.start(GENERATE, { provider, request: req });

@@ -7,10 +7,11 @@ import { sha256Hex, sniffImage } from "../engine/image-sniff";
 import { stripMetadata } from "../engine/image-strip";
 import { newId } from "../engine/store";
 import { AppError, EntityRefSchema, ImageSlotSchema, validationError, type Asset, type UploadResult } from "../protocol";
-import type { UploadInput } from "../domain/assets";
+import { assetUsage, checkUploadQuota, type UploadInput } from "../domain/assets";
 import type { RpcResult } from "../session/GameSession";
 import { sessionStub } from "./auth";
 import { bearer, errorResponse } from "./errors";
+import { takeUpload } from "./rate-limit";
 import { requireSecret, verifyToken } from "./tokens";
 
 type C = Context<{ Bindings: Env }>;
@@ -87,13 +88,17 @@ export const assetRoutes = new Hono<{ Bindings: Env }>()
     const token = bearer(c);
     if (!token) throw new AppError("UNAUTHENTICATED", "send the session token as a Bearer token");
     const claims = await verifyToken(secret, token, Date.now());
-    const max = limits(c.env).maxUploadBytes;
-    const length = checkLength(c, max);
+    const l = limits(c.env);
+    const length = checkLength(c, l.maxUploadBytes);
     const { label, target } = uploadTarget(c);
     const actor = { participant_id: claims.pid, role: claims.role };
     const session = sessionStub(c.env, claims.sid);
-    // Who may upload what is known before a byte is read.
+    // Every attempt counts against the participant's rate (429), refused ones too.
+    await takeUpload(c.env, claims.sid, claims.pid, l.uploadsPerMinute);
+    // Who may upload what, and whether the declared length fits the quotas (413), is known before
+    // a byte is read; the quotas are checked again when the row is written.
     unwrap(await session.checkUpload({ session_id: claims.sid, actor, target }));
+    checkUploadQuota(await assetUsage(c.env.DB, claims.sid, claims.pid), length, l);
 
     const received = await readExactly(c.req.raw.body, length);
     const info = sniffImage(received);
@@ -116,7 +121,7 @@ export const assetRoutes = new Hono<{ Bindings: Env }>()
     // No row, no object: an upload that fails here leaves nothing behind.
     if (!result.ok) await c.env.IMAGES.delete(key);
     const asset = unwrap(result);
-    const { url, expires_at } = await signAssetUrl(secret, claims.sid, asset.id, limits(c.env).assetUrlTtlSeconds);
+    const { url, expires_at } = await signAssetUrl(secret, claims.sid, asset.id, l.assetUrlTtlSeconds);
     return c.json({ asset, url, url_expires_at: expires_at } satisfies UploadResult, 201);
   })
   .get("/:id", async (c) => {

@@ -1,6 +1,8 @@
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { signAssetUrl } from "../../src/engine/asset-urls";
+import { sessionStub } from "../../src/worker/auth";
+import { app } from "../../src/worker/index";
 import { seedAsDm, seedImages } from "../../scripts/demo";
 import { BASE, TestSocket, createSession, joinSession, settle, table } from "./helpers";
 import { PNG_1X1, asText, download, fakePng, pngChunk, pngWith, uploadImage, uploadRaw } from "./image-helpers";
@@ -168,6 +170,77 @@ describe("POST /assets", () => {
     expect(await objectsOf(b.session_id)).toHaveLength(0);
     expect((await a.dm.ok({ type: "GetCharacter", character_id: pc.id })).portrait_asset_id).toBeNull();
     a.close();
+  });
+});
+
+/** POST /assets through the Worker with these vars (the session object keeps its own). */
+function uploadWith(vars: Record<string, string>, token: string, bytes: Uint8Array, query: Record<string, string> = {}): Promise<Response> {
+  const url = new URL(`${BASE}/assets`);
+  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+  const req = new Request(url, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "image/png", "content-length": String(bytes.length) }, body: bytes });
+  return app.fetch(req, { ...env, ...vars }) as Promise<Response>;
+}
+
+describe("POST /assets: rate and quotas", () => {
+  it("limits each participant's upload rate (429 upload_rate with Retry-After), storing nothing beyond it", async () => {
+    const t = await table();
+    const pc = await t.player.ok({ type: "CreateCharacter", data: { kind: "pc", name: "Hero" } });
+    const vars = { UPLOADS_PER_MINUTE: "3" };
+    for (let i = 0; i < 3; i++) expect((await uploadWith(vars, t.dmGrant.token, PNG_1X1)).status).toBe(201);
+    for (let i = 0; i < 12; i++) {
+      const res = await uploadWith(vars, t.dmGrant.token, PNG_1X1);
+      expect(res.status).toBe(429);
+      expect(Number(res.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+      expect(await res.json()).toMatchObject({ code: "RATE_LIMITED", details: { reason: "upload_rate", limit: 3, retry_after_ms: expect.any(Number) } });
+    }
+    expect(await rowsOf(t.dmGrant.session_id)).toBe(3);
+    expect(await objectsOf(t.dmGrant.session_id)).toHaveLength(3);
+    // Another participant has a bucket of its own.
+    expect((await uploadWith(vars, t.playerGrant.token, PNG_1X1, { entity_kind: "character", entity_id: pc.id })).status).toBe(201);
+    t.close();
+  });
+
+  it("refuses uploads over the participant's and the session's quotas (413 with the reason) before reading them", async () => {
+    const t = await table();
+    const sid = t.dmGrant.session_id;
+    const pc = await t.player.ok({ type: "CreateCharacter", data: { kind: "pc", name: "Hero" } });
+    const asPlayer = { entity_kind: "character", entity_id: pc.id };
+    const refused = async (res: Response, reason: string, limit: number) => {
+      expect(res.status).toBe(413);
+      expect(await res.json()).toMatchObject({ code: "PAYLOAD_TOO_LARGE", details: { reason, limit, used: expect.any(Number) } });
+    };
+    const count = { UPLOAD_MAX_COUNT_PER_PARTICIPANT: "2" };
+    for (let i = 0; i < 2; i++) expect((await uploadWith(count, t.dmGrant.token, fakePng(600))).status).toBe(201);
+    await refused(await uploadWith(count, t.dmGrant.token, PNG_1X1), "participant_upload_count", 2);
+    expect((await uploadWith(count, t.playerGrant.token, fakePng(1500), asPlayer)).status).toBe(201);
+
+    await refused(await uploadWith({ UPLOAD_MAX_BYTES_PER_PARTICIPANT: "2000" }, t.playerGrant.token, fakePng(600), asPlayer), "participant_upload_bytes", 2000);
+    await refused(await uploadWith({ SESSION_MAX_ASSETS: "3" }, t.dmGrant.token, PNG_1X1), "session_asset_count", 3);
+    const bytes = 600 + 600 + 1500;
+    await refused(await uploadWith({ SESSION_MAX_ASSET_BYTES: String(bytes + 100) }, t.dmGrant.token, fakePng(200)), "session_asset_bytes", bytes + 100);
+    expect((await uploadWith({ SESSION_MAX_ASSET_BYTES: String(bytes + 100) }, t.dmGrant.token, PNG_1X1)).status).toBe(201);
+    expect(await rowsOf(sid)).toBe(4);
+    expect(await objectsOf(sid)).toHaveLength(4);
+
+    // Deleting assets makes room.
+    const [newest] = (await t.dm.ok({ type: "ListAssets" })).items;
+    await t.dm.ok({ type: "DeleteAsset", asset_id: newest.id });
+    expect((await uploadWith({ SESSION_MAX_ASSETS: "4" }, t.dmGrant.token, PNG_1X1)).status).toBe(201);
+    t.close();
+  });
+
+  it("concurrent uploads cannot overshoot a quota: it is checked again when the row is written, and the refused leave no object", async () => {
+    const t = await table();
+    const sid = t.dmGrant.session_id;
+    const run = runInDurableObject as unknown as (s: unknown, f: (i: any) => void) => Promise<void>;
+    await run(sessionStub(env, sid), (instance) => void Object.assign(instance.limits, { sessionMaxAssets: 2 }));
+    const results = await Promise.all(Array.from({ length: 6 }, () => uploadRaw(t.dmGrant.token, PNG_1X1)));
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses).toEqual([201, 201, 413, 413, 413, 413]);
+    for (const r of results.filter((x) => x.status === 413)) expect(await r.json()).toMatchObject({ details: { reason: "session_asset_count", limit: 2 } });
+    expect(await rowsOf(sid)).toBe(2);
+    expect(await objectsOf(sid)).toHaveLength(2);
+    t.close();
   });
 });
 

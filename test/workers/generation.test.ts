@@ -6,7 +6,7 @@ import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test"
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { sessionStub } from "../../src/worker/auth";
 import { TestSocket, settle, table } from "./helpers";
-import { PNG_1X1, asText, download, pngChunk, pngWith } from "./image-helpers";
+import { PNG_1X1, asText, download, pngChunk, pngWith, uploadImage } from "./image-helpers";
 
 const COMFY = "http://comfy.test";
 const ev = (type: string, pred: (e: any) => boolean = () => true) => (f: any) => f.type === "Event" && f.event.type === type && pred(f.event);
@@ -255,9 +255,9 @@ describe("generation", () => {
     });
     const realSet = globalThis.setTimeout;
     const realClear = globalThis.clearTimeout;
-    vi.spyOn(globalThis, "setTimeout").mockImplementation(((fn: () => void, ms?: number, ...args: unknown[]) => {
+    vi.spyOn(globalThis, "setTimeout").mockImplementation(((fn: () => void, ms?: number) => {
       let id: unknown;
-      id = realSet(() => (live.delete(id), fn()), ms, ...args);
+      id = realSet(() => (live.delete(id), fn()), ms);
       if (ms === REQUEST_TIMEOUT_MS) live.add(id);
       return id;
     }) as never);
@@ -283,6 +283,19 @@ describe("generation", () => {
     await t.dm.waitFor(ev("GenerationFailed", (e) => e.batch_id === c.id));
     // Every prompt dropped from the fake's queue before the fetch spy goes.
     await vi.waitFor(() => expect(comfy.deleted).toEqual(expect.arrayContaining(comfy.posted.map((p) => p.prompt_id))));
+    t.close();
+  });
+
+  it("a batch must fit the session's asset quotas (count and bytes)", async () => {
+    const t = await table();
+    const run = runInDurableObject as unknown as (s: unknown, f: (i: any) => void) => Promise<void>;
+    const limit = (l: Record<string, number>) => run(sessionStub(env, t.dmGrant.session_id), (instance) => void Object.assign(instance.limits, l));
+    await uploadImage(t.dmGrant, PNG_1X1);
+    await limit({ sessionMaxAssets: 2 });
+    expect(await t.dm.request({ type: "StartGeneration", prompt: "two of them", count: 2, image: "portrait" })).toMatchObject({ code: "PAYLOAD_TOO_LARGE", details: { reason: "session_asset_count", limit: 2, used: 1 } });
+    await limit({ sessionMaxAssets: 10, sessionMaxAssetBytes: PNG_1X1.length });
+    expect(await t.dm.request({ type: "StartGeneration", prompt: "more", image: "portrait" })).toMatchObject({ code: "PAYLOAD_TOO_LARGE", details: { reason: "session_asset_bytes", limit: PNG_1X1.length, used: PNG_1X1.length } });
+    expect(await count("SELECT COUNT(*) AS n FROM generation_batches WHERE session_id = ?", t.dmGrant.session_id)).toBe(0);
     t.close();
   });
 
