@@ -12,8 +12,9 @@ import type { ImageType } from "./image-sniff";
  *   pHYs, cICP, and APNG's acTL, fcTL, fdAT). Gone: tEXt, iTXt, zTXt, eXIf, tIME and the rest.
  *   Nothing after IEND.
  * - JPEG: every segment but APP0 (JFIF and its thumbnail), APP1 (EXIF, XMP), APP3–APP13, APP15
- *   and COM; APP2 is kept only as an ICC profile, APP14 only as Adobe's (colour transform).
- *   Nothing after EOI.
+ *   and COM; APP2 is kept only as an ICC profile, APP14 only as Adobe's (colour transform). An
+ *   EXIF orientation other than 1 is kept as a new, minimal EXIF holding nothing else (browsers
+ *   turn photos by it). Nothing after EOI.
  * - WebP: VP8, VP8L, VP8X, ALPH, ANIM, ANMF and ICCP chunks; EXIF, XMP and unknown chunks go (and
  *   VP8X's flags for them are cleared).
  * - GIF: comment and plain-text extensions and application extensions other than the looping ones
@@ -44,30 +45,34 @@ const u32be = (b: Uint8Array, at: number) => ((b[at]! << 24) >>> 0) + ((b[at + 1
 const u32le = (b: Uint8Array, at: number) => (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + ((b[at + 3]! << 24) >>> 0);
 const tag = (b: Uint8Array, at: number, n = 4) => String.fromCharCode(...b.subarray(at, at + n));
 
-/** The kept parts, joined (the input itself when nothing was dropped). */
-function join(b: Uint8Array, parts: [number, number][]): Uint8Array {
-  const total = parts.reduce((s, [from, to]) => s + to - from, 0);
-  if (total === b.length) return b;
+/** A kept range of the input, or bytes made anew (JPEG's minimal EXIF). */
+type Part = [number, number] | Uint8Array;
+
+/** The kept parts, joined (the input itself when nothing was dropped or added). */
+function join(b: Uint8Array, parts: Part[]): Uint8Array {
+  const bytes = (p: Part) => (p instanceof Uint8Array ? p : b.subarray(p[0], p[1]));
+  const total = parts.reduce((s, p) => s + bytes(p).length, 0);
+  if (total === b.length && parts.every((p) => !(p instanceof Uint8Array))) return b;
   const out = new Uint8Array(total);
   let at = 0;
-  for (const [from, to] of parts) {
-    out.set(b.subarray(from, to), at);
-    at += to - from;
+  for (const p of parts) {
+    out.set(bytes(p), at);
+    at += bytes(p).length;
   }
   return out;
 }
 
 /** Appends [from, to), merged with the previous part when adjacent. */
-function keep(parts: [number, number][], from: number, to: number): void {
+function keep(parts: Part[], from: number, to: number): void {
   const last = parts[parts.length - 1];
-  if (last && last[1] === from) last[1] = to;
+  if (last && !(last instanceof Uint8Array) && last[1] === from) last[1] = to;
   else parts.push([from, to]);
 }
 
 const PNG_KEEP = new Set(["tRNS", "gAMA", "cHRM", "sRGB", "iCCP", "sBIT", "bKGD", "pHYs", "cICP", "acTL", "fcTL", "fdAT"]);
 
 function stripPng(b: Uint8Array): Uint8Array {
-  const parts: [number, number][] = [[0, 8]];
+  const parts: Part[] = [[0, 8]];
   let at = 8;
   while (at < b.length) {
     if (at + 8 > b.length) throw malformed("PNG", `a chunk header is cut off at byte ${at}`);
@@ -83,8 +88,40 @@ function stripPng(b: Uint8Array): Uint8Array {
   return join(b, parts);
 }
 
+/**
+ * The EXIF orientation (1–8) of an APP1 segment whose body starts at `at` and ends at `end`, if it
+ * has one: browsers turn photos by it, so it alone survives the stripping.
+ */
+function exifOrientation(b: Uint8Array, at: number, end: number): number | null {
+  if (tag(b, at, 6) !== "Exif\0\0") return null;
+  const t = at + 6;
+  if (t + 8 > end) return null;
+  const little = tag(b, t, 2) === "II";
+  if (!little && tag(b, t, 2) !== "MM") return null;
+  const v = new DataView(b.buffer, b.byteOffset);
+  const ifd = t + v.getUint32(t + 4, little);
+  if (ifd + 2 > end || ifd < t + 8) return null;
+  const n = v.getUint16(ifd, little);
+  for (let i = 0; i < n; i++) {
+    const e = ifd + 2 + 12 * i;
+    if (e + 12 > end) return null;
+    if (v.getUint16(e, little) === 0x0112 && v.getUint16(e + 2, little) === 3) {
+      const o = v.getUint16(e + 8, little);
+      return o >= 1 && o <= 8 ? o : null;
+    }
+  }
+  return null;
+}
+
+/** An APP1 segment holding a big-endian EXIF with one entry: the orientation. */
+function orientationSegment(o: number): Uint8Array {
+  const body = [0x45, 0x78, 0x69, 0x66, 0, 0, 0x4d, 0x4d, 0, 0x2a, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, o, 0, 0, 0, 0, 0, 0];
+  return Uint8Array.from([0xff, 0xe1, 0, body.length + 2, ...body]);
+}
+
 function stripJpeg(b: Uint8Array): Uint8Array {
-  const parts: [number, number][] = [[0, 2]];
+  const parts: Part[] = [[0, 2]];
+  let oriented = false;
   let at = 2;
   while (at < b.length) {
     if (b[at] !== 0xff) throw malformed("JPEG", `no marker at byte ${at}`);
@@ -110,6 +147,13 @@ function stripJpeg(b: Uint8Array): Uint8Array {
       marker === 0xfe ||
       (isApp && !(marker === 0xe2 && tag(b, at + 4, 12) === "ICC_PROFILE\0") && !(marker === 0xee && tag(b, at + 4, 5) === "Adobe"));
     if (!dropped) keep(parts, at, end);
+    else if (marker === 0xe1 && !oriented) {
+      const o = exifOrientation(b, at + 4, end);
+      if (o !== null && o !== 1) {
+        parts.push(orientationSegment(o));
+        oriented = true;
+      }
+    }
     at = end;
     if (marker === 0xda) {
       // Entropy-coded data up to the next marker that is neither a stuffed 0xFF00 nor RSTn.
@@ -134,7 +178,7 @@ function stripJpeg(b: Uint8Array): Uint8Array {
 const WEBP_KEEP = new Set(["VP8 ", "VP8L", "VP8X", "ALPH", "ANIM", "ANMF", "ICCP"]);
 
 function stripWebp(b: Uint8Array): Uint8Array {
-  const parts: [number, number][] = [[0, 12]];
+  const parts: Part[] = [[0, 12]];
   let vp8x = -1;
   let at = 12;
   while (at < b.length) {
@@ -161,9 +205,14 @@ function stripWebp(b: Uint8Array): Uint8Array {
 }
 
 /** Where byte `at` of the input lands in the joined output (it must be in a kept part). */
-function offsetAfterJoin(parts: [number, number][], at: number): number {
+function offsetAfterJoin(parts: Part[], at: number): number {
   let out = 0;
-  for (const [from, to] of parts) {
+  for (const p of parts) {
+    if (p instanceof Uint8Array) {
+      out += p.length;
+      continue;
+    }
+    const [from, to] = p;
     if (at >= from && at < to) return out + at - from;
     out += to - from;
   }
@@ -177,7 +226,7 @@ function stripGif(b: Uint8Array): Uint8Array {
   const flags = b[10]!;
   let at = 13 + (flags & 0x80 ? 3 * 2 ** ((flags & 7) + 1) : 0);
   if (at > b.length) throw malformed("GIF", "the global colour table runs past the end");
-  const parts: [number, number][] = [[0, at]];
+  const parts: Part[] = [[0, at]];
   /** The end of the sub-blocks starting at `i` (after their 0 terminator). */
   const subBlocks = (i: number) => {
     while (i < b.length && b[i] !== 0) i += 1 + b[i]!;

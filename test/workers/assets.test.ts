@@ -116,10 +116,16 @@ describe("POST /assets", () => {
     const gifHead = [...te("GIF89a"), 5, 0, 7, 0, 0, 0, 0];
     const gif = [...gifHead, 0x21, 0xfe, 14, ...te("SECRET comment"), 0, 0x21, 0xff, 11, ...te("XMP DataXMP"), 10, ...te("SECRET xmp"), 0, ...loop, ...image, 0x3b, ...te("SECRET")];
     const gifClean = [...gifHead, ...loop, ...image, 0x3b];
+    // A photo's EXIF: its orientation (6: turned 90°) survives alone, as a minimal EXIF.
+    const le16 = (n: number) => [n & 0xff, n >> 8];
+    const exif = [...te("Exif\0\0II"), 0x2a, 0, ...le32(8), ...le16(2), ...le16(0x010f), ...le16(2), ...le32(7), ...le32(38), ...le16(0x0112), ...le16(3), ...le32(1), ...le16(6), 0, 0, ...le32(0), ...te("SECRET\0")];
+    const orientation = [...te("Exif\0\0MM"), 0, 0x2a, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0];
+    const photo = [0xff, 0xd8, ...seg(0xe1, exif), ...sof, ...sos, 0x12, 0xff, 0xd9];
+    const photoClean = [0xff, 0xd8, ...seg(0xe1, orientation), ...sof, ...sos, 0x12, 0xff, 0xd9];
     const png = pngWith(pngChunk("tEXt", "Comment\0SECRET text"), pngChunk("zTXt", "Comment\0\0SECRET"), pngChunk("iTXt", "XML:com.adobe.xmp\0\0\0\0\0SECRET xmp"), pngChunk("eXIf", "MM\0*SECRET exif"), pngChunk("gAMA", "\0\0\xb1\x8f"));
     const pngClean = pngWith(pngChunk("gAMA", "\0\0\xb1\x8f"));
 
-    for (const [sent, clean, w, h] of [[png, pngClean, 1, 1], [jpeg, jpegClean, 30, 20], [webp, webpClean, 10, 5], [gif, gifClean, 5, 7]] as const) {
+    for (const [sent, clean, w, h] of [[png, pngClean, 1, 1], [jpeg, jpegClean, 30, 20], [webp, webpClean, 10, 5], [gif, gifClean, 5, 7], [photo, photoClean, 30, 20]] as const) {
       const { asset, url } = await uploadImage({ token }, Uint8Array.from(sent));
       const stored = new Uint8Array(await (await download(url)).arrayBuffer());
       expect(asText(Uint8Array.from(sent))).toContain("SECRET");
@@ -134,8 +140,8 @@ describe("POST /assets", () => {
     const res = await uploadRaw(token, broken);
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ code: "VALIDATION_ERROR", details: { reason: "malformed_image" } });
-    expect(await rowsOf(session_id)).toBe(4);
-    expect(await objectsOf(session_id)).toHaveLength(4);
+    expect(await rowsOf(session_id)).toBe(5);
+    expect(await objectsOf(session_id)).toHaveLength(5);
   });
 
   it("needs a valid token; spectators upload nothing; players only their own PC's portrait (which it becomes)", async () => {
