@@ -67,6 +67,12 @@ export interface Env {
   ASSET_URL_TTL_SECONDS?: string;
   GENERATION_POLL_MS?: string;
   GENERATION_TIMEOUT_MS?: string;
+  GENERATION_MAX_ACTIVE?: string;
+  UPLOADS_PER_MINUTE?: string;
+  UPLOAD_MAX_COUNT_PER_PARTICIPANT?: string;
+  UPLOAD_MAX_BYTES_PER_PARTICIPANT?: string;
+  SESSION_MAX_ASSETS?: string;
+  SESSION_MAX_ASSET_BYTES?: string;
 }
 
 const n = (v: string | undefined, d: number) => {
@@ -127,6 +133,16 @@ export function limits(env: Env) {
     generationPollMs: n(env.GENERATION_POLL_MS, 1000),
     /** A generation batch still unfinished after this long fails (TIMEOUT); JOB_TIMEOUT_MS caps each run too. */
     generationTimeoutMs: n(env.GENERATION_TIMEOUT_MS, 5 * 60_000),
+    /** Generation batches queued or running at once per session (each makes one provider request at a time); more are RATE_LIMITED. */
+    generationMaxActive: Math.max(1, n(env.GENERATION_MAX_ACTIVE, 2)),
+    /** POST /assets per participant: a token bucket of this many uploads, refilled at this many a minute (429 beyond; 0 = unlimited). */
+    uploadsPerMinute: n(env.UPLOADS_PER_MINUTE, 10),
+    /** Uploads one participant may have stored at once, and their bytes (413 beyond). */
+    uploadMaxCountPerParticipant: n(env.UPLOAD_MAX_COUNT_PER_PARTICIPANT, 50),
+    uploadMaxBytesPerParticipant: n(env.UPLOAD_MAX_BYTES_PER_PARTICIPANT, 100 * 1024 * 1024),
+    /** Assets a session may hold (uploaded, generated, imported) and their stored bytes (413 beyond). */
+    sessionMaxAssets: n(env.SESSION_MAX_ASSETS, 1000),
+    sessionMaxAssetBytes: n(env.SESSION_MAX_ASSET_BYTES, 1024 * 1024 * 1024),
   };
 }
 export type Limits = ReturnType<typeof limits>;

@@ -4,6 +4,7 @@ import { assetKey, signAssetUrl } from "../engine/asset-urls";
 import { defineHandlers, type HandlerContext } from "../engine/context";
 import { bump, conditions, create } from "../engine/store";
 import type { JobOutcomeContext } from "../engine/jobs";
+import type { Limits } from "../env";
 import { deleteEntity, emitChange, requireVisible, updateEntity, viewOf, type EntityKind } from "./changes";
 import { CHARACTER } from "./characters";
 import { assets, requireAssetRefs } from "./asset-refs";
@@ -14,8 +15,13 @@ export const ASSET: EntityKind<Asset> = {
   what: "asset",
   events: { created: "AssetCreated", updated: "AssetUpdated", deleted: "AssetDeleted", key: "asset", idKey: "asset_id" },
   // Which character an image shows stays with DMs: it could name a hidden NPC (players must not
-  // learn its id). Places and scenes are never hidden.
-  playerView: (a) => (a.depicts?.kind === "character" ? { ...a, depicts: null } : a),
+  // learn its id). Places and scenes are never hidden. A generated image's label is its prompt:
+  // DM material too (players and spectators get "").
+  playerView: (a) => {
+    const depicts = a.depicts?.kind === "character" ? null : a.depicts;
+    const label = a.source === "generated" ? "" : a.label;
+    return depicts === a.depicts && label === a.label ? a : { ...a, depicts, label };
+  },
 };
 
 type Imaged = { id: string; version: number; created_at: number; updated_at: number } & Record<string, unknown>;
@@ -76,9 +82,46 @@ export async function authorizeUpload(ctx: HandlerContext, target: UploadInput["
   }
 }
 
+/** What a session's assets use: all of them (every source), and one participant's uploads. */
+export interface AssetUsage {
+  count: number;
+  bytes: number;
+  uploads: number;
+  uploadBytes: number;
+}
+
+export async function assetUsage(db: D1Database, sessionId: string, participantId: string): Promise<AssetUsage> {
+  const row = await db
+    .prepare(
+      "SELECT COUNT(*) AS count, COALESCE(SUM(size), 0) AS bytes, COALESCE(SUM(CASE WHEN mine THEN 1 ELSE 0 END), 0) AS uploads, COALESCE(SUM(CASE WHEN mine THEN size ELSE 0 END), 0) AS uploadBytes FROM (SELECT size, (created_by = ? AND source = 'upload') AS mine FROM assets WHERE session_id = ?)",
+    )
+    .bind(participantId, sessionId)
+    .first<AssetUsage>();
+  return row ?? { count: 0, bytes: 0, uploads: 0, uploadBytes: 0 };
+}
+
+export type QuotaLimits = Pick<Limits, "uploadMaxCountPerParticipant" | "uploadMaxBytesPerParticipant" | "sessionMaxAssets" | "sessionMaxAssetBytes">;
+
+/**
+ * The stored-asset quotas an upload of `size` bytes must fit (PAYLOAD_TOO_LARGE, 413, with
+ * `details.reason`): the participant's uploads still stored (count and bytes) and the session's
+ * assets of every source (count and bytes). Checked by POST /assets with the declared length
+ * before a byte is read, and again in the write queue when the row is written (concurrent
+ * uploads cannot overshoot). Deleting assets frees quota. See docs/images.md.
+ */
+export function checkUploadQuota(usage: AssetUsage, size: number, l: QuotaLimits): void {
+  const over = (reason: string, what: string, limit: number, used: number) =>
+    new AppError("PAYLOAD_TOO_LARGE", `${what} (${used} of ${limit} used; this upload: ${size} bytes). A DM may delete assets to make room`, { reason, limit, used, size });
+  if (usage.uploads + 1 > l.uploadMaxCountPerParticipant) throw over("participant_upload_count", "too many uploads by this participant", l.uploadMaxCountPerParticipant, usage.uploads);
+  if (usage.uploadBytes + size > l.uploadMaxBytesPerParticipant) throw over("participant_upload_bytes", "this participant's uploads would exceed their quota of bytes", l.uploadMaxBytesPerParticipant, usage.uploadBytes);
+  if (usage.count + 1 > l.sessionMaxAssets) throw over("session_asset_count", "the session holds as many assets as it may", l.sessionMaxAssets, usage.count);
+  if (usage.bytes + size > l.sessionMaxAssetBytes) throw over("session_asset_bytes", "the session's assets would exceed its quota of bytes", l.sessionMaxAssetBytes, usage.bytes);
+}
+
 /** The asset row of an upload (AssetCreated), and the target's image when one was named. */
 export async function recordUpload(ctx: HandlerContext, input: UploadInput): Promise<Asset> {
   await authorizeUpload(ctx, input.target);
+  checkUploadQuota(await assetUsage(ctx.db, ctx.session.sessionId, ctx.actor.participant_id), input.size, ctx.limits);
   const { asset_id, target, ...meta } = input;
   const asset: Asset = {
     ...create<Asset>(
@@ -112,7 +155,16 @@ export const assetHandlers = defineHandlers({
     async handle(ctx, p) {
       // A player may filter by a character it can see only (a hidden NPC's id finds NOT_FOUND, as everywhere).
       if (p.depicts_kind === "character" && p.depicts_id && !isDm(ctx.actor)) await requireVisible(ctx, CHARACTER, p.depicts_id);
-      const where = conditions(p.depicts_kind ? ["json_extract(depicts, '$.kind') = ?", p.depicts_kind] : false, p.depicts_id ? ["json_extract(depicts, '$.id') = ?", p.depicts_id] : false);
+      // Whatever else the filter says, a player's filter on `depicts` never matches an image of a
+      // character it cannot see (`depicts_id` alone would otherwise find a hidden NPC's portrait).
+      const filtered = (p.depicts_kind || p.depicts_id) && !isDm(ctx.actor);
+      const where = conditions(
+        p.depicts_kind ? ["json_extract(depicts, '$.kind') = ?", p.depicts_kind] : false,
+        p.depicts_id ? ["json_extract(depicts, '$.id') = ?", p.depicts_id] : false,
+        filtered
+          ? ["(json_extract(depicts, '$.kind') IS NOT 'character' OR json_extract(depicts, '$.id') IN (SELECT id FROM characters WHERE session_id = ? AND hidden = 0))", ctx.session.sessionId]
+          : false,
+      );
       const page = await assets.page(ctx.db, ctx.session.sessionId, { ...where, cursor: p.cursor, limit: p.limit, order: "desc" });
       return { items: await Promise.all(page.items.map((a) => view(ctx, viewOf(ctx, ASSET, a)))), next_cursor: page.next_cursor };
     },

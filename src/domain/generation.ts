@@ -3,11 +3,12 @@ import { AppError, GenerationRequestSchema, invalidField, type Asset, type Gener
 import { assetKey } from "../engine/asset-urls";
 import { defineHandlers } from "../engine/context";
 import { sniffImage, sha256Hex } from "../engine/image-sniff";
+import { stripMetadata } from "../engine/image-strip";
 import { defineJobKind, isFinished, jobs, type JobOutcomeContext, type JobRunContext } from "../engine/jobs";
 import { Table, bump, conditions } from "../engine/store";
 import { DMS } from "../engine/tx";
 import { imageProvider, sleep, type ImageJob, type ImageProvider } from "../providers/images";
-import { ASSET, IMAGE_COLUMNS, assets, setEntityImageFromJob } from "./assets";
+import { ASSET, IMAGE_COLUMNS, assetUsage, assets, setEntityImageFromJob } from "./assets";
 import { emitChange, requireVisible } from "./changes";
 
 /** A batch as stored: the public batch plus the prompt ids the engine minted and submitted. */
@@ -56,9 +57,17 @@ function saveBatch(o: JobOutcomeContext, row: BatchRow, patch: Partial<BatchRow>
  * batch overwrites rather than duplicates), then the row, AssetCreated and GenerationProgress in
  * one commit. An image whose commit did not happen (cancelled, D1 down) leaves no object.
  */
-async function storeImage(ctx: JobRunContext, req: GenerationRequest, promptId: string, bytes: Uint8Array): Promise<void> {
-  const info = sniffImage(bytes);
+async function storeImage(ctx: JobRunContext, req: GenerationRequest, promptId: string, made: Uint8Array): Promise<void> {
+  const info = sniffImage(made);
   if (!info) throw new AppError("UNAVAILABLE", "the image provider returned something that is not a PNG, JPEG, WebP or GIF", { reason: "generation_error" });
+  // ComfyUI writes its prompt and workflow into the PNG (and the offline provider the prompt):
+  // nothing but the pixels is stored, so players downloading it never read the DM's prompt.
+  let bytes: Uint8Array;
+  try {
+    bytes = stripMetadata(info.content_type, made);
+  } catch (err) {
+    throw new AppError("UNAVAILABLE", `the image provider returned a broken image: ${AppError.from(err).message}`, { reason: "generation_error" });
+  }
   const key = assetKey(ctx.session.sessionId, promptId);
   await ctx.env.IMAGES.put(key, bytes, { httpMetadata: { contentType: info.content_type } });
   let committed = false;
@@ -198,6 +207,29 @@ export const generationHandlers = defineHandlers({
         if (!IMAGE_COLUMNS[req.target.kind].slots[req.image]) throw invalidField("image", `a ${req.target.kind} has no ${req.image}`);
         await requireVisible(ctx, IMAGE_COLUMNS[req.target.kind].kind, req.target.id);
       }
+      // Outside work is bounded per session: a batch runs one provider request at a time, and at
+      // most GENERATION_MAX_ACTIVE batches are queued or running (the pending ones of a Batch too).
+      const max = ctx.limits.generationMaxActive;
+      const active = await batches.rows(ctx, { sql: "status IN ('queued', 'running')", match: (b) => b.status === "queued" || b.status === "running" });
+      if (active.length >= max) {
+        throw new AppError("RATE_LIMITED", `${active.length} generation batches are already queued or running (at most ${max} per session): wait for one to end or cancel it`, {
+          reason: "generation_busy",
+          limit: max,
+          active: active.map((b) => b.id),
+          retry_after_ms: Math.max(1000, 5 * ctx.limits.generationPollMs),
+        });
+      }
+      // The session's asset quotas hold for generated images too: a batch must fit the count, and
+      // starts only while the stored bytes are under the quota (an image's size is known only once made).
+      const usage = await assetUsage(ctx.db, ctx.session.sessionId, ctx.actor.participant_id);
+      const total = req.count ?? 1;
+      const { sessionMaxAssets, sessionMaxAssetBytes } = ctx.limits;
+      if (usage.count + total > sessionMaxAssets) {
+        throw new AppError("PAYLOAD_TOO_LARGE", `the session holds ${usage.count} of at most ${sessionMaxAssets} assets: no room for ${total} more (delete some first)`, { reason: "session_asset_count", limit: sessionMaxAssets, used: usage.count });
+      }
+      if (usage.bytes >= sessionMaxAssetBytes) {
+        throw new AppError("PAYLOAD_TOO_LARGE", `the session's assets use ${usage.bytes} of at most ${sessionMaxAssetBytes} bytes (delete some first)`, { reason: "session_asset_bytes", limit: sessionMaxAssetBytes, used: usage.bytes });
+      }
       const provider = imageProvider(ctx.env).name;
       const job = ctx.jobs.start(GENERATE, { provider, request: req });
       const row: BatchRow = {
@@ -217,7 +249,7 @@ export const generationHandlers = defineHandlers({
         reason: null,
         created_by: ctx.actor.participant_id,
       };
-      ctx.tx.write(batches.insert(ctx.db, { session_id: ctx.session.sessionId, world_id: ctx.session.worldId }, row));
+      batches.add(ctx, row);
       ctx.tx.emit({ type: "GenerationQueued", batch: toBatch(row) }, DMS);
       return toBatch(row);
     },

@@ -220,9 +220,9 @@ async function importEntities(ctx: HandlerContext, doc: WorldDocument): Promise<
 
 /**
  * Asset metadata of an import, under new ids (source "import"). The bytes stay where they are:
- * those of an asset still stored in this deployment (same id and sha256 in D1) are copied to the
- * new key once the import has committed; the others (another deployment's) serve 404 until
- * replaced. See docs/images.md.
+ * those of an asset still stored in this very session (same id and sha256 in D1) are copied to
+ * the new key once the import has committed; the others (another session's or deployment's)
+ * serve 404 until replaced. See docs/images.md.
  */
 async function importAssets(ctx: HandlerContext, doc: WorldDocument, ids: Map<string, string>, participant: (id: string | null) => string | null): Promise<void> {
   const copies: { from: string; to: string }[] = [];
@@ -230,8 +230,10 @@ async function importAssets(ctx: HandlerContext, doc: WorldDocument, ids: Map<st
     const id = ids.get(a.id)!;
     const depicts = a.depicts && ids.has(a.depicts.id) ? { kind: a.depicts.kind, id: ids.get(a.depicts.id)! } : null;
     assets.add(ctx, { ...a, id, world_id: ctx.session.worldId, depicts, source: "import", created_by: participant(a.created_by), generation_id: null });
-    const origin = await ctx.db.prepare("SELECT session_id FROM assets WHERE id = ? AND sha256 = ?").bind(a.id, a.sha256).first<{ session_id: string }>();
-    if (origin) copies.push({ from: assetKey(origin.session_id, a.id), to: assetKey(ctx.session.sessionId, id) });
+    // Only this session's own bytes: an id and sha256 are no proof of access to another session's
+    // image (players see both), so the lookup never leaves the session.
+    const origin = await ctx.db.prepare("SELECT id FROM assets WHERE session_id = ? AND id = ? AND sha256 = ?").bind(ctx.session.sessionId, a.id, a.sha256).first<{ id: string }>();
+    if (origin) copies.push({ from: assetKey(ctx.session.sessionId, a.id), to: assetKey(ctx.session.sessionId, id) });
   }
   const bucket = ctx.env.IMAGES;
   ctx.tx.onCommit(() => {

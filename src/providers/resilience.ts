@@ -143,6 +143,26 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /**
+ * `fn` with a signal that aborts when `signal` does or after `ms` (with a TIMEOUT AppError,
+ * `details.reason: "request_timeout"`). Unlike `AbortSignal.timeout`, whose timer lives on until
+ * it fires, the timer is cleared as soon as `fn` settles: many short requests leave no timers
+ * behind (an object may hold at most 10,000).
+ */
+export async function withTimeout<T>(ms: number, signal: AbortSignal, fn: (signal: AbortSignal) => Promise<T>, what = "the request"): Promise<T> {
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(signal.reason);
+  if (signal.aborted) onAbort();
+  else signal.addEventListener("abort", onAbort, { once: true });
+  const timer = setTimeout(() => controller.abort(new AppError("TIMEOUT", `${what} got no answer within ${ms} ms`, { reason: "request_timeout", timeout_ms: ms })), ms);
+  try {
+    return await fn(controller.signal);
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/**
  * A plain (non-streaming) call with the same backoff: transient failures (UNAVAILABLE, TIMEOUT)
  * are tried again up to `attempts` times in all; anything else, or an aborted signal, ends at once.
  */

@@ -4,12 +4,14 @@ import { z } from "zod";
 import { limits, type Env } from "../env";
 import { assetKey, signAssetUrl, verifyAssetUrl } from "../engine/asset-urls";
 import { sha256Hex, sniffImage } from "../engine/image-sniff";
+import { stripMetadata } from "../engine/image-strip";
 import { newId } from "../engine/store";
 import { AppError, EntityRefSchema, ImageSlotSchema, validationError, type Asset, type UploadResult } from "../protocol";
-import type { UploadInput } from "../domain/assets";
+import { assetUsage, checkUploadQuota, type UploadInput } from "../domain/assets";
 import type { RpcResult } from "../session/GameSession";
 import { sessionStub } from "./auth";
 import { bearer, errorResponse } from "./errors";
+import { takeUpload } from "./rate-limit";
 import { requireSecret, verifyToken } from "./tokens";
 
 type C = Context<{ Bindings: Env }>;
@@ -86,34 +88,40 @@ export const assetRoutes = new Hono<{ Bindings: Env }>()
     const token = bearer(c);
     if (!token) throw new AppError("UNAUTHENTICATED", "send the session token as a Bearer token");
     const claims = await verifyToken(secret, token, Date.now());
-    const max = limits(c.env).maxUploadBytes;
-    const length = checkLength(c, max);
+    const l = limits(c.env);
+    const length = checkLength(c, l.maxUploadBytes);
     const { label, target } = uploadTarget(c);
     const actor = { participant_id: claims.pid, role: claims.role };
     const session = sessionStub(c.env, claims.sid);
-    // Who may upload what is known before a byte is read.
+    // Every attempt counts against the participant's rate (429), refused ones too.
+    await takeUpload(c.env, claims.sid, claims.pid, l.uploadsPerMinute);
+    // Who may upload what, and whether the declared length fits the quotas (413), is known before
+    // a byte is read; the quotas are checked again when the row is written.
     unwrap(await session.checkUpload({ session_id: claims.sid, actor, target }));
+    checkUploadQuota(await assetUsage(c.env.DB, claims.sid, claims.pid), length, l);
 
-    const bytes = await readExactly(c.req.raw.body, length);
-    const info = sniffImage(bytes);
+    const received = await readExactly(c.req.raw.body, length);
+    const info = sniffImage(received);
     if (!info) {
       const e = new AppError("VALIDATION_ERROR", "not a PNG, JPEG, WebP or GIF image (checked by its bytes, whatever its Content-Type says)", { reason: "unsupported_media_type", accepted: ["image/png", "image/jpeg", "image/webp", "image/gif"] });
       return c.json(e.toBody(), 415);
     }
+    // Stored without its metadata (EXIF, XMP, text chunks, comments): see docs/images.md.
+    const bytes = stripMetadata(info.content_type, received);
     const sha256 = await sha256Hex(bytes);
     const asset_id = newId();
     const key = assetKey(claims.sid, asset_id);
     await c.env.IMAGES.put(key, bytes, { httpMetadata: { contentType: info.content_type }, sha256 });
     let result: RpcResult<Asset>;
     try {
-      result = await session.recordUpload({ session_id: claims.sid, actor, upload: { asset_id, ...info, size: length, sha256, label, target } });
+      result = await session.recordUpload({ session_id: claims.sid, actor, upload: { asset_id, ...info, size: bytes.byteLength, sha256, label, target } });
     } catch (err) {
       result = { ok: false, error: AppError.from(err).toBody() };
     }
     // No row, no object: an upload that fails here leaves nothing behind.
     if (!result.ok) await c.env.IMAGES.delete(key);
     const asset = unwrap(result);
-    const { url, expires_at } = await signAssetUrl(secret, claims.sid, asset.id, limits(c.env).assetUrlTtlSeconds);
+    const { url, expires_at } = await signAssetUrl(secret, claims.sid, asset.id, l.assetUrlTtlSeconds);
     return c.json({ asset, url, url_expires_at: expires_at } satisfies UploadResult, 201);
   })
   .get("/:id", async (c) => {

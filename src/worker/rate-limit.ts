@@ -3,8 +3,11 @@ import type { MiddlewareHandler } from "hono";
 import { authLimits, type Env } from "../env";
 import { AppError } from "../protocol";
 
-/** What each /auth route may be asked per client address (see docs/engine.md, "Abuse resistance"). */
-export type AuthBucket = "sessions" | "join" | "refresh";
+/**
+ * What each /auth route may be asked per client address (see docs/engine.md, "Abuse resistance");
+ * "uploads": POST /assets per participant (an object per session and participant, docs/images.md).
+ */
+export type AuthBucket = "sessions" | "join" | "refresh" | "uploads";
 
 type Bucket = { tokens: number; at: number };
 
@@ -51,8 +54,25 @@ export function clientKey(req: Request): string {
   return `${full.slice(0, 4).map((h) => h.replace(/^0+(?=.)/, "")).join(":")}::/64`;
 }
 
+/**
+ * One upload of a participant, counted in its own bucket (`uploadsPerMinute` at once, refilled at
+ * that a minute): RATE_LIMITED (429, Retry-After, `details.reason: "upload_rate"`) beyond it.
+ */
+export async function takeUpload(env: Env, sessionId: string, participantId: string, perMinute: number): Promise<void> {
+  if (perMinute <= 0) return;
+  const ns = env.AUTH_RATE_LIMITER as unknown as DurableObjectNamespace<AuthRateLimiter>;
+  const verdict = await ns.get(ns.idFromName(`upload:${sessionId}:${participantId}`)).take("uploads", perMinute);
+  if (!verdict.ok) {
+    throw new AppError("RATE_LIMITED", `too many uploads: at most ${perMinute} a minute per participant; retry in ${verdict.retry_after_ms} ms`, {
+      reason: "upload_rate",
+      limit: perMinute,
+      retry_after_ms: verdict.retry_after_ms,
+    });
+  }
+}
+
 /** Refuses a request over its address's limit with RATE_LIMITED (429, Retry-After). */
-export function rateLimit(bucket: AuthBucket): MiddlewareHandler<{ Bindings: Env }> {
+export function rateLimit(bucket: Exclude<AuthBucket, "uploads">): MiddlewareHandler<{ Bindings: Env }> {
   return async (c, next) => {
     const perMinute = authLimits(c.env)[bucket];
     if (perMinute > 0) {

@@ -10,6 +10,18 @@ import { WireClient, postJson } from "./wire";
 
 const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==", "base64");
 
+/** A PNG chunk (CRC left zero). */
+function chunk(type: string, text: string): Buffer {
+  const data = Buffer.from(text, "latin1");
+  const head = Buffer.alloc(8);
+  head.writeUInt32BE(data.length, 0);
+  head.write(type, 4, "latin1");
+  return Buffer.concat([head, data, Buffer.alloc(4)]);
+}
+
+/** An image as ComfyUI saves it: PNG with its prompt and workflow in tEXt chunks. */
+const withPrompt = (prompt: unknown) => Buffer.concat([PNG.subarray(0, 33), chunk("tEXt", `prompt\0${JSON.stringify(prompt)}`), chunk("tEXt", `workflow\0${JSON.stringify({ nodes: [prompt] })}`), PNG.subarray(33)]);
+
 /** A ComfyUI on 127.0.0.1 speaking the HTTP API the engine uses; each prompt is done after two looks at /history. */
 function comfyServer() {
   const prompts: { prompt_id: string; prompt: any }[] = [];
@@ -36,7 +48,10 @@ function comfyServer() {
         const pending = prompts.filter((p) => (looks.get(p.prompt_id) ?? 0) < 2).map((p, i) => [i, p.prompt_id, p.prompt, {}, ["9"]]);
         return json(200, { queue_running: [], queue_pending: pending });
       }
-      if (url.pathname === "/view") return (res.writeHead(200, { "content-type": "image/png" }), res.end(PNG));
+      if (url.pathname === "/view") {
+        const id = url.searchParams.get("filename")?.replace(/\.png$/, "");
+        return (res.writeHead(200, { "content-type": "image/png" }), res.end(withPrompt(prompts.find((p) => p.prompt_id === id)?.prompt ?? {})));
+      }
       json(404, {});
     });
   });
@@ -84,7 +99,18 @@ describe("images end to end (Node ↔ wrangler dev ↔ ComfyUI API)", () => {
     const generated = (await a.request({ type: "GetAsset", asset_id: done.event.asset_ids[0] })).data;
     const image = await fetch(`${engine.url}${generated.url}`);
     expect(image.status).toBe(200);
+    // ComfyUI's PNG carried the prompt and workflow in tEXt chunks: stored without them.
     expect(Buffer.from(await image.arrayBuffer()).equals(PNG)).toBe(true);
+    // A player sees neither the prompt as a label nor in the bytes it downloads.
+    const joined = await postJson(`${engine.url}/auth/join`, { invite_code: dm.body.invite_code, name: "Player" });
+    const p = await WireClient.open(joined.body.ws_url, joined.body.token);
+    await p.join();
+    const seen = (await p.request({ type: "GetAsset", asset_id: generated.id })).data;
+    expect(generated.label).toBe("Mira, innkeeper");
+    expect(seen.label).toBe("");
+    const bytes = Buffer.from(await (await fetch(`${engine.url}${seen.url}`)).arrayBuffer());
+    expect(bytes.toString("latin1")).not.toContain("innkeeper");
+    p.close();
     expect((await fetch(`${engine.url}${generated.url}`, { headers: { "if-none-match": image.headers.get("etag")! } })).status).toBe(304);
 
     const uploaded = await uploadAsset(dm.body.ws_url, dm.body.token, new Uint8Array(PNG), { label: "by the SDK" });

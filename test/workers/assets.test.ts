@@ -1,9 +1,11 @@
-import { env } from "cloudflare:test";
+import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { signAssetUrl } from "../../src/engine/asset-urls";
+import { sessionStub } from "../../src/worker/auth";
+import { app } from "../../src/worker/index";
 import { seedAsDm, seedImages } from "../../scripts/demo";
 import { BASE, TestSocket, createSession, joinSession, settle, table } from "./helpers";
-import { PNG_1X1, download, fakePng, uploadImage, uploadRaw } from "./image-helpers";
+import { PNG_1X1, asText, download, fakePng, pngChunk, pngWith, uploadImage, uploadRaw } from "./image-helpers";
 
 const MiB = 1024 * 1024;
 const SECRET = "test-secret-0123456789abcdef0123456789abcdef";
@@ -94,6 +96,54 @@ describe("POST /assets", () => {
     expect(await objectsOf(session_id)).toHaveLength(0);
   });
 
+  it("stores images without their metadata (PNG text and EXIF chunks, JPEG APPn and COM, WebP EXIF/XMP, GIF comments), and refuses a malformed one", async () => {
+    const { token, session_id } = await createSession();
+    const te = (x: string) => [...new TextEncoder().encode(x)];
+    const be16 = (n: number) => [n >> 8, n & 0xff];
+    const le32 = (n: number) => [n & 0xff, (n >> 8) & 0xff, (n >> 16) & 0xff, n >>> 24];
+    const seg = (marker: number, body: number[]) => [0xff, marker, ...be16(body.length + 2), ...body];
+    const sof = seg(0xc0, [8, 0, 20, 0, 30, 1, 1, 0x11, 0]);
+    const sos = seg(0xda, [1, 1, 0, 0, 0x3f, 0]);
+    const icc = seg(0xe2, [...te("ICC_PROFILE\0"), 1, 1, 9, 9]);
+    const jpeg = [0xff, 0xd8, ...seg(0xe0, [...te("JFIF\0"), 1, 1, 0, 0, 1, 0, 1, 0, 0]), ...seg(0xe1, te("Exif\0\0SECRET gps")), ...icc, ...seg(0xfe, te("SECRET comment")), ...sof, ...sos, 0x12, 0xff, 0x00, 0x34, 0xff, 0xd0, 0x56, ...seg(0xe1, te("http://ns.adobe.com/xap/1.0/\0SECRET xmp")), ...sos, 0x78, 0xff, 0xd9, ...te("SECRET trailer")];
+    const jpegClean = [0xff, 0xd8, ...icc, ...sof, ...sos, 0x12, 0xff, 0x00, 0x34, 0xff, 0xd0, 0x56, ...sos, 0x78, 0xff, 0xd9];
+    const vp8x = (flags: number) => [...te("VP8X"), ...le32(10), flags, 0, 0, 0, 9, 0, 0, 4, 0, 0];
+    const riff = (chunks: number[]) => [...te("RIFF"), ...le32(chunks.length + 4), ...te("WEBP"), ...chunks];
+    const webp = riff([...vp8x(0x0c), ...te("EXIF"), ...le32(11), ...te("SECRET exif"), 0, ...te("XMP "), ...le32(10), ...te("SECRET xmp"), ...te("VP8L"), ...le32(2), 1, 2]);
+    const webpClean = riff([...vp8x(0), ...te("VP8L"), ...le32(2), 1, 2]);
+    const image = [0x2c, 0, 0, 0, 0, 5, 0, 7, 0, 0, 2, 2, 0x4c, 1, 0];
+    const loop = [0x21, 0xff, 11, ...te("NETSCAPE2.0"), 3, 1, 0, 0, 0];
+    const gifHead = [...te("GIF89a"), 5, 0, 7, 0, 0, 0, 0];
+    const gif = [...gifHead, 0x21, 0xfe, 14, ...te("SECRET comment"), 0, 0x21, 0xff, 11, ...te("XMP DataXMP"), 10, ...te("SECRET xmp"), 0, ...loop, ...image, 0x3b, ...te("SECRET")];
+    const gifClean = [...gifHead, ...loop, ...image, 0x3b];
+    // A photo's EXIF: its orientation (6: turned 90°) survives alone, as a minimal EXIF.
+    const le16 = (n: number) => [n & 0xff, n >> 8];
+    const exif = [...te("Exif\0\0II"), 0x2a, 0, ...le32(8), ...le16(2), ...le16(0x010f), ...le16(2), ...le32(7), ...le32(38), ...le16(0x0112), ...le16(3), ...le32(1), ...le16(6), 0, 0, ...le32(0), ...te("SECRET\0")];
+    const orientation = [...te("Exif\0\0MM"), 0, 0x2a, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0];
+    const photo = [0xff, 0xd8, ...seg(0xe1, exif), ...sof, ...sos, 0x12, 0xff, 0xd9];
+    const photoClean = [0xff, 0xd8, ...seg(0xe1, orientation), ...sof, ...sos, 0x12, 0xff, 0xd9];
+    const png = pngWith(pngChunk("tEXt", "Comment\0SECRET text"), pngChunk("zTXt", "Comment\0\0SECRET"), pngChunk("iTXt", "XML:com.adobe.xmp\0\0\0\0\0SECRET xmp"), pngChunk("eXIf", "MM\0*SECRET exif"), pngChunk("gAMA", "\0\0\xb1\x8f"));
+    const pngClean = pngWith(pngChunk("gAMA", "\0\0\xb1\x8f"));
+
+    for (const [sent, clean, w, h] of [[png, pngClean, 1, 1], [jpeg, jpegClean, 30, 20], [webp, webpClean, 10, 5], [gif, gifClean, 5, 7], [photo, photoClean, 30, 20]] as const) {
+      const { asset, url } = await uploadImage({ token }, Uint8Array.from(sent));
+      const stored = new Uint8Array(await (await download(url)).arrayBuffer());
+      expect(asText(Uint8Array.from(sent))).toContain("SECRET");
+      expect(asText(stored)).not.toContain("SECRET");
+      expect(stored).toEqual(Uint8Array.from(clean));
+      const digest = Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", stored)), (b) => b.toString(16).padStart(2, "0")).join("");
+      expect(asset).toMatchObject({ size: stored.length, sha256: digest, width: w, height: h });
+    }
+
+    // A chunk running past the end cannot be walked: refused, nothing stored.
+    const broken = pngWith(pngChunk("tEXt", "Comment\0SECRET")).slice(0, 50);
+    const res = await uploadRaw(token, broken);
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: "VALIDATION_ERROR", details: { reason: "malformed_image" } });
+    expect(await rowsOf(session_id)).toBe(5);
+    expect(await objectsOf(session_id)).toHaveLength(5);
+  });
+
   it("needs a valid token; spectators upload nothing; players only their own PC's portrait (which it becomes)", async () => {
     const t = await table();
     expect((await uploadRaw(null, PNG_1X1)).status).toBe(401);
@@ -126,6 +176,77 @@ describe("POST /assets", () => {
     expect(await objectsOf(b.session_id)).toHaveLength(0);
     expect((await a.dm.ok({ type: "GetCharacter", character_id: pc.id })).portrait_asset_id).toBeNull();
     a.close();
+  });
+});
+
+/** POST /assets through the Worker with these vars (the session object keeps its own). */
+function uploadWith(vars: Record<string, string>, token: string, bytes: Uint8Array, query: Record<string, string> = {}): Promise<Response> {
+  const url = new URL(`${BASE}/assets`);
+  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+  const req = new Request(url, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "image/png", "content-length": String(bytes.length) }, body: bytes });
+  return app.fetch(req, { ...env, ...vars }) as Promise<Response>;
+}
+
+describe("POST /assets: rate and quotas", () => {
+  it("limits each participant's upload rate (429 upload_rate with Retry-After), storing nothing beyond it", async () => {
+    const t = await table();
+    const pc = await t.player.ok({ type: "CreateCharacter", data: { kind: "pc", name: "Hero" } });
+    const vars = { UPLOADS_PER_MINUTE: "3" };
+    for (let i = 0; i < 3; i++) expect((await uploadWith(vars, t.dmGrant.token, PNG_1X1)).status).toBe(201);
+    for (let i = 0; i < 12; i++) {
+      const res = await uploadWith(vars, t.dmGrant.token, PNG_1X1);
+      expect(res.status).toBe(429);
+      expect(Number(res.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+      expect(await res.json()).toMatchObject({ code: "RATE_LIMITED", details: { reason: "upload_rate", limit: 3, retry_after_ms: expect.any(Number) } });
+    }
+    expect(await rowsOf(t.dmGrant.session_id)).toBe(3);
+    expect(await objectsOf(t.dmGrant.session_id)).toHaveLength(3);
+    // Another participant has a bucket of its own.
+    expect((await uploadWith(vars, t.playerGrant.token, PNG_1X1, { entity_kind: "character", entity_id: pc.id })).status).toBe(201);
+    t.close();
+  });
+
+  it("refuses uploads over the participant's and the session's quotas (413 with the reason) before reading them", async () => {
+    const t = await table();
+    const sid = t.dmGrant.session_id;
+    const pc = await t.player.ok({ type: "CreateCharacter", data: { kind: "pc", name: "Hero" } });
+    const asPlayer = { entity_kind: "character", entity_id: pc.id };
+    const refused = async (res: Response, reason: string, limit: number) => {
+      expect(res.status).toBe(413);
+      expect(await res.json()).toMatchObject({ code: "PAYLOAD_TOO_LARGE", details: { reason, limit, used: expect.any(Number) } });
+    };
+    const count = { UPLOAD_MAX_COUNT_PER_PARTICIPANT: "2" };
+    for (let i = 0; i < 2; i++) expect((await uploadWith(count, t.dmGrant.token, fakePng(600))).status).toBe(201);
+    await refused(await uploadWith(count, t.dmGrant.token, PNG_1X1), "participant_upload_count", 2);
+    expect((await uploadWith(count, t.playerGrant.token, fakePng(1500), asPlayer)).status).toBe(201);
+
+    await refused(await uploadWith({ UPLOAD_MAX_BYTES_PER_PARTICIPANT: "2000" }, t.playerGrant.token, fakePng(600), asPlayer), "participant_upload_bytes", 2000);
+    await refused(await uploadWith({ SESSION_MAX_ASSETS: "3" }, t.dmGrant.token, PNG_1X1), "session_asset_count", 3);
+    const bytes = 600 + 600 + 1500;
+    await refused(await uploadWith({ SESSION_MAX_ASSET_BYTES: String(bytes + 100) }, t.dmGrant.token, fakePng(200)), "session_asset_bytes", bytes + 100);
+    expect((await uploadWith({ SESSION_MAX_ASSET_BYTES: String(bytes + 100) }, t.dmGrant.token, PNG_1X1)).status).toBe(201);
+    expect(await rowsOf(sid)).toBe(4);
+    expect(await objectsOf(sid)).toHaveLength(4);
+
+    // Deleting assets makes room.
+    const [newest] = (await t.dm.ok({ type: "ListAssets" })).items;
+    await t.dm.ok({ type: "DeleteAsset", asset_id: newest.id });
+    expect((await uploadWith({ SESSION_MAX_ASSETS: "4" }, t.dmGrant.token, PNG_1X1)).status).toBe(201);
+    t.close();
+  });
+
+  it("concurrent uploads cannot overshoot a quota: it is checked again when the row is written, and the refused leave no object", async () => {
+    const t = await table();
+    const sid = t.dmGrant.session_id;
+    const run = runInDurableObject as unknown as (s: unknown, f: (i: any) => void) => Promise<void>;
+    await run(sessionStub(env, sid), (instance) => void Object.assign(instance.limits, { sessionMaxAssets: 2 }));
+    const results = await Promise.all(Array.from({ length: 6 }, () => uploadRaw(t.dmGrant.token, PNG_1X1)));
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses).toEqual([201, 201, 413, 413, 413, 413]);
+    for (const r of results.filter((x) => x.status === 413)) expect(await r.json()).toMatchObject({ details: { reason: "session_asset_count", limit: 2 } });
+    expect(await rowsOf(sid)).toBe(2);
+    expect(await objectsOf(sid)).toHaveLength(2);
+    t.close();
   });
 });
 
@@ -214,6 +335,27 @@ describe("asset operations", () => {
     t.close();
   });
 
+  it("a player's ListAssets never finds a hidden NPC's image by any combination of filters", async () => {
+    const t = await table();
+    const shadow = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Shadow", hidden: true } });
+    const mira = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Mira" } });
+    const hidden = (await uploadImage(t.dmGrant, PNG_1X1, { entity_kind: "character", entity_id: shadow.id })).asset;
+    const shown = (await uploadImage(t.dmGrant, PNG_1X1, { entity_kind: "character", entity_id: mira.id })).asset;
+    const ids = async (s: TestSocket, p: Record<string, unknown>) => (await s.ok({ type: "ListAssets", ...p })).items.map((a: any) => a.id);
+    for (const s of [t.player, t.spectator]) {
+      expect(await ids(s, { depicts_id: shadow.id })).toEqual([]);
+      expect(await ids(s, { depicts_kind: "character" })).toEqual([shown.id]);
+      expect(await ids(s, { depicts_id: mira.id })).toEqual([shown.id]);
+      expect((await s.request({ type: "ListAssets", depicts_kind: "character", depicts_id: shadow.id })).code).toBe("NOT_FOUND");
+    }
+    expect(await ids(t.dm, { depicts_id: shadow.id })).toEqual([hidden.id]);
+    expect(await ids(t.dm, { depicts_kind: "character" })).toEqual([shown.id, hidden.id]);
+    // Revealed, the NPC's image is found like any other.
+    await t.dm.ok({ type: "UpdateCharacter", character_id: shadow.id, data: { hidden: false } });
+    expect(await ids(t.player, { depicts_id: shadow.id })).toEqual([hidden.id]);
+    t.close();
+  });
+
   it("SetEntityImage sets portraits, sprites and backdrops; every asset reference is checked", async () => {
     const t = await table();
     const { asset } = await uploadImage(t.dmGrant);
@@ -263,7 +405,7 @@ describe("asset operations", () => {
     t.close();
   });
 
-  it("ExportWorld carries asset metadata; an import gets new ids, rewritten references and a copy of the bytes", async () => {
+  it("ExportWorld carries asset metadata; an import gets new ids, rewritten references, and a copy of the bytes only within its own session", async () => {
     const a = await table();
     const { asset } = await uploadImage(a.dmGrant, PNG_1X1, { label: "Mira" });
     const npc = await a.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Mira", portrait_asset_id: asset.id } });
@@ -287,10 +429,21 @@ describe("asset operations", () => {
     expect(mira.portrait_asset_id).toBe(copy.id);
     const second = chars.find((c: any) => c.sprite_asset_id);
     expect(second.portrait_asset_id).toBeNull();
-    await vi.waitFor(async () => expect((await download(copy.url)).status).toBe(200));
-    expect(new Uint8Array(await (await download(copy.url)).arrayBuffer())).toEqual(PNG_1X1);
-    expect((await download(list.find((x: any) => x.sha256 !== asset.sha256).url)).status).toBe(404);
     expect(npc.portrait_asset_id).toBe(asset.id);
+
+    // The same document imported back into its own session (replace): the bytes are copied.
+    await a.dm.ok({ type: "ImportWorld", document: doc, mode: "replace" });
+    const [again] = (await a.dm.ok({ type: "ListAssets" })).items;
+    expect(again).toMatchObject({ source: "import", sha256: asset.sha256 });
+    expect(again.id).not.toBe(asset.id);
+    await vi.waitFor(async () => expect((await download(again.url)).status).toBe(200));
+    expect(new Uint8Array(await (await download(again.url)).arrayBuffer())).toEqual(PNG_1X1);
+
+    // Another session's id and sha256 (players see both) are no key to its bytes: B got nothing
+    // (checked after A's own copy, made later, has landed).
+    expect(await objectsOf(b.session_id)).toEqual([]);
+    expect((await download(copy.url)).status).toBe(404);
+    expect((await download(list.find((x: any) => x.sha256 !== asset.sha256).url)).status).toBe(404);
     a.close();
     dmB.close();
   });

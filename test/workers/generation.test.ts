@@ -6,7 +6,7 @@ import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test"
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { sessionStub } from "../../src/worker/auth";
 import { TestSocket, settle, table } from "./helpers";
-import { PNG_1X1, download } from "./image-helpers";
+import { PNG_1X1, asText, download, pngChunk, pngWith, uploadImage } from "./image-helpers";
 
 const COMFY = "http://comfy.test";
 const ev = (type: string, pred: (e: any) => boolean = () => true) => (f: any) => f.type === "Event" && f.event.type === type && pred(f.event);
@@ -15,7 +15,7 @@ const objectsOf = async (sessionId: string) => (await env.IMAGES.list({ prefix: 
 
 type Mode = "success" | "error" | "never";
 /** A ComfyUI speaking /prompt, /history, /queue, /view, /interrupt; `pollsUntilDone` /history calls per prompt before it has outputs. */
-function fakeComfy(opts: { mode?: Mode; pollsUntilDone?: number; promptStatus?: number; historyStatus?: number } = {}) {
+function fakeComfy(opts: { mode?: Mode; pollsUntilDone?: number; promptStatus?: number; historyStatus?: number; image?: Uint8Array } = {}) {
   const posted: { prompt_id: string; prompt: any }[] = [];
   const polls = new Map<string, number>();
   const deleted: string[] = [];
@@ -60,7 +60,7 @@ function fakeComfy(opts: { mode?: Mode; pollsUntilDone?: number; promptStatus?: 
       deleted.push(id);
       return Response.json({});
     }
-    if (url.pathname === "/view") return new Response(PNG_1X1, { headers: { "content-type": "image/png" } });
+    if (url.pathname === "/view") return new Response(opts.image ?? PNG_1X1, { headers: { "content-type": "image/png" } });
     return new Response("not found", { status: 404 });
   });
   return { posted, polls, deleted, spy, interrupts };
@@ -100,7 +100,9 @@ describe("generation", () => {
     expect(asset).toMatchObject({ source: "generated", generation_id: batch.id, content_type: "image/png", width: 171, height: 256, depicts: { kind: "character", id: npc.id } });
     const bytes = new Uint8Array(await (await download(asset.url)).arrayBuffer());
     expect(Array.from(bytes.subarray(1, 4), (b) => String.fromCharCode(b)).join("")).toBe("PNG");
-    expect(new TextDecoder("latin1").decode(bytes)).toContain("offline placeholder");
+    // The placeholder's text chunks (its prompt among them) are not stored.
+    expect(asText(bytes)).not.toContain("tavern keeper");
+    expect(asText(bytes)).not.toContain("tEXt");
     // Deterministic from the prompt: the same request makes the same bytes.
     const again = await t.dm.ok({ type: "StartGeneration", prompt: "a tavern keeper, oil painting", image: "portrait", seed: 1 });
     const twice = await t.dm.ok({ type: "StartGeneration", prompt: "a tavern keeper, oil painting", image: "portrait", seed: 1 });
@@ -111,6 +113,39 @@ describe("generation", () => {
     expect(list.items.map((x: any) => x.id)).toContain(batch.id);
     expect(list.items.find((x: any) => x.id === batch.id)).toMatchObject({ completed: 2, asset_ids: done.event.asset_ids });
     expect((await t.player.request({ type: "ListGenerationBatches" })).code).toBe("FORBIDDEN");
+    t.close();
+  });
+
+  it("the prompt stays with DMs: not in players' labels, events, lists or replay, nor in the stored image's metadata", async () => {
+    const t = await table();
+    await useComfy(t.dmGrant.session_id);
+    const prompt = "the secret twin of the duke, hooded";
+    // As ComfyUI saves it: the prompt and the workflow in tEXt chunks (plus an iTXt and an eXIf).
+    const image = pngWith(pngChunk("tEXt", `prompt\0{"6":{"inputs":{"text":"${prompt}"}}}`), pngChunk("tEXt", `workflow\0{"nodes":["${prompt}"]}`), pngChunk("iTXt", `parameters\0\0\0\0\0${prompt}`), pngChunk("eXIf", `MM\0*${prompt}`));
+    fakeComfy({ image });
+    const batch = await t.dm.ok({ type: "StartGeneration", prompt, image: "backdrop" });
+    const done = await t.dm.waitFor(ev("GenerationComplete", (e) => e.batch_id === batch.id));
+    const [id] = done.event.asset_ids;
+    const dmView = await t.dm.ok({ type: "GetAsset", asset_id: id });
+    expect(dmView.label).toBe(prompt);
+    for (const s of [t.player, t.spectator]) {
+      const created = await s.waitFor(ev("AssetCreated", (e) => e.asset.id === id));
+      expect(created.event.asset.label).toBe("");
+      expect((await s.ok({ type: "GetAsset", asset_id: id })).label).toBe("");
+      expect((await s.ok({ type: "ListAssets" })).items.map((a: any) => a.label)).toEqual([""]);
+    }
+    // A replay from the start carries the players' view too.
+    const again = await TestSocket.open(t.playerGrant);
+    await again.join(0);
+    const replayed = await again.waitFor(ev("AssetCreated", (e) => e.asset.id === id));
+    expect(JSON.stringify(replayed)).not.toContain("duke");
+    again.close();
+    // The bytes a player downloads: the pixels, none of the text.
+    const bytes = new Uint8Array(await (await download((await t.player.ok({ type: "GetAsset", asset_id: id })).url)).arrayBuffer());
+    expect(asText(bytes)).not.toContain("duke");
+    expect(asText(bytes)).not.toMatch(/tEXt|iTXt|eXIf/);
+    expect(bytes).toEqual(PNG_1X1);
+    expect(dmView).toMatchObject({ size: PNG_1X1.length, width: 1, height: 1 });
     t.close();
   });
 
@@ -184,6 +219,83 @@ describe("generation", () => {
     expect([...comfy.polls.values()].reduce((a, b) => a + b, 0)).toBe(pollsAtCancel);
     expect((await t.dm.request({ type: "CancelGeneration", batch_id: cancelled.id })).code).toBe("CONFLICT");
     expect((await t.dm.ok({ type: "ListGenerationBatches", status: "cancelled" })).items.map((x: any) => x.id)).toEqual([cancelled.id]);
+    t.close();
+  });
+
+  it("outside work is bounded per session: at most 2 batches at once, one request each, and no request timer outlives its request", async () => {
+    const t = await table();
+    await useComfy(t.dmGrant.session_id);
+    const comfy = fakeComfy({ mode: "never" });
+    // Requests to the fake ComfyUI in flight, at most.
+    let inFlight = 0;
+    let maxInFlight = 0;
+    let requests = 0;
+    const base = comfy.spy.getMockImplementation()!;
+    comfy.spy.mockImplementation(async (input: any, init?: any) => {
+      if (!new Request(input, init).url.startsWith(COMFY)) return base(input, init);
+      requests++;
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      try {
+        return await base(input, init);
+      } finally {
+        inFlight--;
+      }
+    });
+    // Live 30 s timers (a ComfyUI request's timeout), whether AbortSignal.timeout or setTimeout.
+    const live = new Set<unknown>();
+    const REQUEST_TIMEOUT_MS = 30_000;
+    const realTimeout = AbortSignal.timeout.bind(AbortSignal);
+    vi.spyOn(AbortSignal, "timeout").mockImplementation((ms: number) => {
+      const signal = realTimeout(ms);
+      if (ms === REQUEST_TIMEOUT_MS) {
+        live.add(signal);
+        signal.addEventListener("abort", () => live.delete(signal));
+      }
+      return signal;
+    });
+    const realSet = globalThis.setTimeout;
+    const realClear = globalThis.clearTimeout;
+    vi.spyOn(globalThis, "setTimeout").mockImplementation(((fn: () => void, ms?: number) => {
+      let id: unknown;
+      id = realSet(() => (live.delete(id), fn()), ms);
+      if (ms === REQUEST_TIMEOUT_MS) live.add(id);
+      return id;
+    }) as never);
+    vi.spyOn(globalThis, "clearTimeout").mockImplementation(((id: any) => (live.delete(id), realClear(id))) as never);
+
+    const [a, b] = [await t.dm.ok({ type: "StartGeneration", prompt: "one", image: "portrait" }), await t.dm.ok({ type: "StartGeneration", prompt: "two", image: "portrait" })];
+    for (const prompt of ["three", "four"]) {
+      const refused = await t.dm.request({ type: "StartGeneration", prompt, image: "portrait" });
+      expect(refused).toMatchObject({ code: "RATE_LIMITED", details: { reason: "generation_busy", limit: 2 } });
+      expect([...refused.details.active].sort()).toEqual([a.id, b.id].sort());
+    }
+    expect(await count("SELECT COUNT(*) AS n FROM generation_batches WHERE session_id = ?", t.dmGrant.session_id)).toBe(2);
+    // Many polling rounds later: never more than one request per batch at once, and no timers piling up.
+    await vi.waitFor(() => expect(requests).toBeGreaterThanOrEqual(60), { timeout: 20_000 });
+    expect(maxInFlight).toBeLessThanOrEqual(2);
+    expect(live.size).toBeLessThanOrEqual(2);
+    // Players' writes still go through.
+    await t.player.ok({ type: "CreateCharacter", data: { kind: "pc", name: "Hero" } });
+    // A batch ended frees its place.
+    await t.dm.ok({ type: "CancelGeneration", batch_id: a.id });
+    const c = await t.dm.ok({ type: "StartGeneration", prompt: "three", image: "portrait" });
+    for (const x of [b, c]) await t.dm.ok({ type: "CancelGeneration", batch_id: x.id });
+    await t.dm.waitFor(ev("GenerationFailed", (e) => e.batch_id === c.id));
+    // Every prompt dropped from the fake's queue before the fetch spy goes.
+    await vi.waitFor(() => expect(comfy.deleted).toEqual(expect.arrayContaining(comfy.posted.map((p) => p.prompt_id))));
+    t.close();
+  });
+
+  it("a batch must fit the session's asset quotas (count and bytes)", async () => {
+    const t = await table();
+    const run = runInDurableObject as unknown as (s: unknown, f: (i: any) => void) => Promise<void>;
+    const limit = (l: Record<string, number>) => run(sessionStub(env, t.dmGrant.session_id), (instance) => void Object.assign(instance.limits, l));
+    await uploadImage(t.dmGrant, PNG_1X1);
+    await limit({ sessionMaxAssets: 2 });
+    expect(await t.dm.request({ type: "StartGeneration", prompt: "two of them", count: 2, image: "portrait" })).toMatchObject({ code: "PAYLOAD_TOO_LARGE", details: { reason: "session_asset_count", limit: 2, used: 1 } });
+    await limit({ sessionMaxAssets: 10, sessionMaxAssetBytes: PNG_1X1.length });
+    expect(await t.dm.request({ type: "StartGeneration", prompt: "more", image: "portrait" })).toMatchObject({ code: "PAYLOAD_TOO_LARGE", details: { reason: "session_asset_bytes", limit: PNG_1X1.length, used: PNG_1X1.length } });
+    expect(await count("SELECT COUNT(*) AS n FROM generation_batches WHERE session_id = ?", t.dmGrant.session_id)).toBe(0);
     t.close();
   });
 

@@ -7,14 +7,44 @@ export const PNG_1X1 = Uint8Array.from(
   (c) => c.charCodeAt(0),
 );
 
-/** A PNG signature and IHDR (w×h), padded with zeros to `size` bytes: passes the magic-byte check. */
+/**
+ * A PNG of exactly `size` bytes (at least 57): signature, IHDR (w×h), one IDAT chunk of zeros and
+ * IEND. Its chunks are well formed (CRCs aside), so it passes the magic-byte check and is stored
+ * as sent (no metadata to strip).
+ */
 export function fakePng(size: number, w = 64, h = 32): Uint8Array {
   const b = new Uint8Array(size);
-  b.set(PNG_1X1.subarray(0, 24));
-  new DataView(b.buffer).setUint32(16, w);
-  new DataView(b.buffer).setUint32(20, h);
+  const v = new DataView(b.buffer);
+  b.set(PNG_1X1.subarray(0, 33));
+  v.setUint32(16, w);
+  v.setUint32(20, h);
+  v.setUint32(33, size - 33 - 12 - 12);
+  b.set(new TextEncoder().encode("IDAT"), 37);
+  b.set(PNG_1X1.subarray(PNG_1X1.length - 12), size - 12);
   return b;
 }
+
+/** A PNG chunk (CRC left zero: nothing here checks it). */
+export function pngChunk(type: string, data: Uint8Array | string): Uint8Array {
+  const body = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  const out = new Uint8Array(12 + body.length);
+  new DataView(out.buffer).setUint32(0, body.length);
+  out.set(new TextEncoder().encode(type), 4);
+  out.set(body, 8);
+  return out;
+}
+
+/** PNG_1X1 with these chunks inserted after its IHDR. */
+export function pngWith(...chunks: Uint8Array[]): Uint8Array {
+  const parts = [PNG_1X1.subarray(0, 33), ...chunks, PNG_1X1.subarray(33)];
+  const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
+  let at = 0;
+  for (const p of parts) (out.set(p, at), (at += p.length));
+  return out;
+}
+
+/** The bytes as Latin-1 text (to look for a string anywhere in an image). */
+export const asText = (b: Uint8Array) => Array.from(b, (x) => String.fromCharCode(x)).join("");
 
 export async function uploadRaw(token: string | null, body: BodyInit | null, opts: { query?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<Response> {
   const url = new URL(`${BASE}/assets`);

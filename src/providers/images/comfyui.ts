@@ -1,6 +1,6 @@
 import { AppError } from "../../protocol";
 import { TXT2IMG_OUTPUT_NODE, txt2imgWorkflow } from "./txt2img";
-import { withRetry, type ImageJob, type ImageProvider, type PollResult } from "./provider";
+import { withRetry, withTimeout, type ImageJob, type ImageProvider, type PollResult } from "./provider";
 
 /** One request to ComfyUI may take this long before it counts as a transient failure. */
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -15,26 +15,34 @@ type History = Record<string, { outputs?: Record<string, { images?: { filename: 
 export function comfyuiProvider(baseUrl: string, checkpoint = "v1-5-pruned-emaonly.safetensors"): ImageProvider {
   const base = baseUrl.replace(/\/+$/, "");
 
-  /** A fetch whose network failures, timeouts and 5xx are UNAVAILABLE (retried); other statuses are the caller's. */
-  async function call(path: string, signal: AbortSignal, init: RequestInit = {}): Promise<Response> {
-    let res: Response;
+  /**
+   * One exchange with ComfyUI, its answer read by `read` within REQUEST_TIMEOUT_MS (a timer cleared
+   * when it ends: no timer outlives its request). Network failures, timeouts and 5xx are
+   * UNAVAILABLE (retried); other statuses are `read`'s to judge. The caller's abort is rethrown.
+   */
+  async function exchange<T>(path: string, signal: AbortSignal, init: RequestInit, read: (res: Response) => Promise<T>): Promise<T> {
+    const what = path.split("?")[0];
     try {
-      res = await fetch(`${base}${path}`, { ...init, signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]) });
+      return await withTimeout(REQUEST_TIMEOUT_MS, signal, async (s) => {
+        const res = await fetch(`${base}${path}`, { ...init, signal: s });
+        if (res.status >= 500) {
+          await res.body?.cancel();
+          throw new AppError("UNAVAILABLE", `ComfyUI answered ${res.status} to ${what}`, { reason: "provider_error", status: res.status });
+        }
+        return await read(res);
+      }, `ComfyUI (${what})`);
     } catch (err) {
       if (signal.aborted) throw signal.reason;
-      throw new AppError("UNAVAILABLE", `ComfyUI is unreachable (${path.split("?")[0]}): ${String(err)}`, { reason: "provider_unreachable" });
+      if (err instanceof AppError) throw err.code === "TIMEOUT" ? new AppError("UNAVAILABLE", err.message, { reason: "provider_timeout" }) : err;
+      throw new AppError("UNAVAILABLE", `ComfyUI is unreachable (${what}): ${String(err)}`, { reason: "provider_unreachable" });
     }
-    if (res.status >= 500) {
-      await res.body?.cancel();
-      throw new AppError("UNAVAILABLE", `ComfyUI answered ${res.status} to ${path.split("?")[0]}`, { reason: "provider_error", status: res.status });
-    }
-    return res;
   }
 
-  async function json<T>(path: string, signal: AbortSignal, init?: RequestInit): Promise<T> {
-    const res = await call(path, signal, init);
-    if (!res.ok) throw new AppError("UNAVAILABLE", `ComfyUI answered ${res.status} to ${path.split("?")[0]}: ${(await res.text()).slice(0, 300)}`, { reason: "provider_error", status: res.status });
-    return (await res.json()) as T;
+  async function json<T>(path: string, signal: AbortSignal, init: RequestInit = {}): Promise<T> {
+    return exchange(path, signal, init, async (res) => {
+      if (!res.ok) throw new AppError("UNAVAILABLE", `ComfyUI answered ${res.status} to ${path.split("?")[0]}: ${(await res.text()).slice(0, 300)}`, { reason: "provider_error", status: res.status });
+      return (await res.json()) as T;
+    });
   }
 
   const inQueue = async (promptId: string, signal: AbortSignal) => {
@@ -47,14 +55,17 @@ export function comfyuiProvider(baseUrl: string, checkpoint = "v1-5-pruned-emaon
 
     async submit(promptId, job, signal) {
       const body = JSON.stringify({ prompt: txt2imgWorkflow(job, checkpoint), client_id: CLIENT_ID, prompt_id: promptId });
-      await withRetry(async () => {
-        const res = await call("/prompt", signal, { method: "POST", headers: { "content-type": "application/json" }, body });
-        if (res.ok) return void (await res.body?.cancel());
-        // 400: the workflow was refused (missing model, bad node): retrying cannot help.
-        const detail = await res.json<{ error?: { message?: string; details?: string } }>().catch(() => ({}) as { error?: { message?: string; details?: string } });
-        const why = [detail.error?.message, detail.error?.details].filter(Boolean).join(": ") || `status ${res.status}`;
-        throw new AppError("VALIDATION_ERROR", `ComfyUI refused the workflow: ${why}`, { reason: "workflow_refused", status: res.status });
-      }, signal);
+      await withRetry(
+        () =>
+          exchange("/prompt", signal, { method: "POST", headers: { "content-type": "application/json" }, body }, async (res) => {
+            if (res.ok) return void (await res.body?.cancel());
+            // 400: the workflow was refused (missing model, bad node): retrying cannot help.
+            const detail = await res.json<{ error?: { message?: string; details?: string } }>().catch(() => ({}) as { error?: { message?: string; details?: string } });
+            const why = [detail.error?.message, detail.error?.details].filter(Boolean).join(": ") || `status ${res.status}`;
+            throw new AppError("VALIDATION_ERROR", `ComfyUI refused the workflow: ${why}`, { reason: "workflow_refused", status: res.status });
+          }),
+        signal,
+      );
     },
 
     async poll(promptId, _job: ImageJob, signal): Promise<PollResult> {
@@ -75,18 +86,21 @@ export function comfyuiProvider(baseUrl: string, checkpoint = "v1-5-pruned-emaon
         throw new AppError("UNAVAILABLE", "ComfyUI finished the prompt without an image", { reason: "generation_error" });
       }
       const q = new URLSearchParams({ filename: image.filename, subfolder: image.subfolder ?? "", type: image.type ?? "output" });
-      const bytes = await withRetry(async () => {
-        const res = await call(`/view?${q}`, signal);
-        if (!res.ok) throw new AppError("UNAVAILABLE", `ComfyUI answered ${res.status} to /view`, { reason: "provider_error", status: res.status });
-        return new Uint8Array(await res.arrayBuffer());
-      }, signal);
+      const bytes = await withRetry(
+        () =>
+          exchange(`/view?${q}`, signal, {}, async (res) => {
+            if (!res.ok) throw new AppError("UNAVAILABLE", `ComfyUI answered ${res.status} to /view`, { reason: "provider_error", status: res.status });
+            return new Uint8Array(await res.arrayBuffer());
+          }),
+        signal,
+      );
       return { state: "done", bytes };
     },
 
     async cancel(promptIds) {
       if (promptIds.length === 0) return;
-      const signal = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
-      const post = (path: string, body: unknown) => fetch(`${base}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body), signal }).then((r) => r.body?.cancel());
+      const signal = new AbortController().signal; // nobody aborts a cancel; each exchange has its timeout
+      const post = (path: string, body: unknown) => exchange(path, signal, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }, async (r) => void (await r.body?.cancel()));
       try {
         await post("/queue", { delete: promptIds });
         // Interrupt only a prompt of ours that is running: /interrupt would stop anyone's.

@@ -24,4 +24,4 @@ export interface ImageProvider {
 }
 
 /** The image providers use the providers' one retry policy (src/providers/resilience.ts). */
-export { sleep, withRetry } from "../resilience";
+export { sleep, withRetry, withTimeout } from "../resilience";
