@@ -121,7 +121,14 @@ export function checkUploadQuota(usage: AssetUsage, size: number, l: QuotaLimits
 /** The asset row of an upload (AssetCreated), and the target's image when one was named. */
 export async function recordUpload(ctx: HandlerContext, input: UploadInput): Promise<Asset> {
   await authorizeUpload(ctx, input.target);
-  checkUploadQuota(await assetUsage(ctx.db, ctx.session.sessionId, ctx.actor.participant_id), input.size, ctx.limits);
+  const usage = await assetUsage(ctx.db, ctx.session.sessionId, ctx.actor.participant_id);
+  // Uploads committed in the same group are not in D1 yet: count the new assets written before this one.
+  for (const a of ctx.tx.pending.written<Asset>(ASSET.table.name).filter((a) => a.version === 1)) {
+    usage.count++;
+    usage.bytes += a.size;
+    if (a.source === "upload" && a.created_by === ctx.actor.participant_id) (usage.uploads++, (usage.uploadBytes += a.size));
+  }
+  checkUploadQuota(usage, input.size, ctx.limits);
   const { asset_id, target, ...meta } = input;
   const asset: Asset = {
     ...create<Asset>(

@@ -65,6 +65,11 @@ export class PendingChanges {
     return out.sort((a, b) => a.created_at - b.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
+  /** The rows of a table written (not deleted) by this unit of work so far, innermost version. */
+  written<E extends Keyed>(table: string): E[] {
+    return [...this.changed(table).values()].filter((r): r is Keyed => r !== null).map((r) => structuredClone(r) as E);
+  }
+
   /** Keeps a child's changes (the child must have been made by this object's child()). */
   merge(child: PendingChanges): void {
     if (child.parent !== this) throw new Error("merge: not a child of these pending changes");
