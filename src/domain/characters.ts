@@ -1,4 +1,4 @@
-import { AppError, invalidField, type Character, type InventoryItem } from "../protocol";
+import { AppError, CharacterSchema, InventoryItemSchema, invalidField, type Character, type InventoryItem } from "../protocol";
 import { requireAssetRefs } from "./asset-refs";
 import { authorize, isDm } from "../engine/authorize";
 import { ALL, DMS } from "../engine/tx";
@@ -9,20 +9,8 @@ import { defineHandlers, type HandlerContext } from "../engine/context";
 import { npcRegionRelationships, regions } from "./world-tables";
 import { actantialViews, wants } from "./gameplay-tables";
 
-export const characters = new Table<Character>(
-  "characters",
-  [
-    "world_id", "kind", "name", "description", "owner_participant_id", "hidden", "is_alive", "is_active",
-    "archetype", "stats", "region_id", "portrait_asset_id", "sprite_asset_id", "dm_notes",
-  ],
-  { json: ["stats"], bool: ["hidden", "is_alive", "is_active"] },
-);
-
-export const inventory = new Table<InventoryItem>(
-  "inventory_items",
-  ["character_id", "name", "description", "item_type", "quantity", "equipped", "properties"],
-  { json: ["properties"], bool: ["equipped"] },
-);
+export const characters = Table.of("characters", CharacterSchema);
+export const inventory = Table.of("inventory_items", InventoryItemSchema);
 
 /** Characters as an entity kind: hidden NPCs exist for DMs only (see changes.ts). */
 export const CHARACTER: EntityKind<Character> = {

@@ -1,4 +1,19 @@
-import type { Goal, Location, NpcRegionRelationship, Region, RegionConnection, Scene, StoryEvent } from "../protocol";
+import {
+  GoalSchema,
+  LocationSchema,
+  NpcRegionRelationshipSchema,
+  RegionConnectionSchema,
+  RegionSchema,
+  SceneSchema,
+  StoryEventSchema,
+  type Goal,
+  type Location,
+  type NpcRegionRelationship,
+  type Region,
+  type RegionConnection,
+  type Scene,
+  type StoryEvent,
+} from "../protocol";
 import type { EntityKind } from "./changes";
 import { Table } from "../engine/store";
 
@@ -7,39 +22,13 @@ import { Table } from "../engine/store";
  * export/import) reads the same definitions without import cycles between the areas.
  */
 
-export const locations = new Table<Location>("locations", [
-  "world_id", "name", "description", "location_type", "backdrop_asset_id", "map_asset_id", "atmosphere", "default_region_id",
-]);
-
-export const regions = new Table<Region>(
-  "regions",
-  ["world_id", "location_id", "name", "description", "backdrop_asset_id", "atmosphere", "is_spawn_point", "sort_order"],
-  { bool: ["is_spawn_point"] },
-);
-
-export const regionConnections = new Table<RegionConnection>(
-  "region_connections",
-  ["world_id", "from_region_id", "to_region_id", "bidirectional", "is_locked", "lock_description"],
-  { bool: ["bidirectional", "is_locked"] },
-);
-
-export const npcRegionRelationships = new Table<NpcRegionRelationship>("npc_region_relationships", [
-  "world_id", "character_id", "region_id", "relationship_type", "notes",
-]);
-
-export const scenes = new Table<Scene>(
-  "scenes",
-  ["world_id", "name", "description", "location_id", "time_context", "featured_character_ids", "backdrop_asset_id", "directorial_notes"],
-  { json: ["featured_character_ids"] },
-);
-
-export const goals = new Table<Goal>("goals", ["world_id", "name", "description"]);
-
-export const storyEvents = new Table<StoryEvent>(
-  "story_events",
-  ["world_id", "kind", "summary", "details", "character_ids", "location_id", "region_id", "scene_id", "game_time", "tags", "hidden", "created_by"],
-  { json: ["details", "character_ids", "tags"], bool: ["hidden"] },
-);
+export const locations = Table.of("locations", LocationSchema);
+export const regions = Table.of("regions", RegionSchema);
+export const regionConnections = Table.of("region_connections", RegionConnectionSchema);
+export const npcRegionRelationships = Table.of("npc_region_relationships", NpcRegionRelationshipSchema);
+export const scenes = Table.of("scenes", SceneSchema);
+export const goals = Table.of("goals", GoalSchema);
+export const storyEvents = Table.of("story_events", StoryEventSchema);
 
 /** A world's override of a prompt template key (value null: reset to the default). */
 export interface PromptOverride {
