@@ -1,4 +1,5 @@
 import {
+  GoalEntity,
   GoalSchema,
   LocationSchema,
   NpcRegionRelationshipSchema,
@@ -6,7 +7,6 @@ import {
   RegionSchema,
   SceneSchema,
   StoryEventSchema,
-  type Goal,
   type Location,
   type NpcRegionRelationship,
   type Region,
@@ -16,6 +16,7 @@ import {
 } from "../protocol";
 import type { EntityKind } from "./changes";
 import { Table } from "../engine/store";
+import { entityKind } from "./crud";
 
 /**
  * The tables and entity kinds of the world-building areas, in one module so that every area (and
@@ -70,7 +71,7 @@ export const NPC_REGION_RELATIONSHIP: EntityKind<NpcRegionRelationship> = {
   dmOnly: true,
 };
 export const SCENE: EntityKind<Scene> = { table: scenes, what: "scene", events: events("Scene", "scene") };
-export const GOAL: EntityKind<Goal> = { table: goals, what: "goal", events: events("Goal", "goal") };
+export const GOAL = entityKind(GoalEntity, goals);
 export const STORY_EVENT: EntityKind<StoryEvent> = {
   table: storyEvents,
   what: "story event",

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { CharacterSchema, EntityBase, InventoryItemSchema, WorldSchema } from "./entities";
 import { JsonObjectField } from "./json";
+import { defineEntity } from "./entity";
 import { ActantialViewSchema, ChallengeSchema, WantSchema } from "./gameplay-entities";
 import { AssetSchema } from "./image-entities";
 
@@ -134,10 +135,17 @@ export const GoalSchema = z.object({
 });
 export type Goal = z.infer<typeof GoalSchema>;
 
-export const GoalFieldsSchema = z.object({
-  name: z.string().trim().min(1).max(200),
-  description: z.string().max(20_000),
+export const GoalEntity = defineEntity({
+  name: "Goal",
+  plural: "Goals",
+  key: "goal",
+  schema: GoalSchema,
+  fields: {
+    name: z.string().trim().min(1).max(200),
+    description: z.string().max(20_000).default(""),
+  },
 });
+export const GoalFieldsSchema = GoalEntity.fields;
 
 // ---------- story events (the timeline) ----------
 

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { WorldSchema } from "../entities";
+import { entityEvents } from "../entity";
 import {
-  GoalSchema,
+  GoalEntity,
   LocationSchema,
   NpcRegionRelationshipSchema,
   PromptTemplateSchema,
@@ -43,11 +44,7 @@ export const SCENE_EVENTS = {
   SceneUpdate: { scene: SceneSchema },
 } as const;
 
-export const GOAL_EVENTS = {
-  GoalCreated: { goal: GoalSchema },
-  GoalUpdated: { goal: GoalSchema },
-  GoalDeleted: { goal_id: z.string() },
-} as const;
+export const GOAL_EVENTS = entityEvents(GoalEntity);
 
 export const STORY_EVENTS = {
   StoryEventCreated: { story_event: StoryEventSchema },
