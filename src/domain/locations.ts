@@ -1,6 +1,7 @@
-import { AppError, type Region, invalidField } from "../protocol";
+import { AppError, LocationEntity, type Region, invalidField } from "../protocol";
 import { requireAssetRefs } from "./asset-refs";
 import { deleteEntity, emitChange, insertEntity, requireVisible, updateEntity } from "./changes";
+import { crudHandlers } from "./crud";
 import { CHARACTER, characters } from "./characters";
 import { bump, checkVersion } from "../engine/store";
 import { defineHandlers, type HandlerContext } from "../engine/context";
@@ -61,40 +62,10 @@ async function removeRegions(ctx: HandlerContext, gone: Region[], set: { sql: st
 
 export const locationHandlers = defineHandlers({
   // ---------- locations ----------
-  ListLocations: {
-    handle: (ctx, p) => locations.page(ctx.db, ctx.session.sessionId, { cursor: p.cursor, limit: p.limit }),
-  },
-
-  GetLocation: {
-    handle: (ctx, p) => requireVisible(ctx, LOCATION, p.location_id),
-  },
-
-  CreateLocation: {
-    async handle(ctx, p) {
-      await requireAssetRefs(ctx, p.data);
-      const d = p.data;
-      await checkDefaultRegion(ctx, null, d.default_region_id);
-      return insertEntity(ctx, LOCATION, {
-        world_id: ctx.session.worldId,
-        name: d.name,
-        description: d.description ?? "",
-        location_type: d.location_type ?? "exterior",
-        backdrop_asset_id: d.backdrop_asset_id ?? null,
-        map_asset_id: d.map_asset_id ?? null,
-        atmosphere: d.atmosphere ?? null,
-        default_region_id: null,
-      });
-    },
-  },
-
-  UpdateLocation: {
-    async handle(ctx, p) {
-      await requireAssetRefs(ctx, p.data);
-      const before = await requireVisible(ctx, LOCATION, p.location_id);
-      await checkDefaultRegion(ctx, before.id, p.data.default_region_id);
-      return updateEntity(ctx, LOCATION, before, p.data, p.expected_version);
-    },
-  },
+  ...crudHandlers(LocationEntity, LOCATION, {
+    // A new location has no regions yet, so it cannot name a default one.
+    check: (ctx, d, before) => checkDefaultRegion(ctx, before?.id ?? null, d.default_region_id),
+  }),
 
   DeleteLocation: {
     async handle(ctx, p) {

@@ -1,5 +1,6 @@
 import {
   GoalEntity,
+  LocationEntity,
   GoalSchema,
   LocationSchema,
   NpcRegionRelationshipSchema,
@@ -7,7 +8,6 @@ import {
   RegionSchema,
   SceneSchema,
   StoryEventSchema,
-  type Location,
   type NpcRegionRelationship,
   type Region,
   type RegionConnection,
@@ -50,7 +50,7 @@ const events = (entity: string, key: string) => ({
   idKey: `${key}_id`,
 }) as EntityKind<never>["events"];
 
-export const LOCATION: EntityKind<Location> = { table: locations, what: "location", events: events("Location", "location") };
+export const LOCATION = entityKind(LocationEntity, locations);
 export const REGION: EntityKind<Region> = { table: regions, what: "region", events: events("Region", "region") };
 export const REGION_CONNECTION: EntityKind<RegionConnection> = {
   table: regionConnections,

@@ -33,15 +33,22 @@ export const LocationSchema = z.object({
 });
 export type Location = z.infer<typeof LocationSchema>;
 
-export const LocationFieldsSchema = z.object({
-  name: z.string().trim().min(1).max(200),
-  description: z.string().max(20_000),
-  location_type: LocationTypeSchema,
-  backdrop_asset_id: AssetId,
-  map_asset_id: AssetId,
-  atmosphere: z.string().max(2_000).nullable(),
-  default_region_id: RefId.nullable(),
+export const LocationEntity = defineEntity({
+  name: "Location",
+  plural: "Locations",
+  key: "location",
+  schema: LocationSchema,
+  fields: {
+    name: z.string().trim().min(1).max(200),
+    description: z.string().max(20_000).default(""),
+    location_type: LocationTypeSchema.default("exterior"),
+    backdrop_asset_id: AssetId.default(null),
+    map_asset_id: AssetId.default(null),
+    atmosphere: z.string().max(2_000).nullable().default(null),
+    default_region_id: RefId.nullable().default(null),
+  },
 });
+export const LocationFieldsSchema = LocationEntity.fields;
 
 export const RegionSchema = z.object({
   ...EntityBase,

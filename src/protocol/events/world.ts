@@ -3,7 +3,7 @@ import { WorldSchema } from "../entities";
 import { entityEvents } from "../entity";
 import {
   GoalEntity,
-  LocationSchema,
+  LocationEntity,
   NpcRegionRelationshipSchema,
   PromptTemplateSchema,
   RegionConnectionSchema,
@@ -20,8 +20,7 @@ export const WORLD_EVENTS = {
 } as const;
 
 export const LOCATION_EVENTS = {
-  LocationCreated: { location: LocationSchema },
-  LocationUpdated: { location: LocationSchema },
+  ...entityEvents(LocationEntity),
   /** Its regions (listed) went with it, with their connections and NPC relationships. */
   LocationDeleted: { location_id: z.string(), region_ids: z.array(z.string()) },
   RegionCreated: { region: RegionSchema },

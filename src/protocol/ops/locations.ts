@@ -1,8 +1,7 @@
 import { z } from "zod";
 import { PageParams, pageOf } from "../entities";
 import {
-  LocationFieldsSchema,
-  LocationSchema,
+  LocationEntity,
   NpcRegionRelationshipSchema,
   NpcRegionRelationshipTypeSchema,
   RegionConnectionFieldsSchema,
@@ -10,6 +9,7 @@ import {
   RegionFieldsSchema,
   RegionSchema,
 } from "../world-entities";
+import { crudOps } from "./crud";
 import { Deleted, ExpectedVersion, Id, op } from "./define";
 
 /** What goes with removed regions: their connections, NPC relationships, and the PCs standing there. */
@@ -17,22 +17,7 @@ const REGION_CASCADE = ["RegionDeleted", "RegionConnectionDeleted", "NpcRegionRe
 
 /** Locations, their regions, connections between regions, and where NPCs belong. */
 export const LOCATION_OPS = {
-  ListLocations: op({ access: "read", input: { ...PageParams }, output: pageOf(LocationSchema) }),
-  GetLocation: op({ access: "read", input: { location_id: Id }, output: LocationSchema }),
-  CreateLocation: op({
-    access: "dm",
-    write: true,
-    events: ["LocationCreated"],
-    input: { data: LocationFieldsSchema.partial().required({ name: true }).strict() },
-    output: LocationSchema,
-  }),
-  UpdateLocation: op({
-    access: "dm",
-    write: true,
-    events: ["LocationUpdated"],
-    input: { location_id: Id, data: LocationFieldsSchema.partial().strict(), ...ExpectedVersion },
-    output: LocationSchema,
-  }),
+  ...crudOps(LocationEntity),
   /** Cascades: the location's regions, their connections and NPC relationships go with it; its scenes stay, without it. */
   DeleteLocation: op({
     access: "dm",
