@@ -2,7 +2,7 @@ import type { EntityDecl, EventType } from "../protocol";
 import type { HandlerContext, HandlerDef, HandlerType } from "../engine/context";
 import { conditions, type Condition, type Table } from "../engine/store";
 import { requireAssetRefs } from "./asset-refs";
-import { deleteEntity, insertEntity, pageView, requireVisible, updateEntity, viewOf, type EntityKind } from "./changes";
+import { deleteEntity, insertEntity, requireVisible, updateEntity, viewOf, type EntityKind } from "./changes";
 
 type Versioned = { id: string; version: number; created_at: number; updated_at: number };
 
@@ -50,6 +50,13 @@ export interface CrudRules<E> {
    * `hidden` rule must leave hidden rows out for non-DMs here).
    */
   listWhere?: (ctx: HandlerContext, payload: Record<string, unknown>) => Condition[];
+  /** Normalizes checked data before it is written (drops duplicate ids, say). */
+  prepare?: (data: Partial<E>) => Partial<E>;
+  /**
+   * What List and Get return of the entities, when that depends on more than the kind's
+   * playerView (scenes: only the featured characters the actor may see).
+   */
+  view?: (ctx: HandlerContext, items: E[]) => Promise<E[]>;
 }
 
 /**
@@ -68,21 +75,24 @@ export function crudHandlers<N extends string, P extends string, E extends Versi
   type Payload = Record<string, unknown> & { data: Partial<E>; expected_version?: number; cursor?: string; limit?: number };
   const idOf = (p: Payload) => p[decl.idKey] as string;
   const check = rules.check ?? (async () => {});
+  const prepare = rules.prepare ?? ((d: Partial<E>) => d);
+  const view = rules.view ?? (async (ctx: HandlerContext, items: E[]) => items.map((e) => viewOf(ctx, kind, e)));
   const handlers = {
     [`List${decl.plural}`]: {
       async handle(ctx: HandlerContext, p: Payload) {
         const { where, params } = conditions(...(rules.listWhere?.(ctx, p) ?? []));
-        return pageView(ctx, kind, await kind.table.page(ctx.db, ctx.session.sessionId, { where, params, cursor: p.cursor, limit: p.limit }));
+        const page = await kind.table.page(ctx.db, ctx.session.sessionId, { where, params, cursor: p.cursor, limit: p.limit });
+        return { items: await view(ctx, page.items), next_cursor: page.next_cursor };
       },
     },
     [`Get${decl.name}`]: {
-      handle: async (ctx: HandlerContext, p: Payload) => viewOf(ctx, kind, await requireVisible(ctx, kind, idOf(p))),
+      handle: async (ctx: HandlerContext, p: Payload) => (await view(ctx, [await requireVisible(ctx, kind, idOf(p))]))[0]!,
     },
     [`Create${decl.name}`]: {
       async handle(ctx: HandlerContext, p: Payload) {
         await requireAssetRefs(ctx, p.data);
         await check(ctx, p.data, null);
-        const fields = { world_id: ctx.session.worldId, ...decl.defaults(), ...p.data } as unknown as Omit<E, keyof Versioned>;
+        const fields = { world_id: ctx.session.worldId, ...decl.defaults(), ...prepare(p.data) } as unknown as Omit<E, keyof Versioned>;
         return viewOf(ctx, kind, insertEntity(ctx, kind, fields));
       },
     },
@@ -91,7 +101,7 @@ export function crudHandlers<N extends string, P extends string, E extends Versi
         await requireAssetRefs(ctx, p.data);
         const before = await requireVisible(ctx, kind, idOf(p));
         await check(ctx, p.data, before);
-        return viewOf(ctx, kind, updateEntity(ctx, kind, before, p.data, p.expected_version));
+        return viewOf(ctx, kind, updateEntity(ctx, kind, before, prepare(p.data), p.expected_version));
       },
     },
     [`Delete${decl.name}`]: {

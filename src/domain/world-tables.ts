@@ -6,12 +6,12 @@ import {
   NpcRegionRelationshipSchema,
   RegionConnectionSchema,
   RegionSchema,
+  SceneEntity,
   SceneSchema,
   StoryEventSchema,
   type NpcRegionRelationship,
   type Region,
   type RegionConnection,
-  type Scene,
   type StoryEvent,
 } from "../protocol";
 import type { EntityKind } from "./changes";
@@ -70,7 +70,7 @@ export const NPC_REGION_RELATIONSHIP: EntityKind<NpcRegionRelationship> = {
   // Where NPCs live and go is staging material, and may name hidden NPCs.
   dmOnly: true,
 };
-export const SCENE: EntityKind<Scene> = { table: scenes, what: "scene", events: events("Scene", "scene") };
+export const SCENE = entityKind(SceneEntity, scenes);
 export const GOAL = entityKind(GoalEntity, goals);
 export const STORY_EVENT: EntityKind<StoryEvent> = {
   table: storyEvents,

@@ -122,15 +122,22 @@ export const SceneSchema = z.object({
 });
 export type Scene = z.infer<typeof SceneSchema>;
 
-export const SceneFieldsSchema = z.object({
-  name: z.string().trim().min(1).max(200),
-  description: z.string().max(20_000),
-  location_id: RefId.nullable(),
-  time_context: z.string().max(200),
-  featured_character_ids: z.array(RefId).max(100),
-  backdrop_asset_id: AssetId,
-  directorial_notes: z.string().max(20_000),
+export const SceneEntity = defineEntity({
+  name: "Scene",
+  plural: "Scenes",
+  key: "scene",
+  schema: SceneSchema,
+  fields: {
+    name: z.string().trim().min(1).max(200),
+    description: z.string().max(20_000).default(""),
+    location_id: RefId.nullable().default(null),
+    time_context: z.string().max(200).default(""),
+    featured_character_ids: z.array(RefId).max(100).default([]),
+    backdrop_asset_id: AssetId.default(null),
+    directorial_notes: z.string().max(20_000).default(""),
+  },
 });
+export const SceneFieldsSchema = SceneEntity.fields;
 
 // ---------- goals ----------
 

@@ -8,6 +8,7 @@ import {
   PromptTemplateSchema,
   RegionConnectionSchema,
   RegionSchema,
+  SceneEntity,
   SceneSchema,
   StoryEventSchema,
 } from "../world-entities";
@@ -34,9 +35,7 @@ export const LOCATION_EVENTS = {
 } as const;
 
 export const SCENE_EVENTS = {
-  SceneCreated: { scene: SceneSchema },
-  SceneUpdated: { scene: SceneSchema },
-  SceneDeleted: { scene_id: z.string() },
+  ...entityEvents(SceneEntity),
   /** The active scene changed (null: no scene). */
   SceneChanged: { scene: SceneSchema.nullable(), previous_scene_id: z.string().nullable() },
   /** The scene's presentation (backdrop) changed. */
