@@ -1,4 +1,4 @@
-import { AppError, LocationEntity, type Region, invalidField } from "../protocol";
+import { AppError, LocationEntity, RegionConnectionEntity, RegionEntity, type Region, invalidField } from "../protocol";
 import { requireAssetRefs } from "./asset-refs";
 import { deleteEntity, emitChange, insertEntity, requireVisible, updateEntity } from "./changes";
 import { crudHandlers } from "./crud";
@@ -103,17 +103,7 @@ export const locationHandlers = defineHandlers({
     async handle(ctx, p) {
       await requireAssetRefs(ctx, p.data);
       const location = await requireVisible(ctx, LOCATION, p.location_id);
-      const d = p.data;
-      return insertEntity(ctx, REGION, {
-        world_id: ctx.session.worldId,
-        location_id: location.id,
-        name: d.name,
-        description: d.description ?? "",
-        backdrop_asset_id: d.backdrop_asset_id ?? null,
-        atmosphere: d.atmosphere ?? null,
-        is_spawn_point: d.is_spawn_point ?? false,
-        sort_order: d.sort_order ?? 0,
-      });
+      return insertEntity(ctx, REGION, { world_id: ctx.session.worldId, location_id: location.id, ...RegionEntity.defaults(), ...p.data });
     },
   },
 
@@ -157,14 +147,7 @@ export const locationHandlers = defineHandlers({
       if (existing) {
         throw new AppError("CONFLICT", `regions '${d.from_region_id}' and '${d.to_region_id}' are already connected`, { current: existing });
       }
-      return insertEntity(ctx, REGION_CONNECTION, {
-        world_id: ctx.session.worldId,
-        from_region_id: d.from_region_id,
-        to_region_id: d.to_region_id,
-        bidirectional: d.bidirectional ?? true,
-        is_locked: d.is_locked ?? false,
-        lock_description: d.lock_description ?? null,
-      });
+      return insertEntity(ctx, REGION_CONNECTION, { world_id: ctx.session.worldId, ...RegionConnectionEntity.defaults(), ...d });
     },
   },
 

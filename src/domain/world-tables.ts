@@ -4,14 +4,14 @@ import {
   GoalSchema,
   LocationSchema,
   NpcRegionRelationshipSchema,
+  RegionConnectionEntity,
   RegionConnectionSchema,
+  RegionEntity,
   RegionSchema,
   SceneEntity,
   SceneSchema,
   StoryEventSchema,
   type NpcRegionRelationship,
-  type Region,
-  type RegionConnection,
   type StoryEvent,
 } from "../protocol";
 import type { EntityKind } from "./changes";
@@ -51,12 +51,8 @@ const events = (entity: string, key: string) => ({
 }) as EntityKind<never>["events"];
 
 export const LOCATION = entityKind(LocationEntity, locations);
-export const REGION: EntityKind<Region> = { table: regions, what: "region", events: events("Region", "region") };
-export const REGION_CONNECTION: EntityKind<RegionConnection> = {
-  table: regionConnections,
-  what: "region connection",
-  events: events("RegionConnection", "region_connection"),
-};
+export const REGION = entityKind(RegionEntity, regions);
+export const REGION_CONNECTION = entityKind(RegionConnectionEntity, regionConnections);
 export const NPC_REGION_RELATIONSHIP: EntityKind<NpcRegionRelationship> = {
   table: npcRegionRelationships,
   what: "NPC-region relationship",

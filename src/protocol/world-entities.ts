@@ -64,14 +64,21 @@ export const RegionSchema = z.object({
 });
 export type Region = z.infer<typeof RegionSchema>;
 
-export const RegionFieldsSchema = z.object({
-  name: z.string().trim().min(1).max(200),
-  description: z.string().max(20_000),
-  backdrop_asset_id: AssetId,
-  atmosphere: z.string().max(2_000).nullable(),
-  is_spawn_point: z.boolean(),
-  sort_order: z.number().int().min(-1_000_000).max(1_000_000),
+export const RegionEntity = defineEntity({
+  name: "Region",
+  plural: "Regions",
+  key: "region",
+  schema: RegionSchema,
+  fields: {
+    name: z.string().trim().min(1).max(200),
+    description: z.string().max(20_000).default(""),
+    backdrop_asset_id: AssetId.default(null),
+    atmosphere: z.string().max(2_000).nullable().default(null),
+    is_spawn_point: z.boolean().default(false),
+    sort_order: z.number().int().min(-1_000_000).max(1_000_000).default(0),
+  },
 });
+export const RegionFieldsSchema = RegionEntity.fields;
 
 export const RegionConnectionSchema = z.object({
   ...EntityBase,
@@ -86,11 +93,18 @@ export const RegionConnectionSchema = z.object({
 });
 export type RegionConnection = z.infer<typeof RegionConnectionSchema>;
 
-export const RegionConnectionFieldsSchema = z.object({
-  bidirectional: z.boolean(),
-  is_locked: z.boolean(),
-  lock_description: z.string().max(2_000).nullable(),
+export const RegionConnectionEntity = defineEntity({
+  name: "RegionConnection",
+  plural: "RegionConnections",
+  key: "region_connection",
+  schema: RegionConnectionSchema,
+  fields: {
+    bidirectional: z.boolean().default(true),
+    is_locked: z.boolean().default(false),
+    lock_description: z.string().max(2_000).nullable().default(null),
+  },
 });
+export const RegionConnectionFieldsSchema = RegionConnectionEntity.fields;
 
 export const NpcRegionRelationshipTypeSchema = z.enum(["home", "work", "frequents", "avoids"]);
 

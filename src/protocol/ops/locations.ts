@@ -4,9 +4,9 @@ import {
   LocationEntity,
   NpcRegionRelationshipSchema,
   NpcRegionRelationshipTypeSchema,
-  RegionConnectionFieldsSchema,
+  RegionConnectionEntity,
   RegionConnectionSchema,
-  RegionFieldsSchema,
+  RegionEntity,
   RegionSchema,
 } from "../world-entities";
 import { crudOps } from "./crud";
@@ -33,14 +33,14 @@ export const LOCATION_OPS = {
     access: "dm",
     write: true,
     events: ["RegionCreated"],
-    input: { location_id: Id, data: RegionFieldsSchema.partial().required({ name: true }).strict() },
+    input: { location_id: Id, data: RegionEntity.create },
     output: RegionSchema,
   }),
   UpdateRegion: op({
     access: "dm",
     write: true,
     events: ["RegionUpdated"],
-    input: { region_id: Id, data: RegionFieldsSchema.partial().strict(), ...ExpectedVersion },
+    input: { region_id: Id, data: RegionEntity.update, ...ExpectedVersion },
     output: RegionSchema,
   }),
   /** Cascades like DeleteLocation; the location loses it as its default region (LocationUpdated). */
@@ -58,9 +58,7 @@ export const LOCATION_OPS = {
     write: true,
     events: ["RegionConnectionCreated"],
     input: {
-      data: RegionConnectionFieldsSchema.partial()
-        .extend({ from_region_id: Id, to_region_id: Id })
-        .strict(),
+      data: RegionConnectionEntity.create.extend({ from_region_id: Id, to_region_id: Id }),
     },
     output: RegionConnectionSchema,
   }),
@@ -69,7 +67,7 @@ export const LOCATION_OPS = {
     access: "dm",
     write: true,
     events: ["RegionConnectionUpdated"],
-    input: { region_connection_id: Id, data: RegionConnectionFieldsSchema.partial().strict(), ...ExpectedVersion },
+    input: { region_connection_id: Id, data: RegionConnectionEntity.update, ...ExpectedVersion },
     output: RegionConnectionSchema,
   }),
   DeleteRegionConnection: op({
