@@ -1,4 +1,4 @@
-import { AppError, CharacterSchema, InventoryItemSchema, invalidField, type Character, type InventoryItem } from "../protocol";
+import { AppError, CharacterEntity, CharacterSchema, InventoryItemEntity, InventoryItemSchema, invalidField, type Character, type InventoryItem } from "../protocol";
 import { requireAssetRefs } from "./asset-refs";
 import { authorize, isDm } from "../engine/authorize";
 import { ALL, DMS } from "../engine/tx";
@@ -88,20 +88,11 @@ export const characterHandlers = defineHandlers({
       checkOwner(ctx, data.owner_participant_id);
       await checkRegion(ctx, data.region_id);
       return insertEntity(ctx, CHARACTER, {
-          world_id: ctx.session.worldId,
-          kind,
-          name: data.name,
-          description: data.description ?? "",
-          owner_participant_id: isDm(ctx.actor) ? (data.owner_participant_id ?? null) : ctx.actor.participant_id,
-          hidden: data.hidden ?? false,
-          is_alive: data.is_alive ?? true,
-          is_active: data.is_active ?? true,
-          archetype: data.archetype ?? null,
-          stats: data.stats ?? {},
-          region_id: data.region_id ?? null,
-          portrait_asset_id: data.portrait_asset_id ?? null,
-          sprite_asset_id: data.sprite_asset_id ?? null,
-          dm_notes: data.dm_notes ?? "",
+        world_id: ctx.session.worldId,
+        kind,
+        ...CharacterEntity.defaults(),
+        ...data,
+        owner_participant_id: isDm(ctx.actor) ? (data.owner_participant_id ?? null) : ctx.actor.participant_id,
       });
     },
   },
@@ -154,15 +145,7 @@ export const characterHandlers = defineHandlers({
     async handle(ctx, p) {
       const owner = await editableCharacter(ctx, p.character_id);
       const item = create<InventoryItem>(
-        {
-          character_id: owner.id,
-          name: p.data.name,
-          description: p.data.description ?? "",
-          item_type: p.data.item_type ?? "misc",
-          quantity: p.data.quantity ?? 1,
-          equipped: p.data.equipped ?? false,
-          properties: p.data.properties ?? {},
-        },
+        { character_id: owner.id, ...InventoryItemEntity.defaults(), ...p.data },
         ctx.now,
       );
       inventory.add(ctx, item);
