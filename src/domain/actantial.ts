@@ -48,7 +48,7 @@ export const actantialHandlers = defineHandlers({
     async handle(ctx, p) {
       await requireNpc(ctx, p.npc_id);
       await checkTarget(ctx, p.target);
-      return insertEntity(ctx, WANT, { world_id: ctx.session.worldId, character_id: p.npc_id, ...WantEntity.defaults(), ...p.data, target: p.target ?? null });
+      return insertEntity(ctx, WANT, { world_id: ctx.session.worldId, character_id: p.npc_id, ...WantEntity.complete(p.data), target: p.target ?? null });
     },
   },
 

@@ -90,8 +90,7 @@ export const characterHandlers = defineHandlers({
       return insertEntity(ctx, CHARACTER, {
         world_id: ctx.session.worldId,
         kind,
-        ...CharacterEntity.defaults(),
-        ...data,
+        ...CharacterEntity.complete(data),
         owner_participant_id: isDm(ctx.actor) ? (data.owner_participant_id ?? null) : ctx.actor.participant_id,
       });
     },
@@ -145,7 +144,7 @@ export const characterHandlers = defineHandlers({
     async handle(ctx, p) {
       const owner = await editableCharacter(ctx, p.character_id);
       const item = create<InventoryItem>(
-        { character_id: owner.id, ...InventoryItemEntity.defaults(), ...p.data },
+        { character_id: owner.id, ...InventoryItemEntity.complete(p.data) },
         ctx.now,
       );
       inventory.add(ctx, item);

@@ -92,7 +92,7 @@ export function crudHandlers<N extends string, P extends string, E extends Versi
       async handle(ctx: HandlerContext, p: Payload) {
         await requireAssetRefs(ctx, p.data);
         await check(ctx, p.data, null);
-        const fields = { world_id: ctx.session.worldId, ...decl.defaults(), ...prepare(p.data) } as unknown as Omit<E, keyof Versioned>;
+        const fields = { world_id: ctx.session.worldId, ...decl.complete(prepare(p.data)) } as unknown as Omit<E, keyof Versioned>;
         return viewOf(ctx, kind, insertEntity(ctx, kind, fields));
       },
     },

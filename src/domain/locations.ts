@@ -103,7 +103,7 @@ export const locationHandlers = defineHandlers({
     async handle(ctx, p) {
       await requireAssetRefs(ctx, p.data);
       const location = await requireVisible(ctx, LOCATION, p.location_id);
-      return insertEntity(ctx, REGION, { world_id: ctx.session.worldId, location_id: location.id, ...RegionEntity.defaults(), ...p.data });
+      return insertEntity(ctx, REGION, { world_id: ctx.session.worldId, location_id: location.id, ...RegionEntity.complete(p.data) });
     },
   },
 
@@ -140,6 +140,7 @@ export const locationHandlers = defineHandlers({
   CreateRegionConnection: {
     async handle(ctx, p) {
       const d = p.data;
+      const { from_region_id, to_region_id, ...fields } = d;
       if (d.from_region_id === d.to_region_id) throw invalidField("data.to_region_id", "a region cannot connect to itself");
       await requireVisible(ctx, REGION, d.from_region_id);
       await requireVisible(ctx, REGION, d.to_region_id);
@@ -147,7 +148,7 @@ export const locationHandlers = defineHandlers({
       if (existing) {
         throw new AppError("CONFLICT", `regions '${d.from_region_id}' and '${d.to_region_id}' are already connected`, { current: existing });
       }
-      return insertEntity(ctx, REGION_CONNECTION, { world_id: ctx.session.worldId, ...RegionConnectionEntity.defaults(), ...d });
+      return insertEntity(ctx, REGION_CONNECTION, { world_id: ctx.session.worldId, from_region_id, to_region_id, ...RegionConnectionEntity.complete(fields) });
     },
   },
 

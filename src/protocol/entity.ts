@@ -47,6 +47,11 @@ export interface EntityDecl<
   update: z.ZodObject<UpdateShape<F>, z.core.$strict>;
   /** The defaults of the fields a Create may leave out, fresh at each call. */
   defaults(): { [D in DefaultedKeys<F>]: z.output<F[D]> };
+  /**
+   * A Create's data with the defaults of the fields it left out, in the fields' order (so a new
+   * entity's keys come in the order a stored one's do), then any other keys of `data`.
+   */
+  complete<D extends object>(data: D): Omit<D, DefaultedKeys<F>> & { [X in DefaultedKeys<F>]: z.output<F[X]> };
 }
 
 type Def = { type: string; innerType: z.ZodType; defaultValue: unknown };
@@ -72,6 +77,7 @@ export function defineEntity<
     create[k] = d.type === "default" ? inner.optional() : inner;
     update[k] = inner.optional();
   }
+  const defaults = () => Object.fromEntries(defaulted.map(([k, t]) => [k, defOf(t).defaultValue])) as ReturnType<EntityDecl<N, P, K, S, F>["defaults"]>;
   return {
     name: spec.name,
     plural: spec.plural,
@@ -81,7 +87,18 @@ export function defineEntity<
     fields: z.object(plain) as unknown as EntityDecl<N, P, K, S, F>["fields"],
     create: z.strictObject(create) as unknown as EntityDecl<N, P, K, S, F>["create"],
     update: z.strictObject(update) as unknown as EntityDecl<N, P, K, S, F>["update"],
-    defaults: () => Object.fromEntries(defaulted.map(([k, t]) => [k, defOf(t).defaultValue])) as ReturnType<EntityDecl<N, P, K, S, F>["defaults"]>,
+    defaults,
+    complete: (data) => {
+      const out: Record<string, unknown> = {};
+      const given = data as Record<string, unknown>;
+      const fallback = defaults() as Record<string, unknown>;
+      for (const k of Object.keys(plain)) {
+        if (given[k] !== undefined) out[k] = given[k];
+        else if (k in fallback) out[k] = fallback[k];
+      }
+      for (const [k, v] of Object.entries(given)) if (!(k in out) && v !== undefined) out[k] = v;
+      return out as never;
+    },
   };
 }
 
