@@ -1,7 +1,7 @@
 import {
   GoalEntity,
-  LocationEntity,
   GoalSchema,
+  LocationEntity,
   LocationSchema,
   NpcRegionRelationshipSchema,
   RegionConnectionEntity,
@@ -12,7 +12,6 @@ import {
   SceneSchema,
   StoryEventSchema,
   type NpcRegionRelationship,
-  type StoryEvent,
 } from "../protocol";
 import type { EntityKind } from "./changes";
 import { Table } from "../engine/store";
@@ -42,14 +41,6 @@ export interface PromptOverride {
 }
 export const promptOverrides = new Table<PromptOverride>("prompt_templates", ["key", "value"]);
 
-const events = (entity: string, key: string) => ({
-  created: `${entity}Created`,
-  updated: `${entity}Updated`,
-  deleted: `${entity}Deleted`,
-  key,
-  idKey: `${key}_id`,
-}) as EntityKind<never>["events"];
-
 export const LOCATION = entityKind(LocationEntity, locations);
 export const REGION = entityKind(RegionEntity, regions);
 export const REGION_CONNECTION = entityKind(RegionConnectionEntity, regionConnections);
@@ -68,9 +59,6 @@ export const NPC_REGION_RELATIONSHIP: EntityKind<NpcRegionRelationship> = {
 };
 export const SCENE = entityKind(SceneEntity, scenes);
 export const GOAL = entityKind(GoalEntity, goals);
-export const STORY_EVENT: EntityKind<StoryEvent> = {
-  table: storyEvents,
-  what: "story event",
-  events: events("StoryEvent", "story_event"),
+export const STORY_EVENT = entityKind({ name: "StoryEvent", key: "story_event", idKey: "story_event_id" }, storyEvents, {
   hidden: (e) => e.hidden,
-};
+});
