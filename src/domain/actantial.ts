@@ -1,4 +1,4 @@
-import { AppError, invalidField, type ActantialView, type Character, type Want, type WantTarget } from "../protocol";
+import { AppError, WantEntity, invalidField, type ActantialView, type Character, type Want, type WantTarget } from "../protocol";
 import { checkVersion, bump } from "../engine/store";
 import { defineHandlers, type HandlerContext } from "../engine/context";
 import { DMS } from "../engine/tx";
@@ -48,18 +48,7 @@ export const actantialHandlers = defineHandlers({
     async handle(ctx, p) {
       await requireNpc(ctx, p.npc_id);
       await checkTarget(ctx, p.target);
-      const d = p.data;
-      return insertEntity(ctx, WANT, {
-        world_id: ctx.session.worldId,
-        character_id: p.npc_id,
-        description: d.description,
-        intensity: d.intensity ?? 0.5,
-        visibility: d.visibility ?? "hidden",
-        deflection_behavior: d.deflection_behavior ?? null,
-        tells: d.tells ?? [],
-        priority: d.priority ?? 1,
-        target: p.target ?? null,
-      });
+      return insertEntity(ctx, WANT, { world_id: ctx.session.worldId, character_id: p.npc_id, ...WantEntity.complete(p.data), target: p.target ?? null });
     },
   },
 

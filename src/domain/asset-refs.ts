@@ -1,4 +1,4 @@
-import { AppError, type Asset } from "../protocol";
+import { AppError, AssetSchema } from "../protocol";
 import type { HandlerContext } from "../engine/context";
 import { Table } from "../engine/store";
 
@@ -6,11 +6,7 @@ import { Table } from "../engine/store";
  * The assets table and the check of asset references, in a module of their own so that every
  * area with images (characters, locations, scenes) can use them without an import cycle.
  */
-export const assets = new Table<Asset>(
-  "assets",
-  ["world_id", "content_type", "size", "sha256", "width", "height", "label", "tags", "depicts", "source", "created_by", "generation_id"],
-  { json: ["tags", "depicts"] },
-);
+export const assets = Table.of("assets", AssetSchema);
 
 /**
  * Every asset reference among `data`'s fields (`*_asset_id`) must name an asset of this session:

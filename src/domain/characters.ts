@@ -1,4 +1,4 @@
-import { AppError, invalidField, type Character, type InventoryItem } from "../protocol";
+import { AppError, CharacterEntity, CharacterSchema, InventoryItemEntity, InventoryItemSchema, invalidField, type Character, type InventoryItem } from "../protocol";
 import { requireAssetRefs } from "./asset-refs";
 import { authorize, isDm } from "../engine/authorize";
 import { ALL, DMS } from "../engine/tx";
@@ -9,20 +9,8 @@ import { defineHandlers, type HandlerContext } from "../engine/context";
 import { npcRegionRelationships, regions } from "./world-tables";
 import { actantialViews, wants } from "./gameplay-tables";
 
-export const characters = new Table<Character>(
-  "characters",
-  [
-    "world_id", "kind", "name", "description", "owner_participant_id", "hidden", "is_alive", "is_active",
-    "archetype", "stats", "region_id", "portrait_asset_id", "sprite_asset_id", "dm_notes",
-  ],
-  { json: ["stats"], bool: ["hidden", "is_alive", "is_active"] },
-);
-
-export const inventory = new Table<InventoryItem>(
-  "inventory_items",
-  ["character_id", "name", "description", "item_type", "quantity", "equipped", "properties"],
-  { json: ["properties"], bool: ["equipped"] },
-);
+export const characters = Table.of("characters", CharacterSchema);
+export const inventory = Table.of("inventory_items", InventoryItemSchema);
 
 /** Characters as an entity kind: hidden NPCs exist for DMs only (see changes.ts). */
 export const CHARACTER: EntityKind<Character> = {
@@ -100,20 +88,10 @@ export const characterHandlers = defineHandlers({
       checkOwner(ctx, data.owner_participant_id);
       await checkRegion(ctx, data.region_id);
       return insertEntity(ctx, CHARACTER, {
-          world_id: ctx.session.worldId,
-          kind,
-          name: data.name,
-          description: data.description ?? "",
-          owner_participant_id: isDm(ctx.actor) ? (data.owner_participant_id ?? null) : ctx.actor.participant_id,
-          hidden: data.hidden ?? false,
-          is_alive: data.is_alive ?? true,
-          is_active: data.is_active ?? true,
-          archetype: data.archetype ?? null,
-          stats: data.stats ?? {},
-          region_id: data.region_id ?? null,
-          portrait_asset_id: data.portrait_asset_id ?? null,
-          sprite_asset_id: data.sprite_asset_id ?? null,
-          dm_notes: data.dm_notes ?? "",
+        world_id: ctx.session.worldId,
+        kind,
+        ...CharacterEntity.complete(data),
+        owner_participant_id: isDm(ctx.actor) ? (data.owner_participant_id ?? null) : ctx.actor.participant_id,
       });
     },
   },
@@ -166,15 +144,7 @@ export const characterHandlers = defineHandlers({
     async handle(ctx, p) {
       const owner = await editableCharacter(ctx, p.character_id);
       const item = create<InventoryItem>(
-        {
-          character_id: owner.id,
-          name: p.data.name,
-          description: p.data.description ?? "",
-          item_type: p.data.item_type ?? "misc",
-          quantity: p.data.quantity ?? 1,
-          equipped: p.data.equipped ?? false,
-          properties: p.data.properties ?? {},
-        },
+        { character_id: owner.id, ...InventoryItemEntity.complete(p.data) },
         ctx.now,
       );
       inventory.add(ctx, item);

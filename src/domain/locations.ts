@@ -1,6 +1,7 @@
-import { AppError, type Region, invalidField } from "../protocol";
+import { AppError, LocationEntity, RegionConnectionEntity, RegionEntity, type Region, invalidField } from "../protocol";
 import { requireAssetRefs } from "./asset-refs";
 import { deleteEntity, emitChange, insertEntity, requireVisible, updateEntity } from "./changes";
+import { crudHandlers } from "./crud";
 import { CHARACTER, characters } from "./characters";
 import { bump, checkVersion } from "../engine/store";
 import { defineHandlers, type HandlerContext } from "../engine/context";
@@ -61,40 +62,10 @@ async function removeRegions(ctx: HandlerContext, gone: Region[], set: { sql: st
 
 export const locationHandlers = defineHandlers({
   // ---------- locations ----------
-  ListLocations: {
-    handle: (ctx, p) => locations.page(ctx.db, ctx.session.sessionId, { cursor: p.cursor, limit: p.limit }),
-  },
-
-  GetLocation: {
-    handle: (ctx, p) => requireVisible(ctx, LOCATION, p.location_id),
-  },
-
-  CreateLocation: {
-    async handle(ctx, p) {
-      await requireAssetRefs(ctx, p.data);
-      const d = p.data;
-      await checkDefaultRegion(ctx, null, d.default_region_id);
-      return insertEntity(ctx, LOCATION, {
-        world_id: ctx.session.worldId,
-        name: d.name,
-        description: d.description ?? "",
-        location_type: d.location_type ?? "exterior",
-        backdrop_asset_id: d.backdrop_asset_id ?? null,
-        map_asset_id: d.map_asset_id ?? null,
-        atmosphere: d.atmosphere ?? null,
-        default_region_id: null,
-      });
-    },
-  },
-
-  UpdateLocation: {
-    async handle(ctx, p) {
-      await requireAssetRefs(ctx, p.data);
-      const before = await requireVisible(ctx, LOCATION, p.location_id);
-      await checkDefaultRegion(ctx, before.id, p.data.default_region_id);
-      return updateEntity(ctx, LOCATION, before, p.data, p.expected_version);
-    },
-  },
+  ...crudHandlers(LocationEntity, LOCATION, {
+    // A new location has no regions yet, so it cannot name a default one.
+    check: (ctx, d, before) => checkDefaultRegion(ctx, before?.id ?? null, d.default_region_id),
+  }),
 
   DeleteLocation: {
     async handle(ctx, p) {
@@ -132,17 +103,7 @@ export const locationHandlers = defineHandlers({
     async handle(ctx, p) {
       await requireAssetRefs(ctx, p.data);
       const location = await requireVisible(ctx, LOCATION, p.location_id);
-      const d = p.data;
-      return insertEntity(ctx, REGION, {
-        world_id: ctx.session.worldId,
-        location_id: location.id,
-        name: d.name,
-        description: d.description ?? "",
-        backdrop_asset_id: d.backdrop_asset_id ?? null,
-        atmosphere: d.atmosphere ?? null,
-        is_spawn_point: d.is_spawn_point ?? false,
-        sort_order: d.sort_order ?? 0,
-      });
+      return insertEntity(ctx, REGION, { world_id: ctx.session.worldId, location_id: location.id, ...RegionEntity.complete(p.data) });
     },
   },
 
@@ -179,6 +140,7 @@ export const locationHandlers = defineHandlers({
   CreateRegionConnection: {
     async handle(ctx, p) {
       const d = p.data;
+      const { from_region_id, to_region_id, ...fields } = d;
       if (d.from_region_id === d.to_region_id) throw invalidField("data.to_region_id", "a region cannot connect to itself");
       await requireVisible(ctx, REGION, d.from_region_id);
       await requireVisible(ctx, REGION, d.to_region_id);
@@ -186,14 +148,7 @@ export const locationHandlers = defineHandlers({
       if (existing) {
         throw new AppError("CONFLICT", `regions '${d.from_region_id}' and '${d.to_region_id}' are already connected`, { current: existing });
       }
-      return insertEntity(ctx, REGION_CONNECTION, {
-        world_id: ctx.session.worldId,
-        from_region_id: d.from_region_id,
-        to_region_id: d.to_region_id,
-        bidirectional: d.bidirectional ?? true,
-        is_locked: d.is_locked ?? false,
-        lock_description: d.lock_description ?? null,
-      });
+      return insertEntity(ctx, REGION_CONNECTION, { world_id: ctx.session.worldId, from_region_id, to_region_id, ...RegionConnectionEntity.complete(fields) });
     },
   },
 

@@ -1,8 +1,9 @@
-import { AppError, type Character, type Region, type Scene, invalidField } from "../protocol";
+import { AppError, SceneEntity, type Character, type Region, type Scene, invalidField } from "../protocol";
 import { requireAssetRefs } from "./asset-refs";
 import { authorize } from "../engine/authorize";
 import { ALL } from "../engine/tx";
-import { deleteEntity, emitChange, emitVisible, insertEntity, requireAll, requireVisible, updateEntity } from "./changes";
+import { deleteEntity, emitChange, emitVisible, requireAll, requireVisible } from "./changes";
+import { crudHandlers } from "./crud";
 import { withVisibleCharacters } from "./character-refs";
 import { CHARACTER, characters } from "./characters";
 import { findConnection } from "./locations";
@@ -61,49 +62,12 @@ async function checkPath(ctx: HandlerContext, from: Region, to: Region): Promise
 }
 
 export const sceneHandlers = defineHandlers({
-  ListScenes: {
-    async handle(ctx, p) {
-      const page = await scenes.page(ctx.db, ctx.session.sessionId, {
-        where: p.location_id ? "location_id = ?" : undefined,
-        params: p.location_id ? [p.location_id] : [],
-        cursor: p.cursor,
-        limit: p.limit,
-      });
-      return { items: await scenesFor(ctx, page.items), next_cursor: page.next_cursor };
-    },
-  },
-
-  GetScene: {
-    handle: async (ctx, p) => (await scenesFor(ctx, [await requireVisible(ctx, SCENE, p.scene_id)]))[0]!,
-  },
-
-  CreateScene: {
-    async handle(ctx, p) {
-      await requireAssetRefs(ctx, p.data);
-      const d = p.data;
-      await checkSceneRefs(ctx, d);
-      return insertEntity(ctx, SCENE, {
-        world_id: ctx.session.worldId,
-        name: d.name,
-        description: d.description ?? "",
-        location_id: d.location_id ?? null,
-        time_context: d.time_context ?? "",
-        featured_character_ids: [...new Set(d.featured_character_ids ?? [])],
-        backdrop_asset_id: d.backdrop_asset_id ?? null,
-        directorial_notes: d.directorial_notes ?? "",
-      });
-    },
-  },
-
-  UpdateScene: {
-    async handle(ctx, p) {
-      await requireAssetRefs(ctx, p.data);
-      const before = await requireVisible(ctx, SCENE, p.scene_id);
-      await checkSceneRefs(ctx, p.data);
-      const data = p.data.featured_character_ids ? { ...p.data, featured_character_ids: [...new Set(p.data.featured_character_ids)] } : p.data;
-      return updateEntity(ctx, SCENE, before, data, p.expected_version);
-    },
-  },
+  ...crudHandlers(SceneEntity, SCENE, {
+    listWhere: (_ctx, p) => [!!p.location_id && ["location_id = ?", p.location_id]],
+    check: (ctx, d) => checkSceneRefs(ctx, d),
+    prepare: (d) => (d.featured_character_ids ? { ...d, featured_character_ids: [...new Set(d.featured_character_ids)] } : d),
+    view: scenesFor,
+  }),
 
   DeleteScene: {
     async handle(ctx, p) {

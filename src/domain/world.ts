@@ -1,4 +1,4 @@
-import { AppError, WORLD_DOCUMENT_FORMAT, type World, type WorldDocument, invalidField } from "../protocol";
+import { AppError, WORLD_DOCUMENT_FORMAT, WorldSchema, type World, type WorldDocument, invalidField } from "../protocol";
 import { ALL } from "../engine/tx";
 import { characters, inventory } from "./characters";
 import { Table, bump, checkVersion } from "../engine/store";
@@ -9,8 +9,8 @@ import { assets } from "./asset-refs";
 import { assetKey } from "../engine/asset-urls";
 import { locations, npcRegionRelationships, promptOverrides, regionConnections, regions, scenes, goals, storyEvents } from "./world-tables";
 
-/** The session's world. */
-export const worlds = new Table<World>("worlds", ["session_id", "name", "description", "rule_system"], { json: ["rule_system"] });
+/** The session's world; active_scene_id is play state beside it (scenes.ts), not a World field. */
+export const worlds = Table.of("worlds", WorldSchema, { scope: ["session_id"], extraColumns: ["active_scene_id"] });
 
 /**
  * Every table of the world's content, by its key in the export document. A function, because

@@ -1,4 +1,6 @@
+import type { z } from "zod";
 import { AppError, invalidField } from "../protocol";
+import { VERSIONED_KEYS, columnsOf, type ColumnKind } from "./entity";
 import type { PendingChanges } from "./overlay";
 import type { Tx } from "./tx";
 
@@ -34,22 +36,67 @@ export interface Filter<E> {
   match: (e: E) => boolean;
 }
 
+/** Options of a table beyond its entity's fields. */
+export interface TableOptions {
+  /**
+   * Columns the entity does not carry, written by other code (worlds.active_scene_id). Listed so
+   * that the schema test (test/workers/entity-tables.test.ts) knows them.
+   */
+  extraColumns?: readonly string[];
+  /** The scope columns every row carries: session_id and world_id unless said otherwise (worlds: session_id). */
+  scope?: readonly string[];
+}
+
+/** Every table declared, by name: the schema test compares each with its migrated D1 table. */
+const TABLES = new Map<string, Table<Versioned>>();
+
+/** Every declared table (those of the modules imported so far). */
+export function declaredTables(): Table<Versioned>[] {
+  return [...TABLES.values()];
+}
+
 /**
  * One versioned table of the world: row ⇄ entity mapping (JSON and boolean columns), and the
  * reads and write statements every area needs. Every row is scoped by session_id.
+ * Declare it with Table.of(name, EntitySchema): the columns, and which hold JSON or 0/1, are
+ * read off the zod schema (engine/entity.ts). The constructor takes them spelled out, for rows
+ * that are not a protocol entity (jobs, participants).
  */
 export class Table<E extends Versioned> {
   private readonly json: Set<string>;
   private readonly bool: Set<string>;
+  private readonly extra: readonly string[];
+  private readonly scope: readonly string[];
+
+  /** The table of a zod entity schema: its fields besides id/version/created_at/updated_at are its columns. */
+  static of<E extends Versioned>(name: string, schema: z.ZodObject & z.ZodType<E>, opts: TableOptions = {}): Table<E> {
+    const c = columnsOf(schema);
+    type K = keyof E & string;
+    return new Table<E>(name, c.fields as K[], { json: c.json as K[], bool: c.bool as K[], ...opts });
+  }
 
   constructor(
     readonly name: string,
     /** Entity fields stored as columns, besides id/version/created_at/updated_at. */
     readonly fields: readonly (keyof E & string)[],
-    opts: { json?: readonly (keyof E & string)[]; bool?: readonly (keyof E & string)[] } = {},
+    opts: { json?: readonly (keyof E & string)[]; bool?: readonly (keyof E & string)[] } & TableOptions = {},
   ) {
     this.json = new Set(opts.json ?? []);
     this.bool = new Set(opts.bool ?? []);
+    this.extra = opts.extraColumns ?? [];
+    this.scope = opts.scope ?? ["session_id", "world_id"];
+    if (TABLES.has(name)) throw new Error(`table '${name}' is declared twice`);
+    TABLES.set(name, this as unknown as Table<Versioned>);
+  }
+
+  /** Every column the D1 table must have (any order): what the schema test checks. */
+  get columns(): string[] {
+    return [...new Set([...VERSIONED_KEYS, ...this.scope, ...this.fields, ...this.extra])];
+  }
+
+  /** How a field's column holds it: JSON text, 0/1, or as is. */
+  kindOf(field: string): ColumnKind {
+    return this.json.has(field) ? "json" : this.bool.has(field) ? "bool" : "plain";
   }
 
   fromRow(row: Row): E {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { defineEntity } from "./entity";
 import { JsonObjectField } from "./json";
 
 /** Fields every stored entity carries (DESIGN.md §1, "Entities are returned as objects with…"). */
@@ -86,21 +87,28 @@ export const CharacterSchema = z.object({
 });
 export type Character = z.infer<typeof CharacterSchema>;
 
-/** The writable fields of a character, shared by CreateCharacter and UpdateCharacter. */
-export const CharacterFieldsSchema = z.object({
-  name: z.string().trim().min(1).max(200),
-  description: z.string().max(20_000),
-  owner_participant_id: z.string().nullable(),
-  hidden: z.boolean(),
-  is_alive: z.boolean(),
-  is_active: z.boolean(),
-  archetype: z.string().max(80).nullable(),
-  stats: StatsSchema,
-  region_id: z.string().nullable(),
-  portrait_asset_id: z.string().nullable(),
-  sprite_asset_id: z.string().nullable(),
-  dm_notes: z.string().max(20_000),
+/** The writable fields of a character, shared by CreateCharacter and UpdateCharacter (its kind is set at creation). */
+export const CharacterEntity = defineEntity({
+  name: "Character",
+  plural: "Characters",
+  key: "character",
+  schema: CharacterSchema,
+  fields: {
+    name: z.string().trim().min(1).max(200),
+    description: z.string().max(20_000).default(""),
+    owner_participant_id: z.string().nullable().default(null),
+    hidden: z.boolean().default(false),
+    is_alive: z.boolean().default(true),
+    is_active: z.boolean().default(true),
+    archetype: z.string().max(80).nullable().default(null),
+    stats: StatsSchema.default({}),
+    region_id: z.string().nullable().default(null),
+    portrait_asset_id: z.string().nullable().default(null),
+    sprite_asset_id: z.string().nullable().default(null),
+    dm_notes: z.string().max(20_000).default(""),
+  },
 });
+export const CharacterFieldsSchema = CharacterEntity.fields;
 
 export const InventoryItemSchema = z.object({
   ...EntityBase,
@@ -114,14 +122,21 @@ export const InventoryItemSchema = z.object({
 });
 export type InventoryItem = z.infer<typeof InventoryItemSchema>;
 
-export const InventoryItemFieldsSchema = z.object({
-  name: z.string().trim().min(1).max(200),
-  description: z.string().max(5_000),
-  item_type: z.string().min(1).max(40),
-  quantity: z.number().int().min(1).max(1_000_000),
-  equipped: z.boolean(),
-  properties: JsonObjectField,
+export const InventoryItemEntity = defineEntity({
+  name: "InventoryItem",
+  plural: "Inventory",
+  key: "item",
+  schema: InventoryItemSchema,
+  fields: {
+    name: z.string().trim().min(1).max(200),
+    description: z.string().max(5_000).default(""),
+    item_type: z.string().min(1).max(40).default("misc"),
+    quantity: z.number().int().min(1).max(1_000_000).default(1),
+    equipped: z.boolean().default(false),
+    properties: JsonObjectField.default({}),
+  },
 });
+export const InventoryItemFieldsSchema = InventoryItemEntity.fields;
 
 /** A page of a list: every List* operation answers with this shape. */
 export function pageOf<T extends z.ZodType>(item: T) {

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { EntityBase } from "./entities";
+import { defineEntity } from "./entity";
 
 /**
  * Entities of the gameplay rules: NPC wants and actantial views (DM only), dice rolls,
@@ -42,14 +43,21 @@ export const WantSchema = z.object({
 });
 export type Want = z.infer<typeof WantSchema>;
 
-export const WantFieldsSchema = z.object({
-  description: z.string().trim().min(1).max(5_000),
-  intensity: z.number().min(0).max(1),
-  visibility: WantVisibilitySchema,
-  deflection_behavior: z.string().max(2_000).nullable(),
-  tells: z.array(z.string().trim().min(1).max(500)).max(20),
-  priority: z.number().int().min(1).max(100),
+export const WantEntity = defineEntity({
+  name: "Want",
+  plural: "Wants",
+  key: "want",
+  schema: WantSchema,
+  fields: {
+    description: z.string().trim().min(1).max(5_000),
+    intensity: z.number().min(0).max(1).default(0.5),
+    visibility: WantVisibilitySchema.default("hidden"),
+    deflection_behavior: z.string().max(2_000).nullable().default(null),
+    tells: z.array(z.string().trim().min(1).max(500)).max(20).default([]),
+    priority: z.number().int().min(1).max(100).default(1),
+  },
 });
+export const WantFieldsSchema = WantEntity.fields;
 
 export const ActantialRoleSchema = z.enum(["helper", "opponent", "sender", "receiver"]);
 

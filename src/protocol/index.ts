@@ -1,5 +1,6 @@
 export * from "./errors";
 export * from "./entities";
+export * from "./entity";
 export * from "./world-entities";
 export * from "./operations";
 export * from "./events";

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { CharacterSchema, EntityBase, InventoryItemSchema, WorldSchema } from "./entities";
 import { JsonObjectField } from "./json";
+import { defineEntity } from "./entity";
 import { ActantialViewSchema, ChallengeSchema, WantSchema } from "./gameplay-entities";
 import { AssetSchema } from "./image-entities";
 
@@ -32,15 +33,22 @@ export const LocationSchema = z.object({
 });
 export type Location = z.infer<typeof LocationSchema>;
 
-export const LocationFieldsSchema = z.object({
-  name: z.string().trim().min(1).max(200),
-  description: z.string().max(20_000),
-  location_type: LocationTypeSchema,
-  backdrop_asset_id: AssetId,
-  map_asset_id: AssetId,
-  atmosphere: z.string().max(2_000).nullable(),
-  default_region_id: RefId.nullable(),
+export const LocationEntity = defineEntity({
+  name: "Location",
+  plural: "Locations",
+  key: "location",
+  schema: LocationSchema,
+  fields: {
+    name: z.string().trim().min(1).max(200),
+    description: z.string().max(20_000).default(""),
+    location_type: LocationTypeSchema.default("exterior"),
+    backdrop_asset_id: AssetId.default(null),
+    map_asset_id: AssetId.default(null),
+    atmosphere: z.string().max(2_000).nullable().default(null),
+    default_region_id: RefId.nullable().default(null),
+  },
 });
+export const LocationFieldsSchema = LocationEntity.fields;
 
 export const RegionSchema = z.object({
   ...EntityBase,
@@ -56,14 +64,21 @@ export const RegionSchema = z.object({
 });
 export type Region = z.infer<typeof RegionSchema>;
 
-export const RegionFieldsSchema = z.object({
-  name: z.string().trim().min(1).max(200),
-  description: z.string().max(20_000),
-  backdrop_asset_id: AssetId,
-  atmosphere: z.string().max(2_000).nullable(),
-  is_spawn_point: z.boolean(),
-  sort_order: z.number().int().min(-1_000_000).max(1_000_000),
+export const RegionEntity = defineEntity({
+  name: "Region",
+  plural: "Regions",
+  key: "region",
+  schema: RegionSchema,
+  fields: {
+    name: z.string().trim().min(1).max(200),
+    description: z.string().max(20_000).default(""),
+    backdrop_asset_id: AssetId.default(null),
+    atmosphere: z.string().max(2_000).nullable().default(null),
+    is_spawn_point: z.boolean().default(false),
+    sort_order: z.number().int().min(-1_000_000).max(1_000_000).default(0),
+  },
 });
+export const RegionFieldsSchema = RegionEntity.fields;
 
 export const RegionConnectionSchema = z.object({
   ...EntityBase,
@@ -78,11 +93,18 @@ export const RegionConnectionSchema = z.object({
 });
 export type RegionConnection = z.infer<typeof RegionConnectionSchema>;
 
-export const RegionConnectionFieldsSchema = z.object({
-  bidirectional: z.boolean(),
-  is_locked: z.boolean(),
-  lock_description: z.string().max(2_000).nullable(),
+export const RegionConnectionEntity = defineEntity({
+  name: "RegionConnection",
+  plural: "RegionConnections",
+  key: "region_connection",
+  schema: RegionConnectionSchema,
+  fields: {
+    bidirectional: z.boolean().default(true),
+    is_locked: z.boolean().default(false),
+    lock_description: z.string().max(2_000).nullable().default(null),
+  },
 });
+export const RegionConnectionFieldsSchema = RegionConnectionEntity.fields;
 
 export const NpcRegionRelationshipTypeSchema = z.enum(["home", "work", "frequents", "avoids"]);
 
@@ -114,15 +136,22 @@ export const SceneSchema = z.object({
 });
 export type Scene = z.infer<typeof SceneSchema>;
 
-export const SceneFieldsSchema = z.object({
-  name: z.string().trim().min(1).max(200),
-  description: z.string().max(20_000),
-  location_id: RefId.nullable(),
-  time_context: z.string().max(200),
-  featured_character_ids: z.array(RefId).max(100),
-  backdrop_asset_id: AssetId,
-  directorial_notes: z.string().max(20_000),
+export const SceneEntity = defineEntity({
+  name: "Scene",
+  plural: "Scenes",
+  key: "scene",
+  schema: SceneSchema,
+  fields: {
+    name: z.string().trim().min(1).max(200),
+    description: z.string().max(20_000).default(""),
+    location_id: RefId.nullable().default(null),
+    time_context: z.string().max(200).default(""),
+    featured_character_ids: z.array(RefId).max(100).default([]),
+    backdrop_asset_id: AssetId.default(null),
+    directorial_notes: z.string().max(20_000).default(""),
+  },
 });
+export const SceneFieldsSchema = SceneEntity.fields;
 
 // ---------- goals ----------
 
@@ -134,10 +163,17 @@ export const GoalSchema = z.object({
 });
 export type Goal = z.infer<typeof GoalSchema>;
 
-export const GoalFieldsSchema = z.object({
-  name: z.string().trim().min(1).max(200),
-  description: z.string().max(20_000),
+export const GoalEntity = defineEntity({
+  name: "Goal",
+  plural: "Goals",
+  key: "goal",
+  schema: GoalSchema,
+  fields: {
+    name: z.string().trim().min(1).max(200),
+    description: z.string().max(20_000).default(""),
+  },
 });
+export const GoalFieldsSchema = GoalEntity.fields;
 
 // ---------- story events (the timeline) ----------
 

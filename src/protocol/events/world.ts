@@ -1,12 +1,14 @@
 import { z } from "zod";
 import { WorldSchema } from "../entities";
+import { entityEvents } from "../entity";
 import {
-  GoalSchema,
-  LocationSchema,
+  GoalEntity,
+  LocationEntity,
   NpcRegionRelationshipSchema,
   PromptTemplateSchema,
-  RegionConnectionSchema,
-  RegionSchema,
+  RegionConnectionEntity,
+  RegionEntity,
+  SceneEntity,
   SceneSchema,
   StoryEventSchema,
 } from "../world-entities";
@@ -19,35 +21,24 @@ export const WORLD_EVENTS = {
 } as const;
 
 export const LOCATION_EVENTS = {
-  LocationCreated: { location: LocationSchema },
-  LocationUpdated: { location: LocationSchema },
+  ...entityEvents(LocationEntity),
   /** Its regions (listed) went with it, with their connections and NPC relationships. */
   LocationDeleted: { location_id: z.string(), region_ids: z.array(z.string()) },
-  RegionCreated: { region: RegionSchema },
-  RegionUpdated: { region: RegionSchema },
-  RegionDeleted: { region_id: z.string() },
-  RegionConnectionCreated: { region_connection: RegionConnectionSchema },
-  RegionConnectionUpdated: { region_connection: RegionConnectionSchema },
-  RegionConnectionDeleted: { region_connection_id: z.string() },
+  ...entityEvents(RegionEntity),
+  ...entityEvents(RegionConnectionEntity),
   NpcRegionRelationshipSet: { npc_region_relationship: NpcRegionRelationshipSchema },
   NpcRegionRelationshipRemoved: { npc_region_relationship_id: z.string(), character_id: z.string(), region_id: z.string() },
 } as const;
 
 export const SCENE_EVENTS = {
-  SceneCreated: { scene: SceneSchema },
-  SceneUpdated: { scene: SceneSchema },
-  SceneDeleted: { scene_id: z.string() },
+  ...entityEvents(SceneEntity),
   /** The active scene changed (null: no scene). */
   SceneChanged: { scene: SceneSchema.nullable(), previous_scene_id: z.string().nullable() },
   /** The scene's presentation (backdrop) changed. */
   SceneUpdate: { scene: SceneSchema },
 } as const;
 
-export const GOAL_EVENTS = {
-  GoalCreated: { goal: GoalSchema },
-  GoalUpdated: { goal: GoalSchema },
-  GoalDeleted: { goal_id: z.string() },
-} as const;
+export const GOAL_EVENTS = entityEvents(GoalEntity);
 
 export const STORY_EVENTS = {
   StoryEventCreated: { story_event: StoryEventSchema },

@@ -1,9 +1,9 @@
 import { z } from "zod";
 import {
-  CharacterFieldsSchema,
+  CharacterEntity,
   CharacterKindSchema,
   CharacterSchema,
-  InventoryItemFieldsSchema,
+  InventoryItemEntity,
   InventoryItemSchema,
   PageParams,
   pageOf,
@@ -21,7 +21,7 @@ export const CHARACTER_OPS = {
     access: "play",
     write: true,
     events: ["CharacterCreated"],
-    input: { data: CharacterFieldsSchema.partial().required({ name: true }).extend({ kind: CharacterKindSchema }).strict() },
+    input: { data: CharacterEntity.create.extend({ kind: CharacterKindSchema }) },
     output: CharacterSchema,
   }),
   /** Hiding an NPC is a deletion for players, revealing it a creation. */
@@ -29,7 +29,7 @@ export const CHARACTER_OPS = {
     access: "play",
     write: true,
     events: ["CharacterUpdated", "CharacterCreated", "CharacterDeleted"],
-    input: { character_id: Id, data: CharacterFieldsSchema.partial().strict(), ...ExpectedVersion },
+    input: { character_id: Id, data: CharacterEntity.update, ...ExpectedVersion },
     output: CharacterSchema,
   }),
   DeleteCharacter: op({
@@ -53,14 +53,14 @@ export const CHARACTER_OPS = {
     access: "play",
     write: true,
     events: ["InventoryItemAdded"],
-    input: { character_id: Id, data: InventoryItemFieldsSchema.partial().required({ name: true }).strict() },
+    input: { character_id: Id, data: InventoryItemEntity.create },
     output: InventoryItemSchema,
   }),
   UpdateInventoryItem: op({
     access: "play",
     write: true,
     events: ["InventoryItemUpdated"],
-    input: { item_id: Id, data: InventoryItemFieldsSchema.partial().strict(), ...ExpectedVersion },
+    input: { item_id: Id, data: InventoryItemEntity.update, ...ExpectedVersion },
     output: InventoryItemSchema,
   }),
   RemoveInventoryItem: op({

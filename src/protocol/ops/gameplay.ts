@@ -13,7 +13,7 @@ import {
   PresentNpcSchema,
   StagedNpcInputSchema,
   StagingSchema,
-  WantFieldsSchema,
+  WantEntity,
   WantSchema,
   WantTargetSchema,
 } from "../gameplay-entities";
@@ -40,14 +40,14 @@ export const ACTANTIAL_OPS = {
     access: "dm",
     write: true,
     events: ["NpcWantCreated"],
-    input: { npc_id: Id, data: WantFieldsSchema.partial().required({ description: true }).strict(), target: WantTargetSchema.nullable().optional() },
+    input: { npc_id: Id, data: WantEntity.create, target: WantTargetSchema.nullable().optional() },
     output: WantSchema,
   }),
   UpdateWant: op({
     access: "dm",
     write: true,
     events: ["NpcWantUpdated"],
-    input: { want_id: Id, data: WantFieldsSchema.partial().strict(), ...ExpectedVersion },
+    input: { want_id: Id, data: WantEntity.update, ...ExpectedVersion },
     output: WantSchema,
   }),
   /** Its actantial views go with it. */

@@ -1,15 +1,15 @@
 import { z } from "zod";
 import { PageParams, pageOf } from "../entities";
 import {
-  LocationFieldsSchema,
-  LocationSchema,
+  LocationEntity,
   NpcRegionRelationshipSchema,
   NpcRegionRelationshipTypeSchema,
-  RegionConnectionFieldsSchema,
+  RegionConnectionEntity,
   RegionConnectionSchema,
-  RegionFieldsSchema,
+  RegionEntity,
   RegionSchema,
 } from "../world-entities";
+import { crudOps } from "./crud";
 import { Deleted, ExpectedVersion, Id, op } from "./define";
 
 /** What goes with removed regions: their connections, NPC relationships, and the PCs standing there. */
@@ -17,22 +17,7 @@ const REGION_CASCADE = ["RegionDeleted", "RegionConnectionDeleted", "NpcRegionRe
 
 /** Locations, their regions, connections between regions, and where NPCs belong. */
 export const LOCATION_OPS = {
-  ListLocations: op({ access: "read", input: { ...PageParams }, output: pageOf(LocationSchema) }),
-  GetLocation: op({ access: "read", input: { location_id: Id }, output: LocationSchema }),
-  CreateLocation: op({
-    access: "dm",
-    write: true,
-    events: ["LocationCreated"],
-    input: { data: LocationFieldsSchema.partial().required({ name: true }).strict() },
-    output: LocationSchema,
-  }),
-  UpdateLocation: op({
-    access: "dm",
-    write: true,
-    events: ["LocationUpdated"],
-    input: { location_id: Id, data: LocationFieldsSchema.partial().strict(), ...ExpectedVersion },
-    output: LocationSchema,
-  }),
+  ...crudOps(LocationEntity),
   /** Cascades: the location's regions, their connections and NPC relationships go with it; its scenes stay, without it. */
   DeleteLocation: op({
     access: "dm",
@@ -48,14 +33,14 @@ export const LOCATION_OPS = {
     access: "dm",
     write: true,
     events: ["RegionCreated"],
-    input: { location_id: Id, data: RegionFieldsSchema.partial().required({ name: true }).strict() },
+    input: { location_id: Id, data: RegionEntity.create },
     output: RegionSchema,
   }),
   UpdateRegion: op({
     access: "dm",
     write: true,
     events: ["RegionUpdated"],
-    input: { region_id: Id, data: RegionFieldsSchema.partial().strict(), ...ExpectedVersion },
+    input: { region_id: Id, data: RegionEntity.update, ...ExpectedVersion },
     output: RegionSchema,
   }),
   /** Cascades like DeleteLocation; the location loses it as its default region (LocationUpdated). */
@@ -73,9 +58,7 @@ export const LOCATION_OPS = {
     write: true,
     events: ["RegionConnectionCreated"],
     input: {
-      data: RegionConnectionFieldsSchema.partial()
-        .extend({ from_region_id: Id, to_region_id: Id })
-        .strict(),
+      data: RegionConnectionEntity.create.extend({ from_region_id: Id, to_region_id: Id }),
     },
     output: RegionConnectionSchema,
   }),
@@ -84,7 +67,7 @@ export const LOCATION_OPS = {
     access: "dm",
     write: true,
     events: ["RegionConnectionUpdated"],
-    input: { region_connection_id: Id, data: RegionConnectionFieldsSchema.partial().strict(), ...ExpectedVersion },
+    input: { region_connection_id: Id, data: RegionConnectionEntity.update, ...ExpectedVersion },
     output: RegionConnectionSchema,
   }),
   DeleteRegionConnection: op({

@@ -1,26 +1,12 @@
 import { z } from "zod";
-import { CharacterSchema, PageParams, pageOf } from "../entities";
-import { RegionSchema, SceneFieldsSchema, SceneSchema } from "../world-entities";
+import { CharacterSchema } from "../entities";
+import { RegionSchema, SceneEntity, SceneSchema } from "../world-entities";
+import { crudOps } from "./crud";
 import { Deleted, ExpectedVersion, Id, op } from "./define";
 
 /** Scenes, the active scene, and moving player characters between regions. */
 export const SCENE_OPS = {
-  ListScenes: op({ access: "read", input: { location_id: Id.optional(), ...PageParams }, output: pageOf(SceneSchema) }),
-  GetScene: op({ access: "read", input: { scene_id: Id }, output: SceneSchema }),
-  CreateScene: op({
-    access: "dm",
-    write: true,
-    events: ["SceneCreated"],
-    input: { data: SceneFieldsSchema.partial().required({ name: true }).strict() },
-    output: SceneSchema,
-  }),
-  UpdateScene: op({
-    access: "dm",
-    write: true,
-    events: ["SceneUpdated"],
-    input: { scene_id: Id, data: SceneFieldsSchema.partial().strict(), ...ExpectedVersion },
-    output: SceneSchema,
-  }),
+  ...crudOps(SceneEntity, { listBy: { location_id: Id.optional() } }),
   /** Deleting the active scene ends it (SceneChanged to null). */
   DeleteScene: op({
     access: "dm",
