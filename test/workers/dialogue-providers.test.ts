@@ -206,4 +206,39 @@ describe("providers and policy pieces", () => {
     const plain = new AnswerSplitter();
     expect(["A [", "b]"].map((d) => plain.push(d)).join("") + plain.finish().rest).toBe("A [b]");
   });
+
+  it("the splitter finds the DM part however it is spelt, split at any point, and leaves names alone", () => {
+    const SAID = "*wipes a mug* Welcome, traveller.";
+    const variants = [
+      `${SAID}\n[dm] LEAK she lies`,
+      `${SAID} [Dm] LEAK she lies`,
+      `${SAID}\n[ DM ] LEAK she lies`,
+      `${SAID}\n[DM notes] LEAK she lies`,
+      `${SAID}\nDM: LEAK she lies`,
+      `${SAID}\ndm: LEAK she lies`,
+      `${SAID}\n**DM:** LEAK she lies`,
+      `${SAID}\n  Dm notes: LEAK she lies`,
+      `${SAID}\r\n> DM reasoning: LEAK she lies`,
+    ];
+    for (const answer of variants) {
+      // Every cut of the answer into two deltas, and one character at a time.
+      const cuts = [...Array.from({ length: answer.length + 1 }, (_, i) => [answer.slice(0, i), answer.slice(i)]), [...answer]];
+      for (const deltas of cuts) {
+        const s = new AnswerSplitter();
+        const shown = deltas.map((d) => s.push(d)).join("");
+        const end = s.finish();
+        expect(shown + end.rest, JSON.stringify(deltas)).not.toContain("LEAK");
+        expect(end.text).toBe(SAID);
+        expect(end.reasoning).toBe("LEAK she lies");
+      }
+    }
+    // Names and ordinary words stay what the NPC says.
+    for (const answer of ["Dmitri: hello there.", "Ask [Dmitri] about it.", "Admin: no.\nDmitri says hi. DM: not at a line start"]) {
+      const s = new AnswerSplitter();
+      const shown = [...answer].map((d) => s.push(d)).join("");
+      const end = s.finish();
+      expect(shown + end.rest).toBe(answer);
+      expect(end.reasoning).toBeNull();
+    }
+  });
 });
