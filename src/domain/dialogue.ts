@@ -84,6 +84,35 @@ const ReplyInputSchema = z.object({ exchange_id: z.string(), npc_id: z.string(),
 type ReplyInput = z.infer<typeof ReplyInputSchema>;
 const replyInput = (ex: DialogueExchange): ReplyInput => ({ exchange_id: ex.id, npc_id: ex.npc_id, character_id: ex.character_id });
 
+/** The longest provider text a DM may see of a failure (`details.dm_detail`). */
+export const MAX_DM_ERROR_DETAIL = 300;
+/** The details of a failure players may see: short scalars our own code sets, never a provider's text. */
+const PUBLIC_ERROR_DETAILS = ["reason", "status", "attempts", "provider", "retry_after_ms", "by"] as const;
+
+/**
+ * A failed answer as the table learns it: a provider's error text may echo the prompt (the NPC's
+ * wants, its DM notes), so players get a fixed message and the known short details; the DM also
+ * gets the original text, capped, as `details.dm_detail` (a DM-only key, stripped from player frames).
+ */
+export function publicDialogueError(error: AppError): AppError {
+  const details: Record<string, unknown> = {};
+  for (const k of PUBLIC_ERROR_DETAILS) {
+    const v = error.details?.[k];
+    if (typeof v === "number" || typeof v === "boolean" || (typeof v === "string" && v.length <= 80)) details[k] = v;
+  }
+  const detail = error.message.length > MAX_DM_ERROR_DETAIL ? `${error.message.slice(0, MAX_DM_ERROR_DETAIL - 1)}…` : error.message;
+  details.dm_detail = detail;
+  const message =
+    details.reason === "cancelled"
+      ? "the answer was cancelled"
+      : error.code === "TIMEOUT"
+        ? "the NPC took too long to answer; try again"
+        : error.code === "UNAVAILABLE"
+          ? "the NPC could not answer just now; try again"
+          : "the NPC could not answer";
+  return new AppError(error.code, message, details);
+}
+
 interface ReplyOutput {
   exchange_id: string;
   text: string;
@@ -120,6 +149,8 @@ export const dialogueReplyJob = registerJobKind({
     if (!text) throw new AppError("UNAVAILABLE", `${result.provider} answered only reasons, no words for ${npc.name}`, { reason: "empty_answer", provider: result.provider });
     return { exchange_id, text, reasoning, provider: result.provider, model: result.model };
   },
+  // Failures are kept and told without the provider's words (they may echo the prompt).
+  publicError: publicDialogueError,
   // The job row is readable by the player who spoke: the draft stays in the exchange (DM-only keys).
   storedOutput: (o: ReplyOutput) => ({ exchange_id: o.exchange_id, provider: o.provider, model: o.model }),
   async complete(ctx, o) {

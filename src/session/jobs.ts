@@ -155,14 +155,19 @@ export class JobRunner {
     }
   }
 
-  private async commitOutcome(jobId: string, outcome: Outcome): Promise<void> {
+  private async commitOutcome(jobId: string, given: Outcome): Promise<void> {
+    let outcome = given;
     await this.transition(
       jobId,
       ["queued", "running"],
       (row) => {
-        if (!outcome.ok) return { status: "failed", error: outcome.error.toBody() };
+        if (!given.ok) {
+          // Computed from what was given each time (the write may be built again).
+          outcome = { ok: false, error: publicErrorOf(row.kind, given.error) };
+          return { status: "failed", error: outcome.error.toBody() };
+        }
         const stored = jobKind(row.kind)?.storedOutput;
-        return { status: "succeeded", output: stored ? (stored(outcome.output) ?? null) : outcome.output };
+        return { status: "succeeded", output: stored ? (stored(given.output) ?? null) : given.output };
       },
       async (ctx) => {
         const kind = jobKind(ctx.job.kind);
@@ -210,7 +215,7 @@ export class JobRunner {
 
   /** Cancels a job: the cancellation commits in the handler's Tx; the run is aborted after. */
   private cancel(tx: Tx, row: JobRow, actor: Actor, now: number): Job {
-    const reason = new AppError("UNAVAILABLE", "the job was cancelled", { reason: "cancelled", by: actor.participant_id });
+    const reason = publicErrorOf(row.kind, new AppError("UNAVAILABLE", "the job was cancelled", { reason: "cancelled", by: actor.participant_id }));
     const after = bump(row, { status: "cancelled", error: reason.toBody() }, now);
     const ctx: JobOutcomeContext = { db: this.deps.db, tx, session: this.deps.session, job: after, now };
     jobKind(row.kind)?.failed?.(ctx, reason);
@@ -221,6 +226,11 @@ export class JobRunner {
     });
     return toJob(after);
   }
+}
+
+/** A failure as its kind lets it be kept and shown (JobKind.publicError). */
+function publicErrorOf(kind: string, error: AppError): AppError {
+  return jobKind(kind)?.publicError?.(error) ?? error;
 }
 
 /** Settles with the work, or rejects as soon as the signal aborts (a job that ignores it is let go). */
