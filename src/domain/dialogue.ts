@@ -1,8 +1,8 @@
 import { z } from "zod";
 import { AppError, invalidField, type DialogueExchange, type DialogueTurn, type StoryEvent } from "../protocol";
 import { authorize } from "../engine/authorize";
-import { defineHandlers, type SessionServices } from "../engine/context";
-import { registerJobKind } from "../engine/jobs";
+import { defineHandlers, type HandlerContext, type SessionServices } from "../engine/context";
+import { jobs, registerJobKind, type JobRow } from "../engine/jobs";
 import { Table, bump, checkVersion, conditions, create, type WriteScope } from "../engine/store";
 import { ALL, DMS } from "../engine/tx";
 import { checkLlmAvailable, generate, llmConfig } from "../providers/llm";
@@ -32,6 +32,50 @@ type Scope = WriteScope & { session: SessionServices; now: number };
 
 /** The breaker and provider scope: one per session object (docs/dialogue.md). */
 const llmScope = (session: { sessionId: string }) => session.sessionId;
+
+/** The window of the call budgets (DIALOGUE_*CALLS_PER_MINUTE). */
+const BUDGET_WINDOW_MS = 60_000;
+
+/**
+ * The budget of outside work: every LLM call (SpeakToNpc, ApproveDialogue reject) is a
+ * `dialogue.reply` job, so the jobs table is the ledger — durable, and exact within a Batch or a
+ * group commit (jobs started earlier in the same Tx are pending rows). Per participant and per
+ * session: calls started in the last 60 s, and answers being drafted now. Over budget →
+ * RATE_LIMITED with `details.reason`, `limit` and `retry_after_ms`; nothing is recorded.
+ */
+async function checkDialogueBudget(ctx: HandlerContext): Promise<void> {
+  const l = ctx.limits;
+  const since = ctx.now - BUDGET_WINDOW_MS;
+  const open = (j: JobRow) => j.status === "queued" || j.status === "running";
+  const rows = await jobs.rows(ctx, {
+    sql: "kind = ? AND (created_at > ? OR status IN ('queued', 'running'))",
+    params: [DIALOGUE_JOB, since],
+    match: (j) => j.kind === DIALOGUE_JOB && (j.created_at > since || open(j)),
+  });
+  const me = ctx.actor.participant_id;
+  const mine = rows.filter((j) => j.started_by === me);
+  const refuse = (reason: string, limit: number, retryAfterMs: number, what: string): never => {
+    throw new AppError("RATE_LIMITED", `too many NPC answers ${what}; try again in ${Math.ceil(retryAfterMs / 1000)} s`, { reason, limit, retry_after_ms: Math.max(1, Math.ceil(retryAfterMs)) });
+  };
+  // When the oldest call of the window leaves it, one more fits.
+  const windowWait = (calls: JobRow[], limit: number) => {
+    const times = calls.filter((j) => j.created_at > since).map((j) => j.created_at).sort((a, b) => a - b);
+    return times[times.length - limit]! + BUDGET_WINDOW_MS - ctx.now;
+  };
+  const recent = (calls: JobRow[]) => calls.filter((j) => j.created_at > since).length;
+  if (l.dialogueMaxConcurrent > 0 && mine.filter(open).length >= l.dialogueMaxConcurrent) {
+    refuse("dialogue_concurrency", l.dialogueMaxConcurrent, 1000, `being drafted for you at once (at most ${l.dialogueMaxConcurrent})`);
+  }
+  if (l.dialogueSessionMaxConcurrent > 0 && rows.filter(open).length >= l.dialogueSessionMaxConcurrent) {
+    refuse("dialogue_session_concurrency", l.dialogueSessionMaxConcurrent, 1000, `being drafted in this session at once (at most ${l.dialogueSessionMaxConcurrent})`);
+  }
+  if (l.dialogueCallsPerMinute > 0 && recent(mine) >= l.dialogueCallsPerMinute) {
+    refuse("dialogue_budget", l.dialogueCallsPerMinute, windowWait(mine, l.dialogueCallsPerMinute), `asked for by you (at most ${l.dialogueCallsPerMinute} a minute)`);
+  }
+  if (l.dialogueSessionCallsPerMinute > 0 && recent(rows) >= l.dialogueSessionCallsPerMinute) {
+    refuse("dialogue_session_budget", l.dialogueSessionCallsPerMinute, windowWait(rows, l.dialogueSessionCallsPerMinute), `asked for in this session (at most ${l.dialogueSessionCallsPerMinute} a minute)`);
+  }
+}
 
 /** Saves a new state of an exchange in the Tx (statement + pending row). */
 function saveExchange(s: Scope, before: DialogueExchange, patch: Partial<DialogueExchange>): DialogueExchange {
@@ -198,6 +242,7 @@ export const dialogueHandlers = defineHandlers({
       });
       if (open[0]) throw new AppError("CONFLICT", `${npc.name} is still answering ${pc.name}`, { reason: "dialogue_in_progress", exchange_id: open[0].id });
       checkLlmAvailable(ctx.env, llmScope(ctx.session));
+      await checkDialogueBudget(ctx);
 
       const ex = create<DialogueExchange>(
         {
@@ -246,6 +291,7 @@ export const dialogueHandlers = defineHandlers({
           return sayAnswer(ctx, ex, { text: p.text, source: "dm", provider: "dm", model: null });
         case "reject": {
           checkLlmAvailable(ctx.env, llmScope(ctx.session));
+          await checkDialogueBudget(ctx);
           const job = ctx.jobs.start(dialogueReplyJob, replyInput(ex), { audience: DMS });
           const after = saveExchange(ctx, ex, { status: "generating", attempts: ex.attempts + 1, job_id: job.id, dm_feedback: p.feedback ?? "" });
           ctx.tx.emit({ type: "DialogueRegenerating", exchange: after }, DMS);

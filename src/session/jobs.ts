@@ -61,6 +61,8 @@ export class JobRunner {
     // The lease goes in first: even if the object dies right after the commit, it wakes up for
     // this job. A lease whose commit failed finds no job and is dropped.
     this.lease(row.id, now + this.deps.limits.jobTimeoutMs, now);
+    // A pending row too: later writes of the same Tx or group see the job (dialogue's budget counts them).
+    tx.pending.put(jobs.name, row);
     tx.write(jobs.insert(db, { session_id: session.sessionId, world_id: session.worldId }, row))
       .emit({ type: "JobUpdated", job: toJob(row) }, this.audienceOf(row))
       .onCommit(() => this.launch(row, kind));

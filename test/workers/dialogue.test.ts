@@ -309,3 +309,51 @@ describe("dialogue and the actantial model", () => {
   });
 });
 
+
+describe("the budget of outside work", () => {
+  it("caps LLM calls at once and per minute, per participant and per session: RATE_LIMITED with a reason and a wait, nothing recorded", async () => {
+    // vitest.config.ts: 2 at once and 6 a minute per participant; 3 at once and 9 a minute per session.
+    const t = await table();
+    const w = await tavern(t, { approval: false });
+    const bren = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Old Bren", region_id: w.hall.id } });
+    const other = await t.dm.ok({ type: "CreateCharacter", data: { kind: "pc", name: "Kestrel", region_id: w.hall.id } });
+    const slow = () => sse(["Hmm, ", "let me see."], { gapAfter: { index: 1, ms: 700 } });
+    const llm = fakeLlm(slow(), slow(), slow());
+    const speak = (s: TestSocket, character_id: string, npc_id: string) => s.request({ type: "SpeakToNpc", character_id, npc_id, text: "Hello" });
+    const recorded = async () => [
+      await count("SELECT COUNT(*) AS n FROM dialogue_exchanges WHERE session_id = ?", t.dmGrant.session_id),
+      await count("SELECT COUNT(*) AS n FROM jobs WHERE session_id = ?", t.dmGrant.session_id),
+    ];
+    const a = (await speak(t.player, w.pc.id, w.npc.id)).data;
+    const b = (await speak(t.player, w.pc.id, w.bard.id)).data;
+    const third = await speak(t.player, w.pc.id, bren.id);
+    expect(third).toMatchObject({ status: "error", code: "RATE_LIMITED", retryable: true, details: { reason: "dialogue_concurrency", limit: 2 } });
+    expect(third.details.retry_after_ms).toBeGreaterThan(0);
+    const c = (await t.dm.request({ type: "SpeakToNpc", character_id: other.id, npc_id: bren.id, text: "Evening." })).data;
+    expect(c.status).toBe("generating");
+    expect(await speak(t.dm, other.id, w.npc.id)).toMatchObject({ code: "RATE_LIMITED", details: { reason: "dialogue_session_concurrency", limit: 3 } });
+    expect(await recorded()).toEqual([3, 3]);
+    for (const ex of [a, b, c]) await t.dm.waitFor(isEvent("NpcSpeaks", (e) => e.exchange.id === ex.id));
+
+    // Per minute: the player has made 2 calls; 4 more reach its 6.
+    for (let i = 0; i < 4; i++) {
+      llm.push(sse(["Yes?"]));
+      const ex = (await speak(t.player, w.pc.id, w.npc.id)).data;
+      await t.player.waitFor(isEvent("NpcSpeaks", (e) => e.exchange.id === ex.id));
+    }
+    const over = await speak(t.player, w.pc.id, w.npc.id);
+    expect(over).toMatchObject({ code: "RATE_LIMITED", details: { reason: "dialogue_budget", limit: 6 } });
+    expect(over.details.retry_after_ms).toBeGreaterThan(0);
+    expect(over.details.retry_after_ms).toBeLessThanOrEqual(60_000);
+    // The DM has its own budget (1 call so far), but the session's 9 a minute are shared: 7 + 2.
+    for (let i = 0; i < 2; i++) {
+      llm.push(sse(["Aye."]));
+      const ex = (await speak(t.dm, other.id, w.npc.id)).data;
+      await t.dm.waitFor(isEvent("NpcSpeaks", (e) => e.exchange.id === ex.id));
+    }
+    expect(await speak(t.dm, other.id, w.npc.id)).toMatchObject({ code: "RATE_LIMITED", details: { reason: "dialogue_session_budget", limit: 9 } });
+    expect(await recorded()).toEqual([9, 9]);
+    expect(llm.calls).toHaveLength(9);
+    t.close();
+  });
+});
