@@ -67,3 +67,91 @@ export class AnswerSplitter {
     return s;
   }
 }
+
+/** Presence checks in a row, each overtaken by a commit, before an answer stops streaming to players. */
+const MAX_CHECKS = 3;
+
+/** Where an answer's words go (a job's ServerStream). */
+export interface AnswerSink {
+  send(delta: string): void;
+  toDmsOnly(): void;
+}
+
+/**
+ * Forwards the words of an answer to its stream, bounded and watched:
+ * - at most `maxFrames` frames: past that, the words are kept and sent as one last frame by
+ *   `finish` (the final text comes in NpcSpeaks anyway), so an answer costs other players a
+ *   bounded number of frames whatever the provider's delta size;
+ * - while players hear it, after any commit of the session (`seq()` moved) the words wait until
+ *   `playersMayHear()` says the NPC is still there for them; once it is not (hidden, staged away),
+ *   the stream goes on for DMs only (`toDmsOnly`), for good.
+ */
+export class AnswerStream {
+  private queue: string[] = [];
+  private running = false;
+  private pumped: Promise<void> = Promise.resolve();
+  private frames = 0;
+  private held = "";
+  private checkedSeq: number;
+  private players: boolean;
+
+  constructor(
+    private readonly sink: AnswerSink,
+    private readonly opts: { maxFrames: number; playersHear: boolean; seq: () => number; playersMayHear: () => Promise<boolean> },
+  ) {
+    this.checkedSeq = opts.seq();
+    this.players = opts.playersHear;
+  }
+
+  /** Whether players still hear this answer. */
+  get toPlayers(): boolean {
+    return this.players;
+  }
+
+  push(delta: string): void {
+    if (!delta) return;
+    this.queue.push(delta);
+    if (!this.running) this.pumped = this.pump();
+  }
+
+  /** Waits for the words pushed so far; then sends what the frame cap held back, as one frame. */
+  async finish(): Promise<void> {
+    while (this.running || this.queue.length) {
+      if (!this.running) this.pumped = this.pump();
+      await this.pumped;
+    }
+    if (this.held) this.sink.send(this.held);
+    this.held = "";
+  }
+
+  private async pump(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.queue.length) {
+        if (this.players && this.opts.seq() !== this.checkedSeq) {
+          // A check overtaken by another commit proves nothing about that commit: look again, but
+          // at most MAX_CHECKS times in a row — a session that busy streams to DMs only (safe).
+          let hear = true;
+          for (let i = 0; hear && this.opts.seq() !== this.checkedSeq; i++) {
+            const seq = this.opts.seq();
+            hear = i < MAX_CHECKS && (await this.opts.playersMayHear().catch(() => false));
+            this.checkedSeq = seq;
+          }
+          if (!hear) {
+            this.players = false;
+            this.sink.toDmsOnly();
+          }
+        }
+        const text = this.queue.join("");
+        this.queue = [];
+        // The last frame of the cap is kept for finish: what comes after it goes there too.
+        if (this.frames < this.opts.maxFrames - 1) {
+          this.frames++;
+          this.sink.send(text);
+        } else this.held += text;
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}

@@ -4,11 +4,11 @@ import { authorize } from "../engine/authorize";
 import { defineHandlers, type HandlerContext, type SessionServices } from "../engine/context";
 import { jobs, registerJobKind, type JobRow } from "../engine/jobs";
 import { Table, bump, checkVersion, conditions, create, type WriteScope } from "../engine/store";
-import { ALL, DMS } from "../engine/tx";
-import { checkLlmAvailable, generate, llmConfig } from "../providers/llm";
+import { ALL, DMS, Tx } from "../engine/tx";
+import { checkLlmAvailable, generate, llmConfig, llmProvider } from "../providers/llm";
 import { emitChange, requireVisible } from "./changes";
 import { CHARACTER, characters } from "./characters";
-import { AnswerSplitter } from "./dialogue-answer";
+import { AnswerSplitter, AnswerStream } from "./dialogue-answer";
 import { buildDialoguePrompt } from "./dialogue-prompt";
 import { npcAbsence } from "./presence";
 import { STORY_EVENT } from "./world-tables";
@@ -121,6 +121,19 @@ async function sayAnswer(
   return after;
 }
 
+/**
+ * Why the NPC of an exchange is not there for its PC now (null: it is), from committed rows (and
+ * `tx`'s pending ones) — what the job checks while its answer streams and before it is said.
+ * npcAbsence reads only db, session, tx.pending and now of its context.
+ */
+async function absenceNow(db: D1Database, session: SessionServices, ex: DialogueExchange, tx: Tx = new Tx()): Promise<string | null> {
+  const scope = { db, session, tx, now: Date.now() } as unknown as HandlerContext;
+  const npc = await characters.find(scope, ex.npc_id);
+  const pc = await characters.find(scope, ex.character_id);
+  if (!npc || !pc) return "deleted";
+  return npcAbsence(scope, pc, npc);
+}
+
 /** Stream and job audience of a draft: DMs while it awaits approval, everyone when it needs none. */
 const draftAudience = (ex: Pick<DialogueExchange, "approval">) => (ex.approval ? DMS : ALL);
 
@@ -185,13 +198,42 @@ export const dialogueReplyJob = registerJobKind({
     const pc = await characters.get(db, sessionId, ex.character_id);
     if (!npc || !pc) throw new AppError("NOT_FOUND", "the NPC or the character of this dialogue was deleted", { id: exchange_id });
     const cfg = llmConfig(ctx.env);
+    const provider = llmProvider(ctx.env, cfg);
     const prompt = await buildDialoguePrompt({ db, sessionId, worldId }, ex, npc, pc, cfg.historyTokens);
     const splitter = new AnswerSplitter();
-    const result = await generate(ctx.env, llmScope(ctx.session), prompt, (d) => ctx.stream.send(splitter.push(d)), ctx.signal);
-    const { rest, text, reasoning } = splitter.finish();
-    ctx.stream.send(rest);
-    if (!text) throw new AppError("UNAVAILABLE", `${result.provider} answered only reasons, no words for ${npc.name}`, { reason: "empty_answer", provider: result.provider });
-    return { exchange_id, text, reasoning, provider: result.provider, model: result.model };
+    const out = new AnswerStream(ctx.stream, {
+      maxFrames: ctx.limits.dialogueMaxStreamFrames,
+      playersHear: !ex.approval,
+      seq: () => ctx.session.seq,
+      playersMayHear: async () => (await absenceNow(db, ctx.session, ex)) === null,
+    });
+    // An answer is bounded: past the cap the provider's call is stopped and the words kept so far said.
+    const max = ctx.limits.dialogueMaxAnswerChars;
+    const enough = new AppError("PAYLOAD_TOO_LARGE", `answer longer than ${max} characters`, { reason: "answer_too_long" });
+    const call = new AbortController();
+    const onAbort = () => call.abort(ctx.signal.reason);
+    if (ctx.signal.aborted) onAbort();
+    ctx.signal.addEventListener("abort", onAbort, { once: true });
+    let taken = 0;
+    try {
+      await generate(ctx.env, llmScope(ctx.session), prompt, (d) => {
+        if (call.signal.aborted) return;
+        const piece = d.slice(0, max - taken);
+        taken += piece.length;
+        out.push(splitter.push(piece));
+        if (taken >= max) call.abort(enough);
+      }, call.signal, provider);
+    } catch (err) {
+      if (err !== enough) throw err;
+    } finally {
+      ctx.signal.removeEventListener("abort", onAbort);
+    }
+    const { rest, text: said, reasoning } = splitter.finish();
+    out.push(rest);
+    await out.finish();
+    const text = taken >= max && !reasoning ? `${said}…` : said;
+    if (!said) throw new AppError("UNAVAILABLE", `${provider.name} answered only reasons, no words for ${npc.name}`, { reason: "empty_answer", provider: provider.name });
+    return { exchange_id, text, reasoning, provider: provider.name, model: provider.model };
   },
   // Failures are kept and told without the provider's words (they may echo the prompt).
   publicError: publicDialogueError,
@@ -201,11 +243,13 @@ export const dialogueReplyJob = registerJobKind({
     const ex = await dialogueExchanges.get(ctx.db, ctx.session.sessionId, o.exchange_id);
     if (!ex || ex.status !== "generating") return;
     const s: Scope = { db: ctx.db, tx: ctx.tx, session: ctx.session, now: ctx.now };
-    if (!ex.approval) {
+    // Said to the table only if the NPC is still there for it; one hidden or staged away while it
+    // answered leaves its draft to the DMs instead (approval, whatever the session's setting).
+    if (!ex.approval && (await absenceNow(ctx.db, ctx.session, ex, ctx.tx)) === null) {
       await sayAnswer(s, ex, { text: o.text, source: "llm", provider: o.provider, model: o.model, reasoning: o.reasoning });
       return;
     }
-    const after = saveExchange(s, ex, { status: "awaiting_approval", dm_draft: o.text, dm_reasoning: o.reasoning, provider: o.provider, model: o.model });
+    const after = saveExchange(s, ex, { status: "awaiting_approval", approval: true, dm_draft: o.text, dm_reasoning: o.reasoning, provider: o.provider, model: o.model });
     ctx.tx.emit({ type: "DialogueApprovalRequired", exchange: after }, DMS);
   },
   /**
