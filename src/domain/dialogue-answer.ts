@@ -99,7 +99,8 @@ export class AnswerStream {
     private readonly sink: AnswerSink,
     private readonly opts: { maxFrames: number; playersHear: boolean; seq: () => number; playersMayHear: () => Promise<boolean> },
   ) {
-    this.checkedSeq = opts.seq();
+    // -1: the first words wait for a first look (the NPC may have left before the job ran).
+    this.checkedSeq = -1;
     this.players = opts.playersHear;
   }
 

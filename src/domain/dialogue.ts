@@ -224,7 +224,11 @@ export const dialogueReplyJob = registerJobKind({
         if (taken >= max) call.abort(enough);
       }, call.signal, provider);
     } catch (err) {
-      if (err !== enough) throw err;
+      if (err !== enough) {
+        // The words that came before the failure still go out (those waiting on a presence look).
+        if (!ctx.signal.aborted) await out.finish().catch(() => undefined);
+        throw err;
+      }
     } finally {
       ctx.signal.removeEventListener("abort", onAbort);
     }

@@ -398,6 +398,30 @@ describe("an NPC that leaves the players' view while it answers", () => {
   }
 });
 
+describe("an NPC hidden before its answer's job runs", () => {
+  it("streams nothing to players (a Batch speaks, then hides the NPC, in one commit)", async () => {
+    const t = await table();
+    const w = await tavern(t, { approval: false });
+    fakeLlm(sse(["The ", "secret ", "is ", "GOLD-MARK."]));
+    const res = await t.dm.ok({
+      type: "Batch",
+      operations: [
+        { type: "SpeakToNpc", character_id: w.pc.id, npc_id: w.npc.id, text: "Psst." },
+        { type: "UpdateCharacter", character_id: w.npc.id, data: { hidden: true } },
+      ],
+    });
+    const ex = res.results[0];
+    await t.dm.waitFor(isEvent("DialogueApprovalRequired", (e) => e.exchange.id === ex.id));
+    expect(streamedText(t.dm, ex.job_id)).toBe("The secret is GOLD-MARK.");
+    await settle(100);
+    for (const s of [t.player, t.spectator]) {
+      expect(streamOf(s, ex.job_id).filter((f) => f.delta !== "")).toEqual([]);
+      expect(wire(s)).not.toContain("GOLD-MARK");
+    }
+    t.close();
+  });
+});
+
 describe("one answer is bounded", () => {
   it("a provider that never stops is cut at DIALOGUE_MAX_ANSWER_CHARS and costs at most DIALOGUE_MAX_STREAM_FRAMES frames", async () => {
     const t = await table();
