@@ -47,6 +47,11 @@ export default defineConfig({
                 LLM_RETRY_MAX_MS: "100",
                 LLM_BREAKER_FAILURES: "3",
                 LLM_BREAKER_COOLDOWN_MS: "600",
+                // Small dialogue budgets, so the budget test stays small (test/workers/dialogue.test.ts).
+                DIALOGUE_CALLS_PER_MINUTE: "6",
+                DIALOGUE_SESSION_CALLS_PER_MINUTE: "9",
+                DIALOGUE_MAX_CONCURRENT: "2",
+                DIALOGUE_SESSION_MAX_CONCURRENT: "3",
                 // Image generation polls its provider often, so the generation tests stay quick.
                 GENERATION_POLL_MS: "20",
               },

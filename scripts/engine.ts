@@ -5,10 +5,12 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseDotEnv } from "./llm-vars";
 import { ensureWebBuild } from "./web-build";
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
@@ -35,6 +37,8 @@ export interface Engine {
   port: number;
   persistDir: string;
   authSecret: string;
+  /** The process id of wrangler (tests look at its command line and its children's). */
+  pid: number;
   /** Everything wrangler printed so far (for debugging a failed test). */
   output(): string;
   stop(): Promise<void>;
@@ -63,6 +67,33 @@ export function ensureDevVars(): string {
   return secret;
 }
 
+/**
+ * One value of a dotenv file as wrangler reads it (dotenv, then dotenv-expand): quoted with a quote
+ * it does not contain, `$` escaped so it is not expanded. Newlines cannot be written.
+ */
+function dotEnvValue(key: string, value: string): string {
+  if (/[\r\n]/.test(value)) throw new Error(`var ${key}: a value with a line break cannot be passed to wrangler`);
+  const escaped = value.replace(/\$/g, "\\$");
+  const quote = ["'", "`", '"'].find((q) => !escaped.includes(q) && (q !== '"' || !/\\[nr]/.test(escaped)));
+  if (!quote) throw new Error(`var ${key}: its value holds every quote character; it cannot be passed to wrangler`);
+  return `${quote}${escaped}${quote}`;
+}
+
+/**
+ * The Worker's vars and secrets in a file only this user may read (a new 0700 directory, a 0600
+ * file), for `wrangler dev --env-file`: never on wrangler's command line, where any local user
+ * sees them with `ps`. With --env-file wrangler no longer reads .dev.vars itself, so its entries
+ * are written first and `vars` override them (as `--var` did).
+ */
+export function writeEnvFile(vars: Record<string, string>): { path: string; remove(): void } {
+  const devVarsFile = join(ROOT, ".dev.vars");
+  const all = { ...(existsSync(devVarsFile) ? parseDotEnv(readFileSync(devVarsFile, "utf8")) : {}), ...vars };
+  const dir = mkdtempSync(join(tmpdir(), "wrldbldr-engine-"));
+  const path = join(dir, "worker.env");
+  writeFileSync(path, Object.entries(all).map(([k, v]) => `${k}=${dotEnvValue(k, v)}\n`).join(""), { mode: 0o600 });
+  return { path, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
 export function applyMigrations(persistDir: string): void {
   const r = spawnSync(process.execPath, [WRANGLER, "d1", "migrations", "apply", "wrldbldr", "--local", "--persist-to", persistDir], {
     cwd: ROOT,
@@ -82,10 +113,18 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
   // A local engine creates sessions without a secret (deployments are guarded, docs/engine.md), and
   // its test and bench clients all come from one address: /auth limits are off unless asked for.
   const vars = { SESSION_CREATION: "open", AUTH_RATE_LIMITS: "off", ...opts.vars, AUTH_SECRET: authSecret };
+  // Vars and secrets go in a private file, not on the command line (`ps` shows argv to everyone).
+  const envFile = writeEnvFile(vars);
   const args = [WRANGLER, "dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistDir,
-    "--inspector-port", String(opts.inspectorPort ?? (await freePort())), "--show-interactive-dev-session=false", "--live-reload=false"];
-  for (const [k, v] of Object.entries(vars)) args.push("--var", `${k}:${v}`);
+    "--inspector-port", String(opts.inspectorPort ?? (await freePort())), "--show-interactive-dev-session=false", "--live-reload=false",
+    "--env-file", envFile.path];
   const child: ChildProcess = spawn(process.execPath, args, { cwd: ROOT, env: quietEnv, stdio: ["ignore", "pipe", "pipe"], detached: false });
+  const removeOnExit = () => envFile.remove();
+  process.once("exit", removeOnExit);
+  child.once("exit", () => {
+    envFile.remove();
+    process.removeListener("exit", removeOnExit);
+  });
   let out = "";
   const onData = (d: Buffer) => {
     out += d.toString();
@@ -100,6 +139,7 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
     port,
     persistDir,
     authSecret,
+    pid: child.pid!,
     output: () => out,
     stop: () =>
       new Promise<void>((res) => {

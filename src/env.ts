@@ -56,6 +56,13 @@ export interface Env {
   LLM_BREAKER_FAILURES?: string;
   LLM_BREAKER_COOLDOWN_MS?: string;
   DIALOGUE_HISTORY_TOKENS?: string;
+  /** The budget of outside work (LLM calls) of dialogue: see limits() and docs/dialogue.md. */
+  DIALOGUE_CALLS_PER_MINUTE?: string;
+  DIALOGUE_SESSION_CALLS_PER_MINUTE?: string;
+  DIALOGUE_MAX_CONCURRENT?: string;
+  DIALOGUE_SESSION_MAX_CONCURRENT?: string;
+  DIALOGUE_MAX_ANSWER_CHARS?: string;
+  DIALOGUE_MAX_STREAM_FRAMES?: string;
   /** Workers AI binding: only in [env.production] of wrangler.toml (it cannot run locally). */
   AI?: { run(model: string, inputs: Record<string, unknown>, options?: Record<string, unknown>): Promise<unknown> };
   /** Images (docs/images.md): "offline" (default: labelled placeholders) or "comfyui". */
@@ -143,6 +150,18 @@ export function limits(env: Env) {
     /** Assets a session may hold (uploaded, generated, imported) and their stored bytes (413 beyond). */
     sessionMaxAssets: n(env.SESSION_MAX_ASSETS, 1000),
     sessionMaxAssetBytes: n(env.SESSION_MAX_ASSET_BYTES, 1024 * 1024 * 1024),
+    /** LLM calls (SpeakToNpc, ApproveDialogue reject) one participant may start in any 60 s; 0 = unlimited. */
+    dialogueCallsPerMinute: n(env.DIALOGUE_CALLS_PER_MINUTE, 10),
+    /** The same for the whole session, all participants together; 0 = unlimited. */
+    dialogueSessionCallsPerMinute: n(env.DIALOGUE_SESSION_CALLS_PER_MINUTE, 60),
+    /** Answers one participant's calls may be drafting at once; 0 = unlimited. */
+    dialogueMaxConcurrent: n(env.DIALOGUE_MAX_CONCURRENT, 2),
+    /** Answers the whole session may be drafting at once; 0 = unlimited. */
+    dialogueSessionMaxConcurrent: n(env.DIALOGUE_SESSION_MAX_CONCURRENT, 6),
+    /** An answer (the NPC's words and the DM reasons) is cut here and the provider's call stopped. */
+    dialogueMaxAnswerChars: Math.max(100, n(env.DIALOGUE_MAX_ANSWER_CHARS, 4000)),
+    /** Stream frames of one answer; the rest of the words go in one last frame (then NpcSpeaks). */
+    dialogueMaxStreamFrames: Math.max(2, n(env.DIALOGUE_MAX_STREAM_FRAMES, 200)),
   };
 }
 export type Limits = ReturnType<typeof limits>;

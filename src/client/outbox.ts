@@ -23,6 +23,8 @@ interface Pending {
   caller?: Caller;
   timer?: ReturnType<typeof setTimeout>;
   retryTimer?: ReturnType<typeof setTimeout>;
+  /** When the request times out (Date.now() ms), if it does. */
+  deadline?: number;
 }
 
 /** The socket the outbox may write to, if one is open. */
@@ -62,7 +64,10 @@ export class Outbox {
   add(requestId: string, payload: OutboxEntry["payload"], opts: { persist: boolean; timeoutMs: number; caller: Caller }): void {
     const entry: OutboxEntry = { request_id: requestId, payload, created_at: Date.now(), order: this.order++ };
     const p = this.track(entry, opts.persist, opts.caller);
-    if (opts.timeoutMs > 0) p.timer = setTimeout(() => this.timeOut(p, opts.timeoutMs), opts.timeoutMs);
+    if (opts.timeoutMs > 0) {
+      p.deadline = Date.now() + opts.timeoutMs;
+      p.timer = setTimeout(() => this.timeOut(p, opts.timeoutMs), opts.timeoutMs);
+    }
     if (opts.persist) this.deps.store.put(entry).catch(this.deps.report);
     this.send(p);
   }
@@ -162,6 +167,9 @@ export class Outbox {
   /** RATE_LIMITED changed nothing: send the same request again once the server allows it. */
   private retryLater(p: Pending, error: WrldbldrError): void {
     const wait = Number(error.details.retry_after_ms) || 1000;
+    // A wait past the request's timeout (a dialogue budget: up to a minute) would end in a TIMEOUT
+    // saying nothing of why: the caller gets the RATE_LIMITED error, with its retry_after_ms, now.
+    if (p.deadline !== undefined && Date.now() + wait >= p.deadline) return this.finish(p, { ok: false, error });
     p.sentOn = undefined;
     stopTimer(p.retryTimer);
     p.retryTimer = setTimeout(() => this.send(p), wait);

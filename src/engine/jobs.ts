@@ -78,6 +78,11 @@ export interface JobKind<I = unknown, O = unknown> {
    * whoever started the job may read it back, so DM-only results stay in the kind's own rows.
    */
   storedOutput?(output: O): unknown;
+  /**
+   * What the job row, JobUpdated and `failed` get of a failure, when the error as thrown may say
+   * too much (a provider's text echoing a prompt): whoever started the job reads its row.
+   */
+  publicError?(error: AppError): AppError;
   /** Adds the kind's own writes and events to the commit of a success (JobUpdated is always sent). */
   complete?(ctx: JobOutcomeContext, output: O): void | Promise<void>;
   /** Adds the kind's own writes and events to the commit of a failure or cancellation. */

@@ -13,6 +13,11 @@ export interface ServerStream {
   send(delta: string): void;
   /** The last frame (`done: true`), with an optional last delta. Later calls do nothing. */
   end(delta?: string): void;
+  /**
+   * From now on DMs only: every non-DM of the audience gets the stream's end now (`done: true`,
+   * an empty delta), DMs go on receiving it. Nothing when it goes to DMs only already, or ended.
+   */
+  toDmsOnly(): void;
 }
 
 /** What the session object offers handlers beyond D1 (its in-memory state and sockets). */

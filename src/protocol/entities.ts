@@ -14,7 +14,7 @@ export const EntityBase = {
  * Keys that only DMs may ever receive. The session strips them, at any depth, from every frame
  * (Response or Event, live or replayed) sent to a non-DM socket: one rule, applied in one place.
  */
-export const DM_ONLY_KEYS = new Set(["dm_notes", "directorial_notes", "dm_draft", "dm_reasoning", "dm_feedback"]);
+export const DM_ONLY_KEYS = new Set(["dm_notes", "directorial_notes", "dm_draft", "dm_reasoning", "dm_feedback", "dm_detail"]);
 
 export const RoleSchema = z.enum(["dm", "player", "spectator"]);
 export type Role = z.infer<typeof RoleSchema>;

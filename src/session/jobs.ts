@@ -64,6 +64,8 @@ export class JobRunner {
     // The lease goes in first: even if the object dies right after the commit, it wakes up for
     // this job. A lease whose commit failed finds no job and is dropped.
     this.lease(row.id, now + this.deps.limits.jobTimeoutMs, now);
+    // A pending row too: later writes of the same Tx or group see the job (dialogue's budget counts them).
+    tx.pending.put(jobs.name, row);
     tx.write(jobs.insert(db, { session_id: session.sessionId, world_id: session.worldId }, row))
       .emit({ type: "JobUpdated", job: toJob(row) }, this.audienceOf(row))
       .onCommit(() => this.launch(row, kind));
@@ -158,14 +160,19 @@ export class JobRunner {
     }
   }
 
-  private async commitOutcome(job: JobRef, outcome: Outcome): Promise<void> {
+  private async commitOutcome(job: JobRef, given: Outcome): Promise<void> {
+    let outcome = given;
     await this.transition(
       job,
       ["queued", "running"],
       (row) => {
-        if (!outcome.ok) return { status: "failed", error: outcome.error.toBody() };
+        if (!given.ok) {
+          // Computed from what was given each time (the write may be built again).
+          outcome = { ok: false, error: this.publicError(row.kind, given.error) };
+          return { status: "failed", error: outcome.error.toBody() };
+        }
         const stored = this.deps.kinds.get(row.kind)?.storedOutput;
-        return { status: "succeeded", output: stored ? (stored(outcome.output) ?? null) : outcome.output };
+        return { status: "succeeded", output: stored ? (stored(given.output) ?? null) : given.output };
       },
       async (ctx) => {
         const kind = this.deps.kinds.get(ctx.job.kind);
@@ -219,9 +226,14 @@ export class JobRunner {
     return (await this.deps.pipeline.write(SYSTEM_ACTOR, `job ${job.kind}`, declared, run)).committed;
   }
 
+  /** A failure as its kind lets it be kept and shown (JobKind.publicError). */
+  private publicError(kind: string, error: AppError): AppError {
+    return this.deps.kinds.get(kind)?.publicError?.(error) ?? error;
+  }
+
   /** Cancels a job: the cancellation commits in the handler's Tx; the run is aborted after. */
   private cancel(tx: Tx, row: JobRow, actor: Actor, now: number): Job {
-    const reason = new AppError("UNAVAILABLE", "the job was cancelled", { reason: "cancelled", by: actor.participant_id });
+    const reason = this.publicError(row.kind, new AppError("UNAVAILABLE", "the job was cancelled", { reason: "cancelled", by: actor.participant_id }));
     const after = bump(row, { status: "cancelled", error: reason.toBody() }, now);
     const ctx: JobOutcomeContext = { db: this.deps.db, tx, session: this.deps.session, job: after, now };
     this.deps.kinds.get(row.kind)?.failed?.(ctx, reason);

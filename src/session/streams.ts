@@ -1,5 +1,5 @@
 import type { ServerStream } from "../engine/context";
-import type { Audience } from "../engine/tx";
+import { DMS, NON_DMS, type Audience } from "../engine/tx";
 
 /** Sends one serialized frame to every joined socket of the audience (through the outbound budget). */
 export type AudienceSender = (audience: Audience, frame: string) => void;
@@ -15,7 +15,7 @@ export class OutboundStream implements ServerStream {
 
   constructor(
     readonly id: string,
-    private readonly audience: Audience,
+    private audience: Audience,
     private readonly deliver: AudienceSender,
   ) {}
 
@@ -26,6 +26,17 @@ export class OutboundStream implements ServerStream {
   send(delta: string): void {
     if (this.done || delta === "") return;
     this.frame(delta, false);
+  }
+
+  /**
+   * Non-DMs get their last frame now, at the next index; DMs go on from that same index (each
+   * client still sees 0, 1, 2, … without a gap). A `some` audience ends for every non-DM socket
+   * (the audience cannot tell a listed player from a DM).
+   */
+  toDmsOnly(): void {
+    if (this.done || this.audience.kind === "dm") return;
+    this.deliver(NON_DMS, JSON.stringify({ type: "Stream", stream_id: this.id, index: this.index, delta: "", done: true }));
+    this.audience = DMS;
   }
 
   end(delta = ""): void {

@@ -128,6 +128,22 @@ describe("Outbox", () => {
     expect(requestIds()).toEqual(["a", "a"]);
   });
 
+  it("fails a RATE_LIMITED request at once when its wait outlasts the request's timeout (a dialogue budget: up to a minute)", () => {
+    vi.useFakeTimers();
+    connectLink(1);
+    const outcome = add("a", 15_000);
+    outbox.onResponse({
+      type: "Response",
+      request_id: "a",
+      result: { status: "error", code: "RATE_LIMITED", message: "too many NPC answers", retryable: true, details: { reason: "dialogue_budget", retry_after_ms: 40_000 } },
+    });
+    expect(outcome.error?.code).toBe("RATE_LIMITED");
+    expect(outcome.error?.details).toMatchObject({ reason: "dialogue_budget", retry_after_ms: 40_000 });
+    vi.advanceTimersByTime(60_000);
+    expect(requestIds()).toEqual(["a"]); // not sent again
+    expect(outbox.ids()).toEqual([]);
+  });
+
   it("times out with outcome not_sent or unknown, and forgets the request", () => {
     vi.useFakeTimers();
     const never = add("never", 100);

@@ -3,6 +3,7 @@
  * engine as `npm start` runs it (wrangler dev) pointed at it with LLM_PROVIDER=openai, and the
  * client SDK's dialogue helpers in Node.
  */
+import { execFileSync } from "node:child_process";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
@@ -120,5 +121,28 @@ describe("dialogue end to end (Node SSE server ↔ wrangler dev ↔ SDK)", () =>
     expect(await third.outcome).toMatchObject({ kind: "failed", error: { code: "UNAVAILABLE", details: { reason: "stream_interrupted" } } });
     const turns = await player.request({ type: "ListDialogueTurns", npc_id: npc.id, character_id: pc.id });
     expect(turns.items.map((x) => x.text)).toEqual(["Two coppers for ale.", "What does ale cost?", "Welcome to the Lantern, dear.", "Good evening!"]);
+  });
+
+  it("the engine's processes carry no secret on their command line (AUTH_SECRET, LLM_API_KEY): any local user may read it with ps", () => {
+    const rows = execFileSync("ps", ["-eww", "-o", "pid=,ppid=,args="], { encoding: "utf8" })
+      .split("\n")
+      .map((l) => /^\s*(\d+)\s+(\d+)\s(.*)$/.exec(l))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => ({ pid: Number(m[1]), ppid: Number(m[2]), args: m[3]! }));
+    // wrangler and every process under it (workerd, esbuild…).
+    const tree = new Set([t.engine.pid]);
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const r of rows) if (tree.has(r.ppid) && !tree.has(r.pid)) (tree.add(r.pid), (grew = true));
+    }
+    const argv = rows.filter((r) => tree.has(r.pid)).map((r) => r.args);
+    expect(argv.length).toBeGreaterThan(1);
+    expect(argv[0]).toContain("wrangler");
+    for (const a of argv) {
+      expect(a).not.toContain("client-test-secret");
+      expect(a).not.toContain("sk-e2e");
+    }
+    // The secrets still reached the Worker: tokens it signed are accepted above, and the provider got the key.
+    expect(requests.some((r) => r.auth === "Bearer sk-e2e")).toBe(true);
   });
 });

@@ -49,6 +49,28 @@ export function sse(tokens: string[], opts: { split?: number; gapMs?: number; en
   };
 }
 
+/**
+ * An SSE answer that sends `before`, then waits until `release()` (polling a flag: no promise
+ * crosses from the test into the object's context) to send `after` and `[DONE]`.
+ */
+export function gated(before: string[], after: string[]): { reply: Reply; release: () => void } {
+  let released = false;
+  const reply: Reply = () => {
+    const pieces = before.map(delta);
+    const rest = [...after.map(delta), "data: [DONE]\n\n"];
+    const body = new ReadableStream<Uint8Array>({
+      async pull(c) {
+        if (pieces.length) return c.enqueue(enc.encode(pieces.shift()!));
+        while (!released) await sleep(20);
+        if (rest.length) return c.enqueue(enc.encode(rest.shift()!));
+        c.close();
+      },
+    });
+    return new Response(body, { headers: { "content-type": "text/event-stream" } });
+  };
+  return { reply, release: () => void (released = true) };
+}
+
 export const status = (code: number, headers: Record<string, string> = {}): Reply => () => new Response(JSON.stringify({ error: { message: `status ${code}` } }), { status: code, headers });
 /** A server that accepts the connection and never answers. */
 export const never: Reply = () => new Promise<Response>(() => undefined);

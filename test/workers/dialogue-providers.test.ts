@@ -120,6 +120,47 @@ describe("the provider path of a dialogue", () => {
   });
 });
 
+describe("a provider's error text", () => {
+  // Providers may echo the prompt in their errors (the NPC's DM notes, its wants).
+  const ECHO = `prompt rejected: SECRET-NOTE: she smuggles wine. ${"blah ".repeat(2000)}`;
+  const fromPlayers = (t: Awaited<ReturnType<typeof speakingTable>>["t"]) => [t.player, t.spectator].map((s) => JSON.stringify(s.frames)).join("");
+
+  it("never reaches players: they get a fixed message; the DM gets the text capped (approval off, cut mid-stream)", async () => {
+    const { t, speak } = await speakingTable();
+    fakeLlm(() => new Response(delta("Well, ") + `data: ${JSON.stringify({ error: { message: ECHO } })}\n\n`, { headers: { "content-type": "text/event-stream" } }));
+    const ex = (await speak()).data;
+    const seen = await t.player.waitFor(isEvent("DialogueFailed", (e) => e.exchange_id === ex.id));
+    expect(seen.event.error).toEqual({ code: "UNAVAILABLE", message: "the NPC could not answer just now; try again", retryable: true, details: expect.objectContaining({ reason: "stream_interrupted" }) });
+    const dm = await t.dm.waitFor(isEvent("DialogueFailed", (e) => e.exchange_id === ex.id));
+    expect(dm.event.error.details.dm_detail).toContain("SECRET-NOTE");
+    expect(dm.event.error.details.dm_detail.length).toBeLessThanOrEqual(300);
+    expect(JSON.stringify(dm.event).length).toBeLessThan(1000);
+    const job = await t.player.ok({ type: "GetJob", job_id: ex.job_id });
+    expect(job.error).toMatchObject({ code: "UNAVAILABLE", details: { reason: "stream_interrupted" } });
+    await settle(100);
+    expect(fromPlayers(t)).not.toContain("SECRET-NOTE");
+    expect(fromPlayers(t)).not.toContain("dm_detail");
+    t.close();
+  });
+
+  it("never reaches the player who spoke with approval on (GetJob), nor the exchange row", async () => {
+    const t = await table();
+    const w = await tavern(t, { approval: true });
+    fakeLlm(() => new Response(JSON.stringify({ error: { message: ECHO } }), { status: 400 }));
+    const ex = await t.player.ok({ type: "SpeakToNpc", character_id: w.pc.id, npc_id: w.npc.id, text: "Hello" });
+    const seen = await t.player.waitFor(isEvent("DialogueFailed", (e) => e.exchange_id === ex.id));
+    expect(seen.event.error).toMatchObject({ code: "UNAVAILABLE", message: "the NPC could not answer just now; try again", details: { reason: "provider_error", status: 400 } });
+    const dm = await t.dm.waitFor(isEvent("DialogueFailed", (e) => e.exchange_id === ex.id));
+    expect(dm.event.error.details.dm_detail).toMatch(/^LLM provider 'openai' failed: answered 400/);
+    expect(await t.player.ok({ type: "GetJob", job_id: ex.job_id })).toMatchObject({ status: "failed", error: { message: "the NPC could not answer just now; try again" } });
+    const row = await env.DB.prepare("SELECT error FROM dialogue_exchanges WHERE id = ?").bind(ex.id).first<{ error: string }>();
+    expect(JSON.parse(row!.error).message).toBe("the NPC could not answer just now; try again");
+    await settle(100);
+    expect(fromPlayers(t)).not.toContain("SECRET-NOTE");
+    t.close();
+  });
+});
+
 describe("providers and policy pieces", () => {
   it("the offline provider answers deterministically from the NPC and the words, labelled offline", async () => {
     const offline = { ...env, LLM_PROVIDER: "offline" };
@@ -205,5 +246,40 @@ describe("providers and policy pieces", () => {
     expect(end).toMatchObject({ text: "Hello there.", reasoning: "secret reasons [DM] more" });
     const plain = new AnswerSplitter();
     expect(["A [", "b]"].map((d) => plain.push(d)).join("") + plain.finish().rest).toBe("A [b]");
+  });
+
+  it("the splitter finds the DM part however it is spelt, split at any point, and leaves names alone", () => {
+    const SAID = "*wipes a mug* Welcome, traveller.";
+    const variants = [
+      `${SAID}\n[dm] LEAK she lies`,
+      `${SAID} [Dm] LEAK she lies`,
+      `${SAID}\n[ DM ] LEAK she lies`,
+      `${SAID}\n[DM notes] LEAK she lies`,
+      `${SAID}\nDM: LEAK she lies`,
+      `${SAID}\ndm: LEAK she lies`,
+      `${SAID}\n**DM:** LEAK she lies`,
+      `${SAID}\n  Dm notes: LEAK she lies`,
+      `${SAID}\r\n> DM reasoning: LEAK she lies`,
+    ];
+    for (const answer of variants) {
+      // Every cut of the answer into two deltas, and one character at a time.
+      const cuts = [...Array.from({ length: answer.length + 1 }, (_, i) => [answer.slice(0, i), answer.slice(i)]), [...answer]];
+      for (const deltas of cuts) {
+        const s = new AnswerSplitter();
+        const shown = deltas.map((d) => s.push(d)).join("");
+        const end = s.finish();
+        expect(shown + end.rest, JSON.stringify(deltas)).not.toContain("LEAK");
+        expect(end.text).toBe(SAID);
+        expect(end.reasoning).toBe("LEAK she lies");
+      }
+    }
+    // Names and ordinary words stay what the NPC says.
+    for (const answer of ["Dmitri: hello there.", "Ask [Dmitri] about it.", "Admin: no.\nDmitri says hi. DM: not at a line start"]) {
+      const s = new AnswerSplitter();
+      const shown = [...answer].map((d) => s.push(d)).join("");
+      const end = s.finish();
+      expect(shown + end.rest).toBe(answer);
+      expect(end.reasoning).toBeNull();
+    }
   });
 });

@@ -6,7 +6,7 @@ import { env, runDurableObjectAlarm } from "cloudflare:test";
 import { sessionStub } from "../../src/worker/auth";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { TestSocket, settle, table } from "./helpers";
-import { fakeLlm, isEvent, sse, streamOf, streamedText, tavern } from "./dialogue-fixtures";
+import { fakeLlm, gated, isEvent, sse, streamOf, streamedText, tavern } from "./dialogue-fixtures";
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -309,3 +309,137 @@ describe("dialogue and the actantial model", () => {
   });
 });
 
+
+describe("the budget of outside work", () => {
+  it("caps LLM calls at once and per minute, per participant and per session: RATE_LIMITED with a reason and a wait, nothing recorded", async () => {
+    // vitest.config.ts: 2 at once and 6 a minute per participant; 3 at once and 9 a minute per session.
+    const t = await table();
+    const w = await tavern(t, { approval: false });
+    const bren = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Old Bren", region_id: w.hall.id } });
+    const other = await t.dm.ok({ type: "CreateCharacter", data: { kind: "pc", name: "Kestrel", region_id: w.hall.id } });
+    const slow = () => sse(["Hmm, ", "let me see."], { gapAfter: { index: 1, ms: 700 } });
+    const llm = fakeLlm(slow(), slow(), slow());
+    const speak = (s: TestSocket, character_id: string, npc_id: string) => s.request({ type: "SpeakToNpc", character_id, npc_id, text: "Hello" });
+    const recorded = async () => [
+      await count("SELECT COUNT(*) AS n FROM dialogue_exchanges WHERE session_id = ?", t.dmGrant.session_id),
+      await count("SELECT COUNT(*) AS n FROM jobs WHERE session_id = ?", t.dmGrant.session_id),
+    ];
+    const a = (await speak(t.player, w.pc.id, w.npc.id)).data;
+    const b = (await speak(t.player, w.pc.id, w.bard.id)).data;
+    const third = await speak(t.player, w.pc.id, bren.id);
+    expect(third).toMatchObject({ status: "error", code: "RATE_LIMITED", retryable: true, details: { reason: "dialogue_concurrency", limit: 2 } });
+    expect(third.details.retry_after_ms).toBeGreaterThan(0);
+    const c = (await t.dm.request({ type: "SpeakToNpc", character_id: other.id, npc_id: bren.id, text: "Evening." })).data;
+    expect(c.status).toBe("generating");
+    expect(await speak(t.dm, other.id, w.npc.id)).toMatchObject({ code: "RATE_LIMITED", details: { reason: "dialogue_session_concurrency", limit: 3 } });
+    expect(await recorded()).toEqual([3, 3]);
+    for (const ex of [a, b, c]) await t.dm.waitFor(isEvent("NpcSpeaks", (e) => e.exchange.id === ex.id));
+
+    // Per minute: the player has made 2 calls; 4 more reach its 6.
+    for (let i = 0; i < 4; i++) {
+      llm.push(sse(["Yes?"]));
+      const ex = (await speak(t.player, w.pc.id, w.npc.id)).data;
+      await t.player.waitFor(isEvent("NpcSpeaks", (e) => e.exchange.id === ex.id));
+    }
+    const over = await speak(t.player, w.pc.id, w.npc.id);
+    expect(over).toMatchObject({ code: "RATE_LIMITED", details: { reason: "dialogue_budget", limit: 6 } });
+    expect(over.details.retry_after_ms).toBeGreaterThan(0);
+    expect(over.details.retry_after_ms).toBeLessThanOrEqual(60_000);
+    // The DM has its own budget (1 call so far), but the session's 9 a minute are shared: 7 + 2.
+    for (let i = 0; i < 2; i++) {
+      llm.push(sse(["Aye."]));
+      const ex = (await speak(t.dm, other.id, w.npc.id)).data;
+      await t.dm.waitFor(isEvent("NpcSpeaks", (e) => e.exchange.id === ex.id));
+    }
+    expect(await speak(t.dm, other.id, w.npc.id)).toMatchObject({ code: "RATE_LIMITED", details: { reason: "dialogue_session_budget", limit: 9 } });
+    expect(await recorded()).toEqual([9, 9]);
+    expect(llm.calls).toHaveLength(9);
+    t.close();
+  });
+});
+
+describe("an NPC that leaves the players' view while it answers", () => {
+  /** Player-side frames of the job's stream after the frame `after` (by position in what the socket got). */
+  const deltasAfter = (s: TestSocket, jobId: string, after: any) => s.frames.slice(s.frames.indexOf(after) + 1).filter((f) => f.type === "Stream" && f.stream_id === jobId && f.delta !== "");
+
+  for (const how of ["hidden by the DM", "staged away"] as const) {
+    it(`${how}: players' stream ends at once, DMs keep it; the draft waits for the DM`, async () => {
+      const t = await table();
+      const w = await tavern(t, { approval: false });
+      const answer = gated(["Listen ", "well. "], ["The secret ", "is GOLD-MARK."]);
+      fakeLlm(answer.reply);
+      const ex = await t.player.ok({ type: "SpeakToNpc", character_id: w.pc.id, npc_id: w.npc.id, text: "Any secrets?" });
+      await t.player.waitFor((f) => f.type === "Stream" && f.stream_id === ex.job_id && f.delta.includes("well"));
+      if (how === "hidden by the DM") await t.dm.ok({ type: "UpdateCharacter", character_id: w.npc.id, data: { hidden: true } });
+      else await t.dm.ok({ type: "PreStageRegion", region_id: w.hall.id, npcs: [{ character_id: w.npc.id, present: false }] });
+      // What the player got of that change, before more words come.
+      const seen = how === "hidden by the DM" ? await t.player.waitFor(isEvent("CharacterDeleted")) : await t.player.waitFor(isEvent("StagingApproved"));
+      answer.release();
+      const pending = await t.dm.waitFor(isEvent("DialogueApprovalRequired", (e) => e.exchange.id === ex.id));
+      expect(pending.event.exchange).toMatchObject({ status: "awaiting_approval", dm_draft: "Listen well. The secret is GOLD-MARK." });
+      expect(streamedText(t.dm, ex.job_id)).toBe("Listen well. The secret is GOLD-MARK.");
+      for (const s of [t.player, t.spectator]) {
+        const frames = streamOf(s, ex.job_id);
+        expect(frames.at(-1)).toMatchObject({ done: true });
+        expect(frames.map((f) => f.index)).toEqual(frames.map((_, i) => i));
+        expect(wire(s)).not.toContain("GOLD-MARK");
+      }
+      expect(deltasAfter(t.player, ex.job_id, seen)).toEqual([]);
+      expect(await count("SELECT COUNT(*) AS n FROM dialogue_turns WHERE exchange_id = ?", ex.id)).toBe(0);
+      if (how === "hidden by the DM") {
+        await t.dm.ok({ type: "ApproveDialogue", exchange_id: ex.id, decision: "accept" });
+        await t.dm.waitFor(isEvent("NpcSpeaks", (e) => e.exchange.id === ex.id));
+        await settle(100);
+        expect(t.player.events("NpcSpeaks")).toHaveLength(0);
+        expect(wire(t.player)).not.toContain("GOLD-MARK");
+      }
+      t.close();
+    });
+  }
+});
+
+describe("an NPC hidden before its answer's job runs", () => {
+  it("streams nothing to players (a Batch speaks, then hides the NPC, in one commit)", async () => {
+    const t = await table();
+    const w = await tavern(t, { approval: false });
+    fakeLlm(sse(["The ", "secret ", "is ", "GOLD-MARK."]));
+    const res = await t.dm.ok({
+      type: "Batch",
+      operations: [
+        { type: "SpeakToNpc", character_id: w.pc.id, npc_id: w.npc.id, text: "Psst." },
+        { type: "UpdateCharacter", character_id: w.npc.id, data: { hidden: true } },
+      ],
+    });
+    const ex = res.results[0];
+    await t.dm.waitFor(isEvent("DialogueApprovalRequired", (e) => e.exchange.id === ex.id));
+    expect(streamedText(t.dm, ex.job_id)).toBe("The secret is GOLD-MARK.");
+    await settle(100);
+    for (const s of [t.player, t.spectator]) {
+      expect(streamOf(s, ex.job_id).filter((f) => f.delta !== "")).toEqual([]);
+      expect(wire(s)).not.toContain("GOLD-MARK");
+    }
+    t.close();
+  });
+});
+
+describe("one answer is bounded", () => {
+  it("a provider that never stops is cut at DIALOGUE_MAX_ANSWER_CHARS and costs at most DIALOGUE_MAX_STREAM_FRAMES frames", async () => {
+    const t = await table();
+    const w = await tavern(t, { approval: false });
+    // 3,000 one-word deltas of 8 characters: 24,000 characters, far past the 4,000 cap.
+    const llm = fakeLlm(sse(Array.from({ length: 3000 }, () => "blah-la ")));
+    const ex = await t.player.ok({ type: "SpeakToNpc", character_id: w.pc.id, npc_id: w.npc.id, text: "Go on." });
+    const said = await t.player.waitFor(isEvent("NpcSpeaks", (e) => e.exchange.id === ex.id), 15_000);
+    expect(said.event.exchange.text.length).toBeLessThanOrEqual(4001);
+    expect(said.event.exchange.text.endsWith("…")).toBe(true);
+    const frames = streamOf(t.player, ex.job_id);
+    expect(frames.length).toBeLessThanOrEqual(201); // 200 frames and the end
+    expect(streamedText(t.player, ex.job_id).trim()).toBe(said.event.exchange.text.slice(0, -1).trim());
+    const bytes = JSON.stringify(t.spectator.frames).length;
+    expect(bytes).toBeLessThan(80_000);
+    const story = await t.player.ok({ type: "ListStoryEvents", kind: "dialogue_exchange" });
+    expect(story.items).toHaveLength(1);
+    expect(llm.calls).toHaveLength(1);
+    t.close();
+  });
+});
