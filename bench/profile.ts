@@ -58,7 +58,9 @@ await withEngine(
       mkdirSync(dir, { recursive: true });
       const file = join(dir, `profile-${name}-${new Date().toISOString().replace(/[:.]/g, "-")}.cpuprofile`);
       writeFileSync(file, JSON.stringify(profile));
-      console.log(`${name}: ${count} operations; wall ${(wallMs / count).toFixed(3)} ms each; isolate busy ${(s.busyMs / count).toFixed(3)} ms each (of ${s.totalMs.toFixed(0)} ms sampled)`);
+      console.log(
+        `${name}: ${count} operations; wall ${(wallMs / count).toFixed(3)} ms each; isolate busy ${(s.busyMs / count).toFixed(3)} ms each (of ${s.totalMs.toFixed(0)} ms sampled)`,
+      );
       console.log("self ms   share  function");
       for (const f of s.functions) console.log(`${f.ms.toFixed(1).padStart(7)}  ${(f.share * 100).toFixed(1).padStart(5)}%  ${f.name}`);
       console.log(`profile: ${file}`);

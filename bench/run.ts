@@ -79,7 +79,9 @@ async function versus(engine: LocalEngine, cfg: BenchConfig, results: BenchResul
     return undefined;
   };
   const source = floorSource();
-  const floor = source ? await tryPeer("the floor", () => startFloor(source)) : "no floor found (../shared/bench-floor next to the checkout, or WRLDBLDR_BENCH_FLOOR)";
+  const floor = source
+    ? await tryPeer("the floor", () => startFloor(source))
+    : "no floor found (../shared/bench-floor next to the checkout, or WRLDBLDR_BENCH_FLOOR)";
   results.floor_note = enlist("floor", floor, "floor");
   const skipD1 = floorD1SkipReason(process.env, FLOOR_D1_SOURCE);
   const floorD1 = skipD1 ? `the floor + D1 control ${skipD1}` : await tryPeer("the floor + D1 control", () => startFloorD1());

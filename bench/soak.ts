@@ -7,7 +7,15 @@
 import { runSoak, type SoakConfig } from "./lib/soak/run-soak";
 import { renderSoak, writeSoak } from "./lib/soak/soak-report";
 
-const FULL: Omit<SoakConfig, "seed"> = { clients: 200, durationMs: 120_000, pauseMs: [500, 2_500], cuts: 40, cutFraction: 0.05, restartAt: 0.5, drainMs: 30_000 };
+const FULL: Omit<SoakConfig, "seed"> = {
+  clients: 200,
+  durationMs: 120_000,
+  pauseMs: [500, 2_500],
+  cuts: 40,
+  cutFraction: 0.05,
+  restartAt: 0.5,
+  drainMs: 30_000,
+};
 const QUICK: Omit<SoakConfig, "seed"> = { clients: 30, durationMs: 20_000, pauseMs: [100, 600], cuts: 8, cutFraction: 0.2, restartAt: 0.5, drainMs: 20_000 };
 
 function seedArg(): number {

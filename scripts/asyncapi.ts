@@ -117,7 +117,15 @@ export function buildAsyncApi(version: string): Json {
   for (const [schema, name] of entityNames()) named.push([name, schema]);
   // Each payload is a component of its own, so that a Batch lists what its operations may be.
   const payloads = new Map<OperationType, z.ZodType>(types.map((t) => [t, payloadSchema(t)]));
-  payloads.set("Batch", payloadSchema("Batch").extend({ operations: z.array(z.union(types.filter((t) => t !== "Batch").map((t) => payloads.get(t)!))).min(1).max(100) }));
+  payloads.set(
+    "Batch",
+    payloadSchema("Batch").extend({
+      operations: z
+        .array(z.union(types.filter((t) => t !== "Batch").map((t) => payloads.get(t)!)))
+        .min(1)
+        .max(100),
+    }),
+  );
   for (const [type, schema] of payloads) named.push([`${type}Payload`, schema]);
 
   const messages: Record<string, Json> = {};
@@ -130,15 +138,27 @@ export function buildAsyncApi(version: string): Json {
     for (const type of Object.keys(ops) as OperationType[]) {
       const def = OPERATIONS[type];
       const cap = caps[def.frame];
-      message(`${type}Request`, `${type} request`, `Request frame whose payload is a ${type}.`, ref(`${type}Request`, RequestFrameSchema.extend({ payload: payloads.get(type)! })));
-      message(`${type}Response`, `${type} response`, `The answer to a ${type} request.`, ref(`${type}Response`, ResponseFrameSchema.extend({ result: resultOf(def.output).optional() })));
+      message(
+        `${type}Request`,
+        `${type} request`,
+        `Request frame whose payload is a ${type}.`,
+        ref(`${type}Request`, RequestFrameSchema.extend({ payload: payloads.get(type)! })),
+      );
+      message(
+        `${type}Response`,
+        `${type} response`,
+        `The answer to a ${type} request.`,
+        ref(`${type}Response`, ResponseFrameSchema.extend({ result: resultOf(def.output).optional() })),
+      );
       operations[type] = {
         action: "receive",
         channel: channelRef,
         title: type,
         summary: `${def.write ? "Write" : "Read"} · who: ${whoMayCall(type)} · frame cap ${cap.bytes} bytes`,
         description: [
-          def.write ? "A write: runs one at a time per session, in order, and is recorded for idempotent replay." : "A read: changes nothing and is not recorded.",
+          def.write
+            ? "A write: runs one at a time per session, in order, and is recorded for idempotent replay."
+            : "A read: changes nothing and is not recorded.",
           def.events.length ? `May emit: ${def.events.join(", ")}.` : type === "Batch" ? "Emits the events of its operations." : "Emits no events.",
         ].join(" "),
         tags: [{ name: area }],
@@ -157,15 +177,31 @@ export function buildAsyncApi(version: string): Json {
   for (const type of events) {
     const by = emittedBy(type);
     const event = z.object({ type: z.literal(type), ...EVENTS[type] });
-    message(`${type}Event`, `${type} event`, by.length ? `Emitted by ${by.join(", ")}.` : "Emitted by the session itself (not by an operation).", ref(`${type}Event`, EventFrameSchema.extend({ event })), {
-      "x-emitted-by": by,
-    });
+    message(
+      `${type}Event`,
+      `${type} event`,
+      by.length ? `Emitted by ${by.join(", ")}.` : "Emitted by the session itself (not by an operation).",
+      ref(`${type}Event`, EventFrameSchema.extend({ event })),
+      {
+        "x-emitted-by": by,
+      },
+    );
   }
 
-  message("JoinSession", "JoinSession", "First frame after connecting; `last_seq` resumes after the last event seen.", ref("JoinSessionFrame", JoinSessionFrameSchema));
+  message(
+    "JoinSession",
+    "JoinSession",
+    "First frame after connecting; `last_seq` resumes after the last event seen.",
+    ref("JoinSessionFrame", JoinSessionFrameSchema),
+  );
   message("Ack", "Ack", "Acknowledges events up to `seq`.", ref("AckFrame", AckFrameSchema));
   message("SessionJoined", "SessionJoined", "Answer to JoinSession, after any replayed events.", ref("SessionJoinedFrame", SessionJoinedFrameSchema));
-  message("ResponseChunk", "ResponseChunk", "A piece of a Response larger than the outbound frame cap; the Response with `chunks` follows.", ref("ResponseChunkFrame", ResponseChunkFrameSchema));
+  message(
+    "ResponseChunk",
+    "ResponseChunk",
+    "A piece of a Response larger than the outbound frame cap; the Response with `chunks` follows.",
+    ref("ResponseChunkFrame", ResponseChunkFrameSchema),
+  );
   message("Stream", "Stream", "A piece of streamed output (e.g. generated text).", ref("StreamFrame", StreamFrameSchema));
   message("Error", "Error", "A frame-level error (bad frame, rate limit, kicked) not tied to a request.", ref("ErrorFrame", ErrorFrameSchema));
 

@@ -16,14 +16,22 @@ export async function seedAsDm(dm: Requester): Promise<{ npcs: Record<string, st
     stats: { charisma: 16, wisdom: 14 },
     dm_notes: "Owes the thieves' guild a favour she hopes never to repay.",
   });
-  const tobin = await npc("Old Tobin", { description: "A retired cartographer with shaking hands and sharp eyes.", archetype: "herald", stats: { intelligence: 17 } });
+  const tobin = await npc("Old Tobin", {
+    description: "A retired cartographer with shaking hands and sharp eyes.",
+    archetype: "herald",
+    stats: { intelligence: 17 },
+  });
   const stranger = await npc("The Hooded Stranger", {
     description: "Watches the common room from the darkest corner.",
     hidden: true,
     archetype: "shadow",
     dm_notes: "Agent of the Ashen Circle; reveals himself when the players ask about the old map.",
   });
-  await dm({ type: "AddInventoryItem", character_id: tobin.id, data: { name: "Faded map of the Ember Hills", item_type: "quest", properties: { torn: true } } });
+  await dm({
+    type: "AddInventoryItem",
+    character_id: tobin.id,
+    data: { name: "Faded map of the Ember Hills", item_type: "quest", properties: { torn: true } },
+  });
   await dm({ type: "AddInventoryItem", character_id: mira.id, data: { name: "Cellar key", item_type: "key" } });
   const { regions } = await seedWorld(dm, { mira: mira.id, tobin: tobin.id, stranger: stranger.id });
   // Where they are now (until staging decides it): the demo player finds Mira to talk to.
@@ -36,7 +44,10 @@ export async function seedAsDm(dm: Requester): Promise<{ npcs: Record<string, st
  * The world around the NPCs: two locations with regions and connections (one locked), where the
  * NPCs belong, the opening scene (made active), goals and the first timeline entries.
  */
-export async function seedWorld(dm: Requester, npcs: { mira: string; tobin: string; stranger: string }): Promise<{ regions: Record<string, string>; scene: string }> {
+export async function seedWorld(
+  dm: Requester,
+  npcs: { mira: string; tobin: string; stranger: string },
+): Promise<{ regions: Record<string, string>; scene: string }> {
   await dm({
     type: "UpdateWorld",
     data: {
@@ -53,13 +64,24 @@ export async function seedWorld(dm: Requester, npcs: { mira: string; tobin: stri
   });
   const inn = await dm({
     type: "CreateLocation",
-    data: { name: "The Gilded Lantern", location_type: "interior", description: "Emberfall's oldest inn.", atmosphere: "Warm, smoky, loud with travellers waiting out the storm." },
+    data: {
+      name: "The Gilded Lantern",
+      location_type: "interior",
+      description: "Emberfall's oldest inn.",
+      atmosphere: "Warm, smoky, loud with travellers waiting out the storm.",
+    },
   });
   const market = await dm({
     type: "CreateLocation",
-    data: { name: "Emberfall Market", location_type: "exterior", description: "A sloping square of stalls under oilcloth awnings.", atmosphere: "Wind, rain and the smell of roasting chestnuts." },
+    data: {
+      name: "Emberfall Market",
+      location_type: "exterior",
+      description: "A sloping square of stalls under oilcloth awnings.",
+      atmosphere: "Wind, rain and the smell of roasting chestnuts.",
+    },
   });
-  const region = (location: { id: string }, name: string, data: Record<string, unknown> = {}) => dm({ type: "CreateRegion", location_id: location.id, data: { name, ...data } });
+  const region = (location: { id: string }, name: string, data: Record<string, unknown> = {}) =>
+    dm({ type: "CreateRegion", location_id: location.id, data: { name, ...data } });
   const common = await region(inn, "Common Room", { is_spawn_point: true, description: "Long tables, a roaring hearth, a corner nobody sits in." });
   const kitchen = await region(inn, "Kitchen", { description: "Copper pots and Mira's ledger." });
   const cellar = await region(inn, "Cellar", { description: "Barrels, cobwebs and a door that should not be there.", atmosphere: "Cold and damp." });
@@ -96,11 +118,22 @@ export async function seedWorld(dm: Requester, npcs: { mira: string; tobin: stri
   });
   await dm({ type: "SetActiveScene", scene_id: scene.id });
   await dm({ type: "CreateGoal", data: { name: "Find Aria's missing brother", description: "He was last seen heading for the Ember Hills." } });
-  await dm({ type: "CreateGoal", data: { name: "Recover the map of the Ember Hills", description: "Old Tobin's map shows a path the Ashen Circle wants hidden." } });
-  await dm({ type: "CreateStoryEvent", data: { summary: "An early storm closes the mountain pass; travellers crowd into Emberfall.", game_time: "Day 1, dusk", tags: ["storm"] } });
+  await dm({
+    type: "CreateGoal",
+    data: { name: "Recover the map of the Ember Hills", description: "Old Tobin's map shows a path the Ashen Circle wants hidden." },
+  });
   await dm({
     type: "CreateStoryEvent",
-    data: { summary: "The Hooded Stranger arrives and asks Mira, quietly, about an old map.", hidden: true, character_ids: [npcs.stranger, npcs.mira], game_time: "Day 1, dusk" },
+    data: { summary: "An early storm closes the mountain pass; travellers crowd into Emberfall.", game_time: "Day 1, dusk", tags: ["storm"] },
+  });
+  await dm({
+    type: "CreateStoryEvent",
+    data: {
+      summary: "The Hooded Stranger arrives and asks Mira, quietly, about an old map.",
+      hidden: true,
+      character_ids: [npcs.stranger, npcs.mira],
+      game_time: "Day 1, dusk",
+    },
   });
   return { regions: { common: common.id, kitchen: kitchen.id, cellar: cellar.id, square: square.id, stall: stall.id }, scene: scene.id };
 }
@@ -122,7 +155,10 @@ export async function seedAsPlayer(player: Requester): Promise<{ pc: string }> {
 }
 
 /** Uploads one image through POST /assets (the SDK's `uploadAsset`), making it an entity's image. */
-export type Uploader = (bytes: Uint8Array, opts: { label: string; entity: { kind: "character" | "scene" | "location" | "region"; id: string }; image: "portrait" | "backdrop" }) => Promise<unknown>;
+export type Uploader = (
+  bytes: Uint8Array,
+  opts: { label: string; entity: { kind: "character" | "scene" | "location" | "region"; id: string }; image: "portrait" | "backdrop" },
+) => Promise<unknown>;
 
 /** A few images through the real upload route: two NPC portraits and the opening scene's backdrop (offline placeholders). */
 export async function seedImages(dm: Requester, upload: Uploader, npcs: Record<string, string>): Promise<void> {

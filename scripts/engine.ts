@@ -90,7 +90,13 @@ export function writeEnvFile(vars: Record<string, string>): { path: string; remo
   const all = { ...(existsSync(devVarsFile) ? parseDotEnv(readFileSync(devVarsFile, "utf8")) : {}), ...vars };
   const dir = mkdtempSync(join(tmpdir(), "wrldbldr-engine-"));
   const path = join(dir, "worker.env");
-  writeFileSync(path, Object.entries(all).map(([k, v]) => `${k}=${dotEnvValue(k, v)}\n`).join(""), { mode: 0o600 });
+  writeFileSync(
+    path,
+    Object.entries(all)
+      .map(([k, v]) => `${k}=${dotEnvValue(k, v)}\n`)
+      .join(""),
+    { mode: 0o600 },
+  );
   return { path, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
@@ -115,9 +121,23 @@ export async function startEngine(opts: EngineOptions = {}): Promise<Engine> {
   const vars = { SESSION_CREATION: "open", AUTH_RATE_LIMITS: "off", ...opts.vars, AUTH_SECRET: authSecret };
   // Vars and secrets go in a private file, not on the command line (`ps` shows argv to everyone).
   const envFile = writeEnvFile(vars);
-  const args = [WRANGLER, "dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistDir,
-    "--inspector-port", String(opts.inspectorPort ?? (await freePort())), "--show-interactive-dev-session=false", "--live-reload=false",
-    "--env-file", envFile.path];
+  const args = [
+    WRANGLER,
+    "dev",
+    "--local",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--persist-to",
+    persistDir,
+    "--inspector-port",
+    String(opts.inspectorPort ?? (await freePort())),
+    "--show-interactive-dev-session=false",
+    "--live-reload=false",
+    "--env-file",
+    envFile.path,
+  ];
   const child: ChildProcess = spawn(process.execPath, args, { cwd: ROOT, env: quietEnv, stdio: ["ignore", "pipe", "pipe"], detached: false });
   const removeOnExit = () => envFile.remove();
   process.once("exit", removeOnExit);

@@ -28,7 +28,10 @@ function typeOf(s: Json, defs: Json, depth = 0): string {
       return `${typeOf(s.items ?? {}, defs, depth)}[]`;
     case "object": {
       const props = Object.keys(s.properties ?? {});
-      if (props.length === 0) return s.additionalProperties && s.additionalProperties !== true && s.additionalProperties !== false ? `{ [key]: ${typeOf(s.additionalProperties, defs, depth + 1)} }` : "object";
+      if (props.length === 0)
+        return s.additionalProperties && s.additionalProperties !== true && s.additionalProperties !== false
+          ? `{ [key]: ${typeOf(s.additionalProperties, defs, depth + 1)} }`
+          : "object";
       if (depth >= 1) return `{ ${props.map((p) => (s.required?.includes(p) ? p : `${p}?`)).join(", ")} }`;
       return `{ ${props.map((p) => `${s.required?.includes(p) ? p : `${p}?`}: ${typeOf(s.properties[p], defs, depth + 1)}`).join(", ")} }`;
     }
@@ -99,9 +102,13 @@ export function renderOperationsDoc(): string {
   }
   out.push("## Events", "", "| event | fields |", "| --- | --- |");
   for (const [type, shape] of Object.entries(EVENTS)) {
-    out.push(`| \`${type}\` | ${Object.keys(shape).map((k) => `\`${k}\``).join(", ")} |`);
+    out.push(
+      `| \`${type}\` | ${Object.keys(shape)
+        .map((k) => `\`${k}\``)
+        .join(", ")} |`,
+    );
   }
-  return out.join("\n") + "\n";
+  return `${out.join("\n")}\n`;
 }
 
 /** The registry without zod: what the client SDK needs at runtime (reads are not kept in its outbox). */
@@ -124,7 +131,7 @@ export function renderOperationKinds(): string {
 }
 
 export function renderAsyncApi(): string {
-  return JSON.stringify(buildAsyncApi(packageVersion()), null, 2) + "\n";
+  return `${JSON.stringify(buildAsyncApi(packageVersion()), null, 2)}\n`;
 }
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));

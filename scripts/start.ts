@@ -52,7 +52,10 @@ async function demoSession(engine: Engine): Promise<{ demo: Demo; created: boole
   // Seeded through the client SDK, as an application would build a world.
   const dmClient = connect({ url: dm.ws_url, token: dm.token, WebSocket });
   const playerClient = connect({ url: player.ws_url, token: player.token, WebSocket });
-  const as = (client: typeof dmClient): Requester => (payload) => client.request(payload as AnyPayloadInput);
+  const as =
+    (client: typeof dmClient): Requester =>
+    (payload) =>
+      client.request(payload as AnyPayloadInput);
   try {
     const { npcs } = await seedAsDm(as(dmClient));
     await seedAsPlayer(as(playerClient));
@@ -74,7 +77,11 @@ async function main(): Promise<void> {
   const llm = llmVars(ROOT);
   // Image generation settings from the environment win over .dev.vars (which wrangler reads too).
   const imageVars = Object.fromEntries(["IMAGE_PROVIDER", "COMFYUI_URL", "COMFYUI_CHECKPOINT"].flatMap((k) => (process.env[k] ? [[k, process.env[k]!]] : [])));
-  const engine = await startEngine({ port, persistDir: join(ROOT, ".wrangler", "state"), vars: { AUTH_RATE_LIMITS: "on", LOG_REQUESTS: "all", ...llm.vars, ...imageVars } });
+  const engine = await startEngine({
+    port,
+    persistDir: join(ROOT, ".wrangler", "state"),
+    vars: { AUTH_RATE_LIMITS: "on", LOG_REQUESTS: "all", ...llm.vars, ...imageVars },
+  });
   const devVars = existsSync(join(ROOT, ".dev.vars")) ? parseDotEnv(readFileSync(join(ROOT, ".dev.vars"), "utf8")) : {};
   const imageProvider = imageVars.IMAGE_PROVIDER ?? devVars.IMAGE_PROVIDER ?? "offline";
   const images =

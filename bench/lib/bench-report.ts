@@ -35,7 +35,7 @@ const RESULTS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "..", "resu
 export function writeResults(r: BenchResults): string {
   mkdirSync(RESULTS_DIR, { recursive: true });
   const file = join(RESULTS_DIR, `${r.started_at.replace(/[:.]/g, "-")}.json`);
-  writeFileSync(file, JSON.stringify(r, null, 2) + "\n");
+  writeFileSync(file, `${JSON.stringify(r, null, 2)}\n`);
   return file;
 }
 
@@ -54,11 +54,18 @@ export function renderTable(r: BenchResults): string {
   for (const f of r.fanout) {
     const d = f.delivery;
     rows.push(
-      latencyRow(`fan-out N=${f.sockets}`, f.latency, `send→last socket; ${d.received}/${d.expected} events, ${d.missing} missing, ${d.duplicates} dup, ${d.out_of_order} out of order`),
+      latencyRow(
+        `fan-out N=${f.sockets}`,
+        f.latency,
+        `send→last socket; ${d.received}/${d.expected} events, ${d.missing} missing, ${d.duplicates} dup, ${d.out_of_order} out of order`,
+      ),
     );
   }
   for (const t of r.throughput) {
-    const errs = Object.entries(t.errors_by_code).map(([k, v]) => `${k}:${v}`).join(" ") || "none";
+    const errs =
+      Object.entries(t.errors_by_code)
+        .map(([k, v]) => `${k}:${v}`)
+        .join(" ") || "none";
     rows.push(latencyRow(`throughput ${t.kind} ${t.clients}x${t.in_flight_per_client}`, t.latency, `${t.req_per_s} req/s, ${t.requests} req, errors ${errs}`));
   }
   const out = rows.length ? [formatTable(["workload", "n", "p50 ms", "p99 ms", "mean ms", "note"], rows)] : [];
@@ -68,7 +75,7 @@ export function renderTable(r: BenchResults): string {
     out.push(
       "",
       formatTable(
-        ["memory (user workerd RSS, pid " + m.workerd_pid + ")", "value"],
+        [`memory (user workerd RSS, pid ${m.workerd_pid})`, "value"],
         [
           ["before the sockets connect", rss(m.before_connect)],
           [`with ${m.idle_sockets} idle sockets`, rss(m.with_idle_sockets)],
@@ -85,7 +92,10 @@ export function renderTable(r: BenchResults): string {
   return out.join("\n");
 }
 
-const errorList = (e: Record<string, number>) => Object.entries(e).map(([k, v]) => `${k}:${v}`).join(" ") || "none";
+const errorList = (e: Record<string, number>) =>
+  Object.entries(e)
+    .map(([k, v]) => `${k}:${v}`)
+    .join(" ") || "none";
 
 /** engine / peer, e.g. "4.3×"; for throughput (higher is better) the same quotient, read as a share. */
 const ratio = (engine: number, peer: number | undefined): string =>
@@ -112,7 +122,15 @@ export function renderVersus(v: VersusResults, notes: (string | undefined)[] = [
     const es = pick(e)!;
     const ps = peers.map((p) => (p ? pick(p) : undefined));
     const figure = (s: Summary | undefined, k: "p50" | "p99") => (s ? ms(s[k]) : "n/a");
-    rows.push([name, ...ps.map((s) => figure(s, "p50")), ms(es.p50), ...ps.map((s) => ratio(es.p50, s?.p50)), ...ps.map((s) => figure(s, "p99")), ms(es.p99), note]);
+    rows.push([
+      name,
+      ...ps.map((s) => figure(s, "p50")),
+      ms(es.p50),
+      ...ps.map((s) => ratio(es.p50, s?.p50)),
+      ...ps.map((s) => figure(s, "p99")),
+      ms(es.p99),
+      note,
+    ]);
   };
   lat("ping round trip", (f) => f.ping);
   lat("write round trip, one client", (f) => f.write, "a ~100-byte row + its event");
@@ -120,7 +138,9 @@ export function renderVersus(v: VersusResults, notes: (string | undefined)[] = [
   const pt = peers.map((p) => p?.throughput);
   // Named per target only when there are any: four "none"s would set the note column's width.
   const measured = [...PEERS.map(([, label], i) => [label, pt[i]] as const), ["engine", et] as const].flatMap(([name, t]) => (t ? [[name, t] as const] : []));
-  const errors = measured.every(([, t]) => Object.keys(t.errors).length === 0) ? "none" : measured.map(([name, t]) => `${name} ${errorList(t.errors)}`).join(", ");
+  const errors = measured.every(([, t]) => Object.keys(t.errors).length === 0)
+    ? "none"
+    : measured.map(([name, t]) => `${name} ${errorList(t.errors)}`).join(", ");
   rows.push([
     `write throughput ${et.clients}x${et.in_flight_per_client} (writes/s)`,
     ...pt.map((t) => (t ? String(t.writes_per_s) : "n/a")),
@@ -138,6 +158,14 @@ export function renderVersus(v: VersusResults, notes: (string | undefined)[] = [
     lat(`fan-out N=${fo.sockets}, broadcast only`, (f) => size(f)?.broadcast, "writer's Response → last socket");
   }
   const labels = PEERS.map(([, label]) => label);
-  const head = ["engine vs its peers", ...labels.map((p) => `${p} p50`), "engine p50", ...labels.map((p) => `engine/${p}`), ...labels.map((p) => `${p} p99`), "engine p99", "note"];
+  const head = [
+    "engine vs its peers",
+    ...labels.map((p) => `${p} p50`),
+    "engine p50",
+    ...labels.map((p) => `engine/${p}`),
+    ...labels.map((p) => `${p} p99`),
+    "engine p99",
+    "note",
+  ];
   return [formatTable(head, rows), ...notes.filter((n): n is string => !!n)].join("\n");
 }

@@ -45,9 +45,27 @@ export async function startPeer(spec: PeerSpec, startTimeoutMs = 60_000): Promis
   cpSync(spec.source, code, { recursive: true, filter: (p) => !p.includes("node_modules") && !p.includes(".wrangler") });
   symlinkSync(spec.nodeModules ?? join(ROOT, "node_modules"), join(code, "node_modules"), "dir");
   const port = await freePort();
-  const args = [WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", join(dir, "state"), "--log-level", "warn",
-    "--inspector-port", String(await freePort()), "--show-interactive-dev-session=false", "--live-reload=false"];
-  const child: ChildProcess = spawn(process.execPath, args, { cwd: code, env: { ...process.env, WRANGLER_SEND_METRICS: "false" }, stdio: ["ignore", "pipe", "pipe"] });
+  const args = [
+    WRANGLER,
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--persist-to",
+    join(dir, "state"),
+    "--log-level",
+    "warn",
+    "--inspector-port",
+    String(await freePort()),
+    "--show-interactive-dev-session=false",
+    "--live-reload=false",
+  ];
+  const child: ChildProcess = spawn(process.execPath, args, {
+    cwd: code,
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (out += d.toString()));

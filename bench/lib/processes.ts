@@ -20,14 +20,17 @@ function readProc(pid: number): Proc | null {
 }
 
 export function descendants(rootPid: number): Proc[] {
-  const all = readdirSync("/proc").filter((d) => /^\d+$/.test(d)).map((d) => readProc(Number(d))).filter((p): p is Proc => p !== null);
+  const all = readdirSync("/proc")
+    .filter((d) => /^\d+$/.test(d))
+    .map((d) => readProc(Number(d)))
+    .filter((p): p is Proc => p !== null);
   const found: Proc[] = [];
   const parents = new Set([rootPid]);
   // Bounded: a process tree is at most as deep as the number of processes.
   for (let depth = 0; depth < all.length; depth++) {
     const next = all.filter((p) => parents.has(p.ppid) && !found.includes(p));
     if (next.length === 0) break;
-    for (const p of next) (found.push(p), parents.add(p.pid));
+    for (const p of next) found.push(p), parents.add(p.pid);
   }
   return found;
 }

@@ -149,9 +149,9 @@ export class WireClient {
   }
 
   private failAll(e: Error): void {
-    for (const w of this.pending.values()) (clearTimeout(w.timer), w.reject(e));
+    for (const w of this.pending.values()) clearTimeout(w.timer), w.reject(e);
     this.pending.clear();
-    if (this.joinWaiter) (clearTimeout(this.joinWaiter.timer), this.joinWaiter.reject(e));
+    if (this.joinWaiter) clearTimeout(this.joinWaiter.timer), this.joinWaiter.reject(e);
     this.joinWaiter = undefined;
   }
 }

@@ -21,17 +21,27 @@ export const engineOrigin = (url: string) => (/^wss?:/.test(url) ? httpOrigin(ur
  * Throws a WrldbldrError with the server's code (PAYLOAD_TOO_LARGE over 10 MiB, VALIDATION_ERROR
  * with details.reason "unsupported_media_type" for anything but PNG/JPEG/WebP/GIF, FORBIDDEN…).
  */
-export async function uploadAsset(origin: string, token: string, data: Blob | ArrayBuffer | ArrayBufferView, opts: UploadAssetOptions = {}): Promise<UploadResult> {
+export async function uploadAsset(
+  origin: string,
+  token: string,
+  data: Blob | ArrayBuffer | ArrayBufferView,
+  opts: UploadAssetOptions = {},
+): Promise<UploadResult> {
   const q = new URLSearchParams();
   if (opts.label) q.set("label", opts.label);
-  if (opts.entity) (q.set("entity_kind", opts.entity.kind), q.set("entity_id", opts.entity.id));
+  if (opts.entity) q.set("entity_kind", opts.entity.kind), q.set("entity_id", opts.entity.id);
   if (opts.image) q.set("image", opts.image);
-  const bytes = data instanceof Blob ? null : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice() : new Uint8Array(data);
+  const bytes =
+    data instanceof Blob ? null : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice() : new Uint8Array(data);
   const body = data instanceof Blob ? data : new Blob([bytes!]);
   const type = opts.contentType ?? (body.type || "application/octet-stream");
   let res: Response;
   try {
-    res = await (opts.fetch ?? fetch)(`${engineOrigin(origin)}/assets${q.size ? `?${q}` : ""}`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": type }, body });
+    res = await (opts.fetch ?? fetch)(`${engineOrigin(origin)}/assets${q.size ? `?${q}` : ""}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": type },
+      body,
+    });
   } catch (err) {
     throw WrldbldrError.local("UNAVAILABLE", `upload failed: ${String(err)}`, { reason: "network" });
   }

@@ -99,7 +99,8 @@ export class WrldbldrClient {
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 15_000;
     this.backoff = { baseDelayMs: opts.reconnect?.baseDelayMs ?? 500, maxDelayMs: opts.reconnect?.maxDelayMs ?? 30_000 };
     this.maxAttempts = opts.reconnect?.maxAttempts ?? Infinity;
-    this.heartbeatOptions = opts.heartbeat === false ? undefined : { intervalMs: opts.heartbeat?.intervalMs ?? 25_000, timeoutMs: opts.heartbeat?.timeoutMs ?? 10_000 };
+    this.heartbeatOptions =
+      opts.heartbeat === false ? undefined : { intervalMs: opts.heartbeat?.intervalMs ?? 25_000, timeoutMs: opts.heartbeat?.timeoutMs ?? 10_000 };
     this.refreshToken = opts.refreshToken;
     this.refreshAfterFailedDials = opts.refreshAfterFailedDials ?? 4;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
@@ -142,7 +143,9 @@ export class WrldbldrClient {
    * See docs/images.md for who may upload what.
    */
   uploadAsset(data: Blob | ArrayBuffer | ArrayBufferView, opts: UploadAssetOptions = {}): Promise<UploadResult> {
-    return uploadAsset(this.url, this.token, data, opts).then((r) => (this.assetUrls.remember({ ...r.asset, url: r.url, url_expires_at: r.url_expires_at }), r));
+    return uploadAsset(this.url, this.token, data, opts).then(
+      (r) => (this.assetUrls.remember({ ...r.asset, url: r.url, url_expires_at: r.url_expires_at }), r),
+    );
   }
 
   /** A valid signed URL for an asset, refreshed through GetAsset when it is about to expire. */
@@ -283,8 +286,8 @@ export class WrldbldrClient {
     if (this.closeError) return Promise.reject(this.closeError);
     return new Promise((resolve, reject) => {
       const stop = this.onStateChange((s) => {
-        if (s.state === "open") (stop(), resolve());
-        if (s.state === "closed") (stop(), reject(s.error));
+        if (s.state === "open") stop(), resolve();
+        if (s.state === "closed") stop(), reject(s.error);
       });
     });
   }
@@ -444,7 +447,10 @@ export class WrldbldrClient {
       return this.terminate("kicked", WrldbldrError.local("FORBIDDEN", end.reason || "kicked from the session", { reason: "kicked" }));
     }
     if (end.httpStatus === 403) {
-      return this.terminate("forbidden", WrldbldrError.local("FORBIDDEN", "the server refused this participant (kicked, or a token of another session)", { reason: "forbidden", status: 403 }));
+      return this.terminate(
+        "forbidden",
+        WrldbldrError.local("FORBIDDEN", "the server refused this participant (kicked, or a token of another session)", { reason: "forbidden", status: 403 }),
+      );
     }
     if (end.httpStatus === 401 || end.code === CLOSE_CODES.UNAUTHENTICATED) return void this.recoverAuth("unauthenticated", end.code);
     if (!end.opened) this.failedDials++;
@@ -479,7 +485,10 @@ export class WrldbldrClient {
 
   private scheduleReconnect(reason: string, closeCode?: number): void {
     if (this.attempt >= this.maxAttempts) {
-      return this.terminate("reconnect_limit", WrldbldrError.local("UNAVAILABLE", `gave up after ${this.attempt} reconnect attempts`, { reason: "reconnect_limit" }));
+      return this.terminate(
+        "reconnect_limit",
+        WrldbldrError.local("UNAVAILABLE", `gave up after ${this.attempt} reconnect attempts`, { reason: "reconnect_limit" }),
+      );
     }
     const delay = backoffDelay(this.attempt, this.backoff);
     this.attempt++;

@@ -18,7 +18,7 @@ const isInt = (v: unknown): v is number => Number.isInteger(v);
 const isOptional = (v: unknown, check: (v: unknown) => boolean) => v === undefined || check(v);
 
 export function isErrorCode(v: unknown): v is ErrorBody["code"] {
-  return isString(v) && Object.prototype.hasOwnProperty.call(ERROR_CATALOGUE, v);
+  return isString(v) && Object.hasOwn(ERROR_CATALOGUE, v);
 }
 
 export function isErrorBody(v: unknown): v is ErrorBody {
@@ -34,8 +34,13 @@ export function isResult(v: unknown): v is Result {
 export function isAuthGrant(v: unknown): v is AuthGrant {
   return (
     isObject(v) &&
-    isString(v.session_id) && isString(v.world_id) && isString(v.participant_id) && isString(v.token) && isString(v.ws_url) &&
-    (v.role === "dm" || v.role === "player" || v.role === "spectator") && isInt(v.expires_at)
+    isString(v.session_id) &&
+    isString(v.world_id) &&
+    isString(v.participant_id) &&
+    isString(v.token) &&
+    isString(v.ws_url) &&
+    (v.role === "dm" || v.role === "player" || v.role === "spectator") &&
+    isInt(v.expires_at)
   );
 }
 
@@ -44,7 +49,8 @@ const FRAME_CHECKS: Record<ServerFrame["type"], (f: Json) => boolean> = {
   Response: (f) => isString(f.request_id) && (f.result === undefined ? isInt(f.chunks) : isResult(f.result)),
   ResponseChunk: (f) => isString(f.request_id) && isInt(f.index) && isInt(f.total) && isString(f.data),
   Event: (f) => isInt(f.seq) && isObject(f.event) && isString(f.event.type) && isObject(f.cause),
-  SessionJoined: (f) => isString(f.session_id) && isObject(f.participant) && Array.isArray(f.participants) && isInt(f.seq) && (f.resume === "replayed" || f.resume === "snapshot"),
+  SessionJoined: (f) =>
+    isString(f.session_id) && isObject(f.participant) && Array.isArray(f.participants) && isInt(f.seq) && (f.resume === "replayed" || f.resume === "snapshot"),
   Stream: (f) => isString(f.stream_id) && isInt(f.index) && isString(f.delta) && typeof f.done === "boolean",
   Error: (f) => isErrorCode(f.code) && isString(f.message) && isOptional(f.retryable, (r) => typeof r === "boolean") && isOptional(f.details, isObject),
 };

@@ -5,7 +5,9 @@
  */
 export function randomClientId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(9));
-  return Array.from(bytes, (b) => b.toString(36).padStart(2, "0")).join("").slice(0, 12);
+  return Array.from(bytes, (b) => b.toString(36).padStart(2, "0"))
+    .join("")
+    .slice(0, 12);
 }
 
 export function requestIdGenerator(clientId: string): () => string {

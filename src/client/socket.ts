@@ -51,7 +51,7 @@ const UPGRADE_STATUS = /Unexpected server response: (\d{3})/;
 
 export function resolveWebSocket(given?: WebSocketConstructor): WebSocketConstructor {
   const impl = given ?? (globalThis as unknown as { WebSocket?: WebSocketConstructor }).WebSocket;
-  if (!impl) throw new Error("no WebSocket implementation: pass one as connect({ WebSocket }) (in Node 20: `import { WebSocket } from \"ws\"`)");
+  if (!impl) throw new Error('no WebSocket implementation: pass one as connect({ WebSocket }) (in Node 20: `import { WebSocket } from "ws"`)');
   return impl;
 }
 

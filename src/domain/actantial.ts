@@ -85,7 +85,10 @@ export const actantialHandlers = defineHandlers({
       if (target.id === want.character_id) throw invalidField("target_character_id", "an NPC does not view itself");
       const existing = await actantialViews.rows(ctx, actantialViews.where({ want_id: want.id, target_character_id: target.id, role: p.role }));
       if (existing.length > 0) {
-        throw new AppError("CONFLICT", `'${target.name}' is already a ${p.role} of this want`, { reason: "already_exists", actantial_view_id: existing[0]!.id });
+        throw new AppError("CONFLICT", `'${target.name}' is already a ${p.role} of this want`, {
+          reason: "already_exists",
+          actantial_view_id: existing[0]!.id,
+        });
       }
       return insertEntity(ctx, ACTANTIAL_VIEW, {
         world_id: ctx.session.worldId,

@@ -15,6 +15,7 @@ export const assets = Table.of("assets", AssetSchema);
 export async function requireAssetRefs(ctx: HandlerContext, data: Record<string, unknown>, prefix = "data"): Promise<void> {
   for (const [field, value] of Object.entries(data)) {
     if (!field.endsWith("_asset_id") || typeof value !== "string") continue;
-    if (!(await assets.find(ctx, value))) throw new AppError("NOT_FOUND", `asset '${value}' not found (${prefix}.${field})`, { id: value, field: `${prefix}.${field}` });
+    if (!(await assets.find(ctx, value)))
+      throw new AppError("NOT_FOUND", `asset '${value}' not found (${prefix}.${field})`, { id: value, field: `${prefix}.${field}` });
   }
 }

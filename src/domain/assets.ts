@@ -73,8 +73,10 @@ export interface UploadInput {
 export async function authorizeUpload(ctx: HandlerContext, target: UploadInput["target"]): Promise<void> {
   if (isDm(ctx.actor)) return;
   if (ctx.actor.role !== "player") throw new AppError("FORBIDDEN", `a ${ctx.actor.role} may not upload images`, { role: ctx.actor.role });
-  if (!target || target.entity.kind !== "character" || target.image !== "portrait") {
-    throw new AppError("FORBIDDEN", "a player may upload only its own character's portrait (entity_kind=character&entity_id=<its PC>&image=portrait)", { role: "player" });
+  if (target?.entity.kind !== "character" || target.image !== "portrait") {
+    throw new AppError("FORBIDDEN", "a player may upload only its own character's portrait (entity_kind=character&entity_id=<its PC>&image=portrait)", {
+      role: "player",
+    });
   }
   const pc = await requireVisible(ctx, CHARACTER, target.entity.id);
   if (pc.kind !== "pc" || pc.owner_participant_id !== ctx.actor.participant_id) {
@@ -111,11 +113,19 @@ export type QuotaLimits = Pick<Limits, "uploadMaxCountPerParticipant" | "uploadM
  */
 export function checkUploadQuota(usage: AssetUsage, size: number, l: QuotaLimits): void {
   const over = (reason: string, what: string, limit: number, used: number) =>
-    new AppError("PAYLOAD_TOO_LARGE", `${what} (${used} of ${limit} used; this upload: ${size} bytes). A DM may delete assets to make room`, { reason, limit, used, size });
-  if (usage.uploads + 1 > l.uploadMaxCountPerParticipant) throw over("participant_upload_count", "too many uploads by this participant", l.uploadMaxCountPerParticipant, usage.uploads);
-  if (usage.uploadBytes + size > l.uploadMaxBytesPerParticipant) throw over("participant_upload_bytes", "this participant's uploads would exceed their quota of bytes", l.uploadMaxBytesPerParticipant, usage.uploadBytes);
+    new AppError("PAYLOAD_TOO_LARGE", `${what} (${used} of ${limit} used; this upload: ${size} bytes). A DM may delete assets to make room`, {
+      reason,
+      limit,
+      used,
+      size,
+    });
+  if (usage.uploads + 1 > l.uploadMaxCountPerParticipant)
+    throw over("participant_upload_count", "too many uploads by this participant", l.uploadMaxCountPerParticipant, usage.uploads);
+  if (usage.uploadBytes + size > l.uploadMaxBytesPerParticipant)
+    throw over("participant_upload_bytes", "this participant's uploads would exceed their quota of bytes", l.uploadMaxBytesPerParticipant, usage.uploadBytes);
   if (usage.count + 1 > l.sessionMaxAssets) throw over("session_asset_count", "the session holds as many assets as it may", l.sessionMaxAssets, usage.count);
-  if (usage.bytes + size > l.sessionMaxAssetBytes) throw over("session_asset_bytes", "the session's assets would exceed its quota of bytes", l.sessionMaxAssetBytes, usage.bytes);
+  if (usage.bytes + size > l.sessionMaxAssetBytes)
+    throw over("session_asset_bytes", "the session's assets would exceed its quota of bytes", l.sessionMaxAssetBytes, usage.bytes);
 }
 
 /** The asset row of an upload (AssetCreated), and the target's image when one was named. */
@@ -126,13 +136,21 @@ export async function recordUpload(ctx: HandlerContext, input: UploadInput): Pro
   for (const a of ctx.tx.pending.written<Asset>(ASSET.table.name).filter((a) => a.version === 1)) {
     usage.count++;
     usage.bytes += a.size;
-    if (a.source === "upload" && a.created_by === ctx.actor.participant_id) (usage.uploads++, (usage.uploadBytes += a.size));
+    if (a.source === "upload" && a.created_by === ctx.actor.participant_id) usage.uploads++, (usage.uploadBytes += a.size);
   }
   checkUploadQuota(usage, input.size, ctx.limits);
   const { asset_id, target, ...meta } = input;
   const asset: Asset = {
     ...create<Asset>(
-      { world_id: ctx.session.worldId, ...meta, tags: [], depicts: target?.entity ?? null, source: "upload", created_by: ctx.actor.participant_id, generation_id: null },
+      {
+        world_id: ctx.session.worldId,
+        ...meta,
+        tags: [],
+        depicts: target?.entity ?? null,
+        source: "upload",
+        created_by: ctx.actor.participant_id,
+        generation_id: null,
+      },
       ctx.now,
     ),
     id: asset_id,
@@ -148,7 +166,11 @@ async function clearReferences(ctx: HandlerContext, assetId: string): Promise<vo
   for (const { kind, slots } of Object.values(IMAGE_COLUMNS)) {
     const columns = Object.values(slots);
     const sql = columns.map((c) => `${c} = ?`).join(" OR ");
-    const rows = (await kind.table.rows(ctx, { sql: `(${sql})`, params: columns.map(() => assetId), match: (e: Imaged) => columns.some((c) => e[c] === assetId) })) as Imaged[];
+    const rows = (await kind.table.rows(ctx, {
+      sql: `(${sql})`,
+      params: columns.map(() => assetId),
+      match: (e: Imaged) => columns.some((c) => e[c] === assetId),
+    })) as Imaged[];
     for (const row of rows) {
       const patch = Object.fromEntries(columns.filter((c) => row[c] === assetId).map((c) => [c, null]));
       updateEntity(ctx, kind, row, patch);
@@ -169,7 +191,10 @@ export const assetHandlers = defineHandlers({
         p.depicts_kind ? ["json_extract(depicts, '$.kind') = ?", p.depicts_kind] : false,
         p.depicts_id ? ["json_extract(depicts, '$.id') = ?", p.depicts_id] : false,
         filtered
-          ? ["(json_extract(depicts, '$.kind') IS NOT 'character' OR json_extract(depicts, '$.id') IN (SELECT id FROM characters WHERE session_id = ? AND hidden = 0))", ctx.session.sessionId]
+          ? [
+              "(json_extract(depicts, '$.kind') IS NOT 'character' OR json_extract(depicts, '$.id') IN (SELECT id FROM characters WHERE session_id = ? AND hidden = 0))",
+              ctx.session.sessionId,
+            ]
           : false,
       );
       const page = await assets.page(ctx.db, ctx.session.sessionId, { ...where, cursor: p.cursor, limit: p.limit, order: "desc" });

@@ -1,7 +1,7 @@
 import { AppError, type AnyEvent, type EventType } from "../protocol";
 import { isDm } from "../engine/authorize";
 import { ALL, DMS, NON_DMS, type Tx } from "../engine/tx";
-import { Table, bump, checkVersion, create } from "../engine/store";
+import { type Table, bump, checkVersion, create } from "../engine/store";
 import type { HandlerContext } from "../engine/context";
 
 type Versioned = { id: string; version: number; created_at: number; updated_at: number };
@@ -105,13 +105,7 @@ export function insertEntity<E extends Versioned>(ctx: HandlerContext, kind: Ent
 }
 
 /** Updates an entity after the optimistic-concurrency check: update statement and its events. */
-export function updateEntity<E extends Versioned>(
-  ctx: HandlerContext,
-  kind: EntityKind<E>,
-  before: E,
-  patch: Partial<E>,
-  expectedVersion?: number,
-): E {
+export function updateEntity<E extends Versioned>(ctx: HandlerContext, kind: EntityKind<E>, before: E, patch: Partial<E>, expectedVersion?: number): E {
   checkVersion(before, expectedVersion, kind.what);
   const after = bump(before, patch, ctx.now);
   kind.table.save(ctx, after);

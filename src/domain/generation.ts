@@ -109,7 +109,16 @@ async function storeImage(ctx: JobRunContext, req: GenerationRequest, promptId: 
 export const GENERATE = defineJobKind<GenerateInput, { asset_ids: string[] }>({
   kind: "images.generate",
   input: GenerateInput,
-  events: ["AssetCreated", "GenerationProgress", "GenerationComplete", "GenerationFailed", "CharacterUpdated", "LocationUpdated", "RegionUpdated", "SceneUpdated"],
+  events: [
+    "AssetCreated",
+    "GenerationProgress",
+    "GenerationComplete",
+    "GenerationFailed",
+    "CharacterUpdated",
+    "LocationUpdated",
+    "RegionUpdated",
+    "SceneUpdated",
+  ],
   onRestart: "resume",
   async run({ provider: name, request: req }, ctx) {
     const provider = imageProvider(ctx.env, name);
@@ -146,7 +155,12 @@ export const GENERATE = defineJobKind<GenerateInput, { asset_ids: string[] }>({
 });
 
 /** Rounds of `step`, GENERATION_POLL_MS apart, until every image of the batch is stored. */
-async function pollUntilDone(ctx: JobRunContext, provider: ImageProvider, req: GenerationRequest, jobsById: Map<string, ImageJob>): Promise<{ asset_ids: string[] }> {
+async function pollUntilDone(
+  ctx: JobRunContext,
+  provider: ImageProvider,
+  req: GenerationRequest,
+  jobsById: Map<string, ImageJob>,
+): Promise<{ asset_ids: string[] }> {
   let batch: BatchRow;
   for (;;) {
     batch = await readBatch(ctx);
@@ -158,7 +172,8 @@ async function pollUntilDone(ctx: JobRunContext, provider: ImageProvider, req: G
       return { asset_ids: batch.asset_ids };
     }
     // Measured from the batch's creation, so a resumed batch does not get a fresh allowance.
-    if (Date.now() > batch.created_at + ctx.limits.generationTimeoutMs) throw new AppError("TIMEOUT", `the image provider did not finish within ${ctx.limits.generationTimeoutMs} ms`, { reason: "generation_timeout" });
+    if (Date.now() > batch.created_at + ctx.limits.generationTimeoutMs)
+      throw new AppError("TIMEOUT", `the image provider did not finish within ${ctx.limits.generationTimeoutMs} ms`, { reason: "generation_timeout" });
     await step(ctx, provider, req, batch, open, jobsById);
     await sleep(ctx.limits.generationPollMs, ctx.signal);
   }
@@ -169,7 +184,14 @@ async function pollUntilDone(ctx: JobRunContext, provider: ImageProvider, req: G
  * An id not recorded as submitted is asked about only by a resumed run (the first run knows it
  * sent nothing; a run cut off between POST /prompt and its record may have).
  */
-async function step(ctx: JobRunContext, provider: ImageProvider, req: GenerationRequest, batch: BatchRow, open: string[], jobsById: Map<string, ImageJob>): Promise<void> {
+async function step(
+  ctx: JobRunContext,
+  provider: ImageProvider,
+  req: GenerationRequest,
+  batch: BatchRow,
+  open: string[],
+  jobsById: Map<string, ImageJob>,
+): Promise<void> {
   const resumed = ctx.job.attempts > 1;
   for (const id of open) {
     const job = jobsById.get(id)!;
@@ -193,7 +215,9 @@ async function step(ctx: JobRunContext, provider: ImageProvider, req: Generation
 function endBatch(o: JobOutcomeContext, status: BatchRow["status"], reason: string | null): void {
   o.tx.write(
     o.db
-      .prepare("UPDATE generation_batches SET status = ?, reason = ?, version = version + 1, updated_at = MAX(updated_at, ?) WHERE session_id = ? AND id = ? AND status IN ('queued', 'running')")
+      .prepare(
+        "UPDATE generation_batches SET status = ?, reason = ?, version = version + 1, updated_at = MAX(updated_at, ?) WHERE session_id = ? AND id = ? AND status IN ('queued', 'running')",
+      )
       .bind(status, reason, o.now, o.session.sessionId, o.job.id),
   );
 }
@@ -212,12 +236,16 @@ export const generationHandlers = defineHandlers({
       const max = ctx.limits.generationMaxActive;
       const active = await batches.rows(ctx, { sql: "status IN ('queued', 'running')", match: (b) => b.status === "queued" || b.status === "running" });
       if (active.length >= max) {
-        throw new AppError("RATE_LIMITED", `${active.length} generation batches are already queued or running (at most ${max} per session): wait for one to end or cancel it`, {
-          reason: "generation_busy",
-          limit: max,
-          active: active.map((b) => b.id),
-          retry_after_ms: Math.max(1000, 5 * ctx.limits.generationPollMs),
-        });
+        throw new AppError(
+          "RATE_LIMITED",
+          `${active.length} generation batches are already queued or running (at most ${max} per session): wait for one to end or cancel it`,
+          {
+            reason: "generation_busy",
+            limit: max,
+            active: active.map((b) => b.id),
+            retry_after_ms: Math.max(1000, 5 * ctx.limits.generationPollMs),
+          },
+        );
       }
       // The session's asset quotas hold for generated images too: a batch must fit the count, and
       // starts only while the stored bytes are under the quota (an image's size is known only once made).
@@ -225,10 +253,18 @@ export const generationHandlers = defineHandlers({
       const total = req.count ?? 1;
       const { sessionMaxAssets, sessionMaxAssetBytes } = ctx.limits;
       if (usage.count + total > sessionMaxAssets) {
-        throw new AppError("PAYLOAD_TOO_LARGE", `the session holds ${usage.count} of at most ${sessionMaxAssets} assets: no room for ${total} more (delete some first)`, { reason: "session_asset_count", limit: sessionMaxAssets, used: usage.count });
+        throw new AppError(
+          "PAYLOAD_TOO_LARGE",
+          `the session holds ${usage.count} of at most ${sessionMaxAssets} assets: no room for ${total} more (delete some first)`,
+          { reason: "session_asset_count", limit: sessionMaxAssets, used: usage.count },
+        );
       }
       if (usage.bytes >= sessionMaxAssetBytes) {
-        throw new AppError("PAYLOAD_TOO_LARGE", `the session's assets use ${usage.bytes} of at most ${sessionMaxAssetBytes} bytes (delete some first)`, { reason: "session_asset_bytes", limit: sessionMaxAssetBytes, used: usage.bytes });
+        throw new AppError("PAYLOAD_TOO_LARGE", `the session's assets use ${usage.bytes} of at most ${sessionMaxAssetBytes} bytes (delete some first)`, {
+          reason: "session_asset_bytes",
+          limit: sessionMaxAssetBytes,
+          used: usage.bytes,
+        });
       }
       const provider = imageProvider(ctx.env).name;
       const job = ctx.jobs.start(GENERATE, { provider, request: req });

@@ -188,7 +188,10 @@ export const promptHandlers = defineHandlers({
       // The cursor is the last key returned: the catalogue is code, in key order.
       const start = p.cursor ? KEYS.findIndex((k) => k > p.cursor!) : 0;
       const keys = start < 0 ? [] : KEYS.slice(start, start + limit);
-      const { results } = await ctx.db.prepare("SELECT * FROM prompt_templates WHERE session_id = ?").bind(ctx.session.sessionId).all<Record<string, unknown>>();
+      const { results } = await ctx.db
+        .prepare("SELECT * FROM prompt_templates WHERE session_id = ?")
+        .bind(ctx.session.sessionId)
+        .all<Record<string, unknown>>();
       const rows = new Map(results.map((r) => [String(r.key), promptOverrides.fromRow(r)]));
       const last = keys[keys.length - 1];
       return {

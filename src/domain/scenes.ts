@@ -1,4 +1,4 @@
-import { AppError, SceneEntity, type Character, type Region, type Scene, invalidField } from "../protocol";
+import { AppError, SceneEntity, type Region, type Scene, invalidField } from "../protocol";
 import { requireAssetRefs } from "./asset-refs";
 import { authorize } from "../engine/authorize";
 import { ALL } from "../engine/tx";
@@ -35,9 +35,7 @@ export async function activeScene(ctx: HandlerContext): Promise<Scene | null> {
 }
 
 function setActiveSceneId(ctx: HandlerContext, id: string | null): void {
-  ctx.tx.write(
-    ctx.db.prepare("UPDATE worlds SET active_scene_id = ? WHERE session_id = ? AND id = ?").bind(id, ctx.session.sessionId, ctx.session.worldId),
-  );
+  ctx.tx.write(ctx.db.prepare("UPDATE worlds SET active_scene_id = ? WHERE session_id = ? AND id = ?").bind(id, ctx.session.sessionId, ctx.session.worldId));
 }
 
 /** A scene's location and featured characters must exist in this world. */
@@ -141,4 +139,3 @@ export const sceneHandlers = defineHandlers({
     },
   },
 });
-

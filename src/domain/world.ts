@@ -1,4 +1,4 @@
-import { AppError, WORLD_DOCUMENT_FORMAT, WorldSchema, type World, type WorldDocument, invalidField } from "../protocol";
+import { AppError, WORLD_DOCUMENT_FORMAT, WorldSchema, type WorldDocument, invalidField } from "../protocol";
 import { ALL } from "../engine/tx";
 import { characters, inventory } from "./characters";
 import { Table, bump, checkVersion } from "../engine/store";
@@ -109,10 +109,13 @@ async function importEntities(ctx: HandlerContext, doc: WorldDocument): Promise<
   const list = (xs: string[]) => xs.flatMap((x) => ids.get(x) ?? []);
   // Story event details may name entities (a move's from_region_id): those ids follow too.
   const remap = (v: unknown): unknown =>
-    typeof v === "string" ? (ids.get(v) ?? v)
-    : Array.isArray(v) ? v.map(remap)
-    : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, remap(x)]))
-    : v;
+    typeof v === "string"
+      ? (ids.get(v) ?? v)
+      : Array.isArray(v)
+        ? v.map(remap)
+        : v && typeof v === "object"
+          ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, remap(x)]))
+          : v;
   const req = (id: string, path: string) => {
     const mapped = ids.get(id);
     if (!mapped) throw invalidField(`document.${path}`, `'${id}' is not in the document`);
@@ -136,8 +139,25 @@ async function importEntities(ctx: HandlerContext, doc: WorldDocument): Promise<
 
   const add = <E extends { id: string; version: number; created_at: number; updated_at: number }>(t: Table<E>, e: E) => t.add(ctx, e);
   const w = ctx.session.worldId;
-  doc.locations.forEach((l, i) => add(locations, { ...l, world_id: w, id: ids.get(l.id)!, backdrop_asset_id: img(l.backdrop_asset_id), map_asset_id: img(l.map_asset_id), default_region_id: region(l.default_region_id, `locations.${i}.default_region_id`) }));
-  doc.regions.forEach((r, i) => add(regions, { ...r, world_id: w, id: ids.get(r.id)!, backdrop_asset_id: img(r.backdrop_asset_id), location_id: req(r.location_id, `regions.${i}.location_id`) }));
+  doc.locations.forEach((l, i) =>
+    add(locations, {
+      ...l,
+      world_id: w,
+      id: ids.get(l.id)!,
+      backdrop_asset_id: img(l.backdrop_asset_id),
+      map_asset_id: img(l.map_asset_id),
+      default_region_id: region(l.default_region_id, `locations.${i}.default_region_id`),
+    }),
+  );
+  doc.regions.forEach((r, i) =>
+    add(regions, {
+      ...r,
+      world_id: w,
+      id: ids.get(r.id)!,
+      backdrop_asset_id: img(r.backdrop_asset_id),
+      location_id: req(r.location_id, `regions.${i}.location_id`),
+    }),
+  );
   doc.region_connections.forEach((c, i) =>
     add(regionConnections, {
       ...c,
@@ -199,7 +219,9 @@ async function importEntities(ctx: HandlerContext, doc: WorldDocument): Promise<
   doc.inventory.forEach((item, i) => add(inventory, { ...item, id: ids.get(item.id)!, character_id: req(item.character_id, `inventory.${i}.character_id`) }));
   // A want's target follows its entity; a target not in the document is dropped.
   const target = (t: WorldDocument["wants"][number]["target"]) => (t && t.type !== "text" ? (ids.has(t.id) ? { ...t, id: ids.get(t.id)! } : null) : t);
-  doc.wants.forEach((x, i) => add(wants, { ...x, world_id: w, id: ids.get(x.id)!, character_id: req(x.character_id, `wants.${i}.character_id`), target: target(x.target) }));
+  doc.wants.forEach((x, i) =>
+    add(wants, { ...x, world_id: w, id: ids.get(x.id)!, character_id: req(x.character_id, `wants.${i}.character_id`), target: target(x.target) }),
+  );
   doc.actantial_views.forEach((v, i) =>
     add(actantialViews, {
       ...v,
@@ -210,12 +232,12 @@ async function importEntities(ctx: HandlerContext, doc: WorldDocument): Promise<
       target_character_id: req(v.target_character_id, `actantial_views.${i}.target_character_id`),
     }),
   );
-  doc.challenges.forEach((c) => add(challenges, { ...c, world_id: w, id: ids.get(c.id)!, outcomes: c.outcomes ?? { success: "", failure: "", partial: "", critical: "" } }));
+  doc.challenges.forEach((c) =>
+    add(challenges, { ...c, world_id: w, id: ids.get(c.id)!, outcomes: c.outcomes ?? { success: "", failure: "", partial: "", critical: "" } }),
+  );
   await importAssets(ctx, doc, ids, participant);
   const activeSceneId = opt(doc.world.active_scene_id);
-  ctx.tx.write(
-    ctx.db.prepare("UPDATE worlds SET active_scene_id = ? WHERE session_id = ? AND id = ?").bind(activeSceneId, ctx.session.sessionId, w),
-  );
+  ctx.tx.write(ctx.db.prepare("UPDATE worlds SET active_scene_id = ? WHERE session_id = ? AND id = ?").bind(activeSceneId, ctx.session.sessionId, w));
 }
 
 /**
@@ -224,7 +246,12 @@ async function importEntities(ctx: HandlerContext, doc: WorldDocument): Promise<
  * the new key once the import has committed; the others (another session's or deployment's)
  * serve 404 until replaced. See docs/images.md.
  */
-async function importAssets(ctx: HandlerContext, doc: WorldDocument, ids: Map<string, string>, participant: (id: string | null) => string | null): Promise<void> {
+async function importAssets(
+  ctx: HandlerContext,
+  doc: WorldDocument,
+  ids: Map<string, string>,
+  participant: (id: string | null) => string | null,
+): Promise<void> {
   const copies: { from: string; to: string }[] = [];
   for (const a of doc.assets) {
     const id = ids.get(a.id)!;
@@ -232,7 +259,10 @@ async function importAssets(ctx: HandlerContext, doc: WorldDocument, ids: Map<st
     assets.add(ctx, { ...a, id, world_id: ctx.session.worldId, depicts, source: "import", created_by: participant(a.created_by), generation_id: null });
     // Only this session's own bytes: an id and sha256 are no proof of access to another session's
     // image (players see both), so the lookup never leaves the session.
-    const origin = await ctx.db.prepare("SELECT id FROM assets WHERE session_id = ? AND id = ? AND sha256 = ?").bind(ctx.session.sessionId, a.id, a.sha256).first<{ id: string }>();
+    const origin = await ctx.db
+      .prepare("SELECT id FROM assets WHERE session_id = ? AND id = ? AND sha256 = ?")
+      .bind(ctx.session.sessionId, a.id, a.sha256)
+      .first<{ id: string }>();
     if (origin) copies.push({ from: assetKey(ctx.session.sessionId, a.id), to: assetKey(ctx.session.sessionId, id) });
   }
   const bucket = ctx.env.IMAGES;
@@ -289,4 +319,3 @@ export const worldHandlers = defineHandlers({
     },
   },
 });
-

@@ -20,7 +20,9 @@ async function importKey(raw: BufferSource): Promise<CryptoKey> {
 function urlKey(secret: string): Promise<CryptoKey> {
   let key = keys.get(secret);
   if (!key) {
-    key = importKey(enc.encode(secret)).then((k) => hmac(k, "wrldbldr asset url v1")).then(importKey);
+    key = importKey(enc.encode(secret))
+      .then((k) => hmac(k, "wrldbldr asset url v1"))
+      .then(importKey);
     keys.set(secret, key);
   }
   return key;
@@ -50,7 +52,12 @@ export async function signAssetUrl(secret: string | undefined, sessionId: string
 }
 
 /** The session of a valid URL; UNAUTHENTICATED when unsigned or expired, FORBIDDEN when forged. */
-export async function verifyAssetUrl(secret: string, assetId: string, q: { s?: string; exp?: string; sig?: string }, nowMs = Date.now()): Promise<{ sessionId: string; exp: number }> {
+export async function verifyAssetUrl(
+  secret: string,
+  assetId: string,
+  q: { s?: string; exp?: string; sig?: string },
+  nowMs = Date.now(),
+): Promise<{ sessionId: string; exp: number }> {
   if (!q.s || !q.exp || !q.sig) throw new AppError("UNAUTHENTICATED", "asset URLs must be signed (s, exp, sig): ask GetAsset for one");
   const exp = Number(q.exp);
   if (!/^\d{1,12}$/.test(q.exp)) throw new AppError("FORBIDDEN", "invalid asset URL signature");

@@ -24,8 +24,7 @@ export const PERMISSIONS: { [K in Access]: (a: Actor, r?: Owned) => boolean } = 
   read: () => true,
   play: (a: Actor) => a.role === "dm" || a.role === "player",
   dm: (a: Actor) => a.role === "dm",
-  own: (a: Actor, r?: Owned) =>
-    a.role === "dm" || (a.role === "player" && !!r && r.kind !== "npc" && r.owner_participant_id === a.participant_id),
+  own: (a: Actor, r?: Owned) => a.role === "dm" || (a.role === "player" && !!r && r.kind !== "npc" && r.owner_participant_id === a.participant_id),
 };
 export type Permission = Access;
 

@@ -144,8 +144,7 @@ function stripJpeg(b: Uint8Array): Uint8Array {
     if (end > b.length || end < at + 4) throw malformed("JPEG", `segment 0xFF${marker.toString(16).toUpperCase()} runs past the end`);
     const isApp = marker >= 0xe0 && marker <= 0xef;
     const dropped =
-      marker === 0xfe ||
-      (isApp && !(marker === 0xe2 && tag(b, at + 4, 12) === "ICC_PROFILE\0") && !(marker === 0xee && tag(b, at + 4, 5) === "Adobe"));
+      marker === 0xfe || (isApp && !(marker === 0xe2 && tag(b, at + 4, 12) === "ICC_PROFILE\0") && !(marker === 0xee && tag(b, at + 4, 5) === "Adobe"));
     if (!dropped) keep(parts, at, end);
     else if (marker === 0xe1 && !oriented) {
       const o = exifOrientation(b, at + 4, end);

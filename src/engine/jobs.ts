@@ -12,11 +12,9 @@ export interface JobRow extends Job {
   audience: Audience;
 }
 
-export const jobs = new Table<JobRow>(
-  "jobs",
-  ["kind", "status", "input", "output", "error", "audience", "started_by", "attempts"],
-  { json: ["input", "output", "error", "audience"] },
-);
+export const jobs = new Table<JobRow>("jobs", ["kind", "status", "input", "output", "error", "audience", "started_by", "attempts"], {
+  json: ["input", "output", "error", "audience"],
+});
 
 /** The public view of a job (its input and audience stay on the server). */
 export function toJob(row: JobRow): Job {

@@ -103,7 +103,7 @@ export class Table<E extends Versioned> {
     const e: Row = { id: row.id, version: row.version, created_at: row.created_at, updated_at: row.updated_at };
     for (const f of this.fields) {
       const v = row[f];
-      e[f] = this.json.has(f) ? JSON.parse(String(v ?? "null")) : this.bool.has(f) ? v === 1 || v === true : v ?? null;
+      e[f] = this.json.has(f) ? JSON.parse(String(v ?? "null")) : this.bool.has(f) ? v === 1 || v === true : (v ?? null);
     }
     return e as E;
   }
@@ -178,7 +178,9 @@ export class Table<E extends Versioned> {
       params.push(t, t, id);
     }
     const { results } = await db
-      .prepare(`SELECT * FROM ${this.name} WHERE ${conds.join(" AND ")} ORDER BY ${opts.order === "desc" ? "created_at DESC, id DESC" : "created_at, id"} LIMIT ?`)
+      .prepare(
+        `SELECT * FROM ${this.name} WHERE ${conds.join(" AND ")} ORDER BY ${opts.order === "desc" ? "created_at DESC, id DESC" : "created_at, id"} LIMIT ?`,
+      )
       .bind(...params, limit + 1)
       .all<Row>();
     const items = results.slice(0, limit).map((r) => this.fromRow(r));
@@ -188,9 +190,7 @@ export class Table<E extends Versioned> {
 
   insert(db: D1Database, scope: { session_id: string; world_id: string }, e: E): D1PreparedStatement {
     const cols = ["id", "session_id", "world_id", "version", "created_at", "updated_at", ...this.fields.filter((f) => f !== "world_id")];
-    const values = cols.map((c) =>
-      c === "session_id" ? scope.session_id : c === "world_id" ? scope.world_id : this.toValue(c, (e as unknown as Row)[c]),
-    );
+    const values = cols.map((c) => (c === "session_id" ? scope.session_id : c === "world_id" ? scope.world_id : this.toValue(c, (e as unknown as Row)[c])));
     return db.prepare(`INSERT INTO ${this.name} (${cols.join(", ")}) VALUES (${cols.map(() => "?").join(", ")})`).bind(...values);
   }
 
@@ -198,9 +198,7 @@ export class Table<E extends Versioned> {
   update(db: D1Database, sessionId: string, e: E): D1PreparedStatement {
     const cols = ["version", "updated_at", ...this.fields.filter((f) => f !== "world_id" && f !== "session_id")];
     const values = cols.map((c) => this.toValue(c, (e as unknown as Row)[c]));
-    return db
-      .prepare(`UPDATE ${this.name} SET ${cols.map((c) => `${c} = ?`).join(", ")} WHERE session_id = ? AND id = ?`)
-      .bind(...values, sessionId, e.id);
+    return db.prepare(`UPDATE ${this.name} SET ${cols.map((c) => `${c} = ?`).join(", ")} WHERE session_id = ? AND id = ?`).bind(...values, sessionId, e.id);
   }
 
   delete(db: D1Database, sessionId: string, id: string): D1PreparedStatement {

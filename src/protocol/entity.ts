@@ -57,13 +57,13 @@ export interface EntityDecl<
 type Def = { type: string; innerType: z.ZodType; defaultValue: unknown };
 const defOf = (t: z.ZodType) => (t as unknown as { _zod: { def: Def } })._zod.def;
 
-export function defineEntity<
-  N extends string,
-  P extends string,
-  K extends string,
-  S extends z.ZodRawShape,
-  F extends z.ZodRawShape & Writable<S>,
->(spec: { name: N; plural: P; key: K; schema: z.ZodObject<S>; fields: F }): EntityDecl<N, P, K, S, F> {
+export function defineEntity<N extends string, P extends string, K extends string, S extends z.ZodRawShape, F extends z.ZodRawShape & Writable<S>>(spec: {
+  name: N;
+  plural: P;
+  key: K;
+  schema: z.ZodObject<S>;
+  fields: F;
+}): EntityDecl<N, P, K, S, F> {
   const plain: Record<string, z.ZodType> = {};
   const create: Record<string, z.ZodType> = {};
   const update: Record<string, z.ZodType> = {};
@@ -103,9 +103,7 @@ export function defineEntity<
 }
 
 /** An entity's `<Name>Created`, `<Name>Updated` (carrying it under its key) and `<Name>Deleted` (its id). */
-export function entityEvents<N extends string, K extends string, S extends z.ZodRawShape>(
-  e: Pick<EntityDecl<N, string, K, S>, "name" | "key" | "schema">,
-) {
+export function entityEvents<N extends string, K extends string, S extends z.ZodRawShape>(e: Pick<EntityDecl<N, string, K, S>, "name" | "key" | "schema">) {
   type WithEntity = { [X in K]: z.ZodObject<S> };
   return {
     [`${e.name}Created`]: { [e.key]: e.schema },

@@ -19,11 +19,7 @@ export const JoinSessionFrameSchema = z.object({
 
 export const AckFrameSchema = z.object({ type: z.literal("Ack"), seq: z.number().int().min(0) });
 
-export const ClientFrameSchema = z.discriminatedUnion("type", [
-  RequestFrameSchema,
-  JoinSessionFrameSchema,
-  AckFrameSchema,
-]);
+export const ClientFrameSchema = z.discriminatedUnion("type", [RequestFrameSchema, JoinSessionFrameSchema, AckFrameSchema]);
 export type ClientFrame = z.infer<typeof ClientFrameSchema>;
 
 export const SuccessResultSchema = z.object({

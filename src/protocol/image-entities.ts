@@ -74,7 +74,12 @@ export const GenerationRequestSchema = z.object({
   workflow: z.enum(["txt2img"]).optional(),
   width: z.number().int().min(64).max(2048).multipleOf(8).optional(),
   height: z.number().int().min(64).max(2048).multipleOf(8).optional(),
-  seed: z.number().int().min(0).max(2 ** 32 - 1).optional(),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 32 - 1)
+    .optional(),
 });
 export type GenerationRequest = z.infer<typeof GenerationRequestSchema>;
 

@@ -259,7 +259,9 @@ export const WorldDocumentSchema = z.object({
   scenes: z.array(SceneSchema),
   goals: z.array(GoalSchema),
   story_events: z.array(StoryEventSchema),
-  prompt_templates: z.array(z.object({ key: z.string(), value: z.string(), version: z.number().int(), created_at: z.number().int(), updated_at: z.number().int() })),
+  prompt_templates: z.array(
+    z.object({ key: z.string(), value: z.string(), version: z.number().int(), created_at: z.number().int(), updated_at: z.number().int() }),
+  ),
   characters: z.array(CharacterSchema),
   inventory: z.array(InventoryItemSchema),
   // Gameplay rules (absent from documents of earlier versions: empty).

@@ -153,7 +153,10 @@ export async function withTimeout<T>(ms: number, signal: AbortSignal, fn: (signa
   const onAbort = () => controller.abort(signal.reason);
   if (signal.aborted) onAbort();
   else signal.addEventListener("abort", onAbort, { once: true });
-  const timer = setTimeout(() => controller.abort(new AppError("TIMEOUT", `${what} got no answer within ${ms} ms`, { reason: "request_timeout", timeout_ms: ms })), ms);
+  const timer = setTimeout(
+    () => controller.abort(new AppError("TIMEOUT", `${what} got no answer within ${ms} ms`, { reason: "request_timeout", timeout_ms: ms })),
+    ms,
+  );
   try {
     return await fn(controller.signal);
   } finally {
@@ -210,7 +213,10 @@ export async function resilientStream(
   if (signal.aborted) onOuterAbort();
   signal.addEventListener("abort", onOuterAbort, { once: true });
   const totalTimer = setTimeout(
-    () => total.abort(new AppError("TIMEOUT", `${breaker.name} did not finish within ${policy.totalTimeoutMs} ms`, { reason: "total_timeout", provider: breaker.name })),
+    () =>
+      total.abort(
+        new AppError("TIMEOUT", `${breaker.name} did not finish within ${policy.totalTimeoutMs} ms`, { reason: "total_timeout", provider: breaker.name }),
+      ),
     policy.totalTimeoutMs,
   );
   let text = "";
@@ -221,7 +227,13 @@ export async function resilientStream(
       const onTotal = () => tryController.abort(total.signal.reason);
       total.signal.addEventListener("abort", onTotal, { once: true });
       const firstTimer = setTimeout(
-        () => tryController.abort(new AppError("TIMEOUT", `${breaker.name} sent nothing within ${policy.firstTokenTimeoutMs} ms`, { reason: "first_token_timeout", provider: breaker.name })),
+        () =>
+          tryController.abort(
+            new AppError("TIMEOUT", `${breaker.name} sent nothing within ${policy.firstTokenTimeoutMs} ms`, {
+              reason: "first_token_timeout",
+              provider: breaker.name,
+            }),
+          ),
         policy.firstTokenTimeoutMs,
       );
       let delivered = false;

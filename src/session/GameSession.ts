@@ -29,7 +29,6 @@ export { IDENTITY_HEADERS };
 
 export type RpcResult<T> = { ok: true; value: T } | { ok: false; error: ErrorBody };
 
-
 /**
  * One game session: a thin lifecycle shell. Each runtime entry point (fetch, webSocketMessage,
  * webSocketClose/Error, alarm, the Worker's RPCs) is guarded once and hands on to a room of its
@@ -62,7 +61,14 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
     this.logRequest = requestLogPolicy(env.LOG_REQUESTS);
     // Heartbeats are answered by the runtime without waking the object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
-    this.upkeep = new Upkeep({ db: env.DB, limits: lim, metrics: this.metrics, scheduler: () => this.scheduler, log: () => this.log(), sockets: () => ctx.getWebSockets().length });
+    this.upkeep = new Upkeep({
+      db: env.DB,
+      limits: lim,
+      metrics: this.metrics,
+      scheduler: () => this.scheduler,
+      log: () => this.log(),
+      sockets: () => ctx.getWebSockets().length,
+    });
     this.scheduler = new Scheduler(
       ctx.storage,
       {
@@ -107,11 +113,23 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
       join: (ws, att, lastSeq) => this.joins.join(ws, att, lastSeq),
       request: async (ws, att, actor, requestId, payload) => {
         const answer = (result: Parameters<typeof delivery.respond>[3]) => delivery.respond(ws, att.role, requestId, result);
-        await routeRequest({ limits: lim, session: this, metrics: this.metrics, pipeline: this.pipeline, logRequest: this.logRequest, answer }, actor, requestId, payload);
+        await routeRequest(
+          { limits: lim, session: this, metrics: this.metrics, pipeline: this.pipeline, logRequest: this.logRequest, answer },
+          actor,
+          requestId,
+          payload,
+        );
         this.upkeep.afterRequest();
       },
     });
-    this.joins = new Joins({ limits: lim, session: this, connections: this.connections, pipeline: this.pipeline, metrics: this.metrics, log: () => this.log() });
+    this.joins = new Joins({
+      limits: lim,
+      session: this,
+      connections: this.connections,
+      pipeline: this.pipeline,
+      metrics: this.metrics,
+      log: () => this.log(),
+    });
   }
 
   // ---- SessionServices (what handlers may use) ----
@@ -196,7 +214,10 @@ export class GameSession extends DurableObject<Env> implements SessionServices {
 
   /** POST /assets, once the bytes are in R2: the asset row and its events, through the pipeline. On error the Worker deletes the object. */
   async recordUpload(input: { session_id: string; actor: Actor; upload: UploadInput }): Promise<RpcResult<Asset>> {
-    return this.rpc(input.session_id, async () => (await this.pipeline.write(this.currentActor(input.actor), "upload", UPLOAD_EVENTS, (ctx) => recordUpload(ctx, input.upload))).data);
+    return this.rpc(
+      input.session_id,
+      async () => (await this.pipeline.write(this.currentActor(input.actor), "upload", UPLOAD_EVENTS, (ctx) => recordUpload(ctx, input.upload))).data,
+    );
   }
 
   /** The participant as the roster knows it now (a kicked participant does nothing). */

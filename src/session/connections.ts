@@ -129,10 +129,17 @@ export class Connections {
       .sort((x, y) => x.seen - y.seen)
       .slice(0, own.length - perParticipant + 1);
     if (own.length - stale.length >= perParticipant) {
-      throw new AppError("UNAVAILABLE", `this participant already has ${perParticipant} open connections`, { reason: "too_many_connections", limit: perParticipant });
+      throw new AppError("UNAVAILABLE", `this participant already has ${perParticipant} open connections`, {
+        reason: "too_many_connections",
+        limit: perParticipant,
+      });
     }
     for (const { ws } of stale) {
-      this.delivery.refuse(ws, CLOSE_CODES.REPLACED, new AppError("CONFLICT", `replaced by a newer connection (at most ${perParticipant} per participant)`, { reason: "replaced" }));
+      this.delivery.refuse(
+        ws,
+        CLOSE_CODES.REPLACED,
+        new AppError("CONFLICT", `replaced by a newer connection (at most ${perParticipant} per participant)`, { reason: "replaced" }),
+      );
     }
   }
 
@@ -168,7 +175,11 @@ export class Connections {
         this.delivery.refuse(ws, CLOSE_CODES.UNAUTHENTICATED, "token expired: refresh it and reconnect");
       } else if (!att.joined && att.opened_at !== undefined && now >= att.opened_at + this.limits.joinTimeoutMs) {
         const ms = this.limits.joinTimeoutMs;
-        this.delivery.refuse(ws, CLOSE_CODES.JOIN_TIMEOUT, new AppError("TIMEOUT", `no JoinSession within ${ms} ms of connecting`, { reason: "join_timeout", limit_ms: ms }));
+        this.delivery.refuse(
+          ws,
+          CLOSE_CODES.JOIN_TIMEOUT,
+          new AppError("TIMEOUT", `no JoinSession within ${ms} ms of connecting`, { reason: "join_timeout", limit_ms: ms }),
+        );
       } else {
         next = Math.min(next, this.deadline(att));
       }

@@ -44,7 +44,14 @@ export class Delivery {
     private readonly attachment: (ws: WebSocket) => Attachment,
   ) {
     this.outbound = new Outbound({ burstBytes: limits.outboundBurstBytes, bytesPerSecond: limits.outboundBytesPerSecond }, (ws) =>
-      this.refuse(ws, CLOSE_CODES.OUTBOUND_BACKLOG, new AppError("UNAVAILABLE", "this connection fell too far behind; reconnect and resume", { reason: "outbound_backlog", burst_bytes: limits.outboundBurstBytes })),
+      this.refuse(
+        ws,
+        CLOSE_CODES.OUTBOUND_BACKLOG,
+        new AppError("UNAVAILABLE", "this connection fell too far behind; reconnect and resume", {
+          reason: "outbound_backlog",
+          burst_bytes: limits.outboundBurstBytes,
+        }),
+      ),
     );
   }
 
@@ -89,7 +96,10 @@ export class Delivery {
       return JSON.stringify({ type: "Event", seq: e.seq, event: viewFor(role, e.event), cause: e.cause });
     } catch (err) {
       console.error(JSON.stringify({ msg: "event not serializable", seq: e.seq, type: e.event.type, error: String(err) }));
-      return JSON.stringify({ type: "Error", ...new AppError("INTERNAL", `event ${e.seq} could not be delivered; reload with GetSessionSnapshot`, { seq: e.seq }).toBody() });
+      return JSON.stringify({
+        type: "Error",
+        ...new AppError("INTERNAL", `event ${e.seq} could not be delivered; reload with GetSessionSnapshot`, { seq: e.seq }).toBody(),
+      });
     }
   }
 

@@ -138,8 +138,7 @@ export class EventLog {
 }
 
 function toStored(r: EventRow): StoredEvent {
-  const audience: Audience =
-    r.audience === "some" ? { kind: "some", participants: JSON.parse(r.recipients ?? "[]") } : { kind: r.audience };
+  const audience: Audience = r.audience === "some" ? { kind: "some", participants: JSON.parse(r.recipients ?? "[]") } : { kind: r.audience };
   return {
     seq: r.seq,
     event: JSON.parse(r.body),

@@ -50,7 +50,9 @@ export class Intake {
     if (wait > 0) return refuseFrame(new AppError("RATE_LIMITED", `too many frames; retry in ${wait} ms`, { retry_after_ms: wait }));
     if (typeof message !== "string") return out.sendError(ws, "BAD_FRAME", "binary frames are not supported; send JSON text");
     if (bytes > limits.maxBatchFrameBytes) {
-      return refuseFrame(new AppError("PAYLOAD_TOO_LARGE", `frame of ${bytes} bytes exceeds ${limits.maxBatchFrameBytes}`, { limit: limits.maxBatchFrameBytes }));
+      return refuseFrame(
+        new AppError("PAYLOAD_TOO_LARGE", `frame of ${bytes} bytes exceeds ${limits.maxBatchFrameBytes}`, { limit: limits.maxBatchFrameBytes }),
+      );
     }
 
     let json: unknown;

@@ -58,7 +58,16 @@ export class JobRunner {
     if (!parsed.success) throw validationError(parsed.error, ["payload", "input"]);
     const { session, db } = this.deps;
     const row = create<JobRow>(
-      { kind: kind.kind, status: "queued", input: parsed.data ?? null, output: null, error: null, audience: audience ?? only(actor.participant_id), started_by: actor.participant_id, attempts: 0 },
+      {
+        kind: kind.kind,
+        status: "queued",
+        input: parsed.data ?? null,
+        output: null,
+        error: null,
+        audience: audience ?? only(actor.participant_id),
+        started_by: actor.participant_id,
+        attempts: 0,
+      },
       now,
     );
     // The lease goes in first: even if the object dies right after the commit, it wakes up for
@@ -109,7 +118,8 @@ export class JobRunner {
     const row = await jobs.get(this.deps.db, this.deps.session.sessionId, data.job_id);
     if (!row || isFinished(row.status)) return;
     const kind = this.deps.kinds.get(row.kind);
-    const interrupted = (why: string) => new AppError("UNAVAILABLE", `the job was interrupted by a restart of the session and ${why}`, { reason: "interrupted", attempts: row.attempts });
+    const interrupted = (why: string) =>
+      new AppError("UNAVAILABLE", `the job was interrupted by a restart of the session and ${why}`, { reason: "interrupted", attempts: row.attempts });
     if (!kind) return this.finish(row, { ok: false, error: interrupted(`its kind '${row.kind}' is no longer known`) });
     if (kind.onRestart === "fail") return this.finish(row, { ok: false, error: interrupted("cannot be resumed") });
     if (row.attempts >= this.deps.limits.jobMaxAttempts) return this.finish(row, { ok: false, error: interrupted(`gave up after ${row.attempts} attempts`) });
@@ -139,7 +149,8 @@ export class JobRunner {
       outcome = { ok: true, output: output ?? null };
     } catch (err) {
       const reason = signal.aborted ? signal.reason : err;
-      if (!(reason instanceof AppError)) console.error(JSON.stringify({ msg: "job failed", job_id: queued.id, kind: queued.kind, error: String(reason), stack: (reason as Error)?.stack }));
+      if (!(reason instanceof AppError))
+        console.error(JSON.stringify({ msg: "job failed", job_id: queued.id, kind: queued.kind, error: String(reason), stack: (reason as Error)?.stack }));
       outcome = { ok: false, error: AppError.from(reason) };
     }
     stream.end();
@@ -212,7 +223,7 @@ export class JobRunner {
     const { db, session } = this.deps;
     return this.write(ref, async (tx, now) => {
       const job = await jobs.get(db, session.sessionId, ref.id);
-      if (!job || job.status !== "running") return false;
+      if (job?.status !== "running") return false;
       await build({ db, tx, session, job, now });
       return true;
     });

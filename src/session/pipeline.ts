@@ -107,7 +107,12 @@ export class Pipeline {
    * A write that answers no request (a job's step, a timer, an upload, a join): submitted like
    * any other; resolves with its data and whether anything committed, rejects with its error.
    */
-  async write<T>(actor: Actor, what: string, declared: Iterable<EventType>, run: (ctx: HandlerContext) => Promise<T | typeof NOTHING>): Promise<{ data: T; committed: boolean }> {
+  async write<T>(
+    actor: Actor,
+    what: string,
+    declared: Iterable<EventType>,
+    run: (ctx: HandlerContext) => Promise<T | typeof NOTHING>,
+  ): Promise<{ data: T; committed: boolean }> {
     const causedBy = actor.participant_id === SYSTEM_ACTOR.participant_id ? null : actor.participant_id;
     const o = await this.submit({ actor, causedBy, requestId: null, what, declared: new Set(declared), deadline: false, run });
     if (!o.ok) throw o.cause instanceof AppError ? o.cause : o.error;
@@ -117,7 +122,19 @@ export class Pipeline {
   /** The context a write (or a read) runs with. */
   context(tx: Tx, actor: Actor, now: number): HandlerContext {
     const d = this.deps;
-    return { env: d.env, db: d.env.DB, limits: d.limits, actor, session: d.session, reads: d.reads, tx, now, jobs: d.jobs(tx, actor, now), timers: d.timers(tx), hooks: d.hooks };
+    return {
+      env: d.env,
+      db: d.env.DB,
+      limits: d.limits,
+      actor,
+      session: d.session,
+      reads: d.reads,
+      tx,
+      now,
+      jobs: d.jobs(tx, actor, now),
+      timers: d.timers(tx),
+      hooks: d.hooks,
+    };
   }
 
   /** One group at a time, until the queue is empty. */

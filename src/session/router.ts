@@ -1,16 +1,7 @@
 import type { Limits } from "../env";
 import { HANDLERS } from "../domain/registry";
 import type { HandlerContext, HandlerDef, HandlerType, SessionServices } from "../engine/context";
-import {
-  AppError,
-  OPERATIONS,
-  isOperationType,
-  payloadSchema,
-  validationError,
-  type EventType,
-  type OperationType,
-  type Result,
-} from "../protocol";
+import { AppError, OPERATIONS, isOperationType, payloadSchema, validationError, type EventType, type OperationType, type Result } from "../protocol";
 import { authorize, type Actor } from "../engine/authorize";
 import type { Metrics } from "./metrics";
 import { Tx } from "../engine/tx";
@@ -76,19 +67,20 @@ export async function routeRequest(deps: RouterDeps, actor: Actor, requestId: st
     deps.metrics.request(op, code, duration_ms);
     // One structured line per request (`wrangler tail` shows it, Workers Logs index it), when
     // LOG_REQUESTS wants it: otherwise not even built.
-    if (deps.logRequest(code, duration_ms)) console.log(
-      JSON.stringify({
-        msg: "request",
-        session_id: deps.session.sessionId,
-        op,
-        request_id: requestId,
-        participant_id: actor.participant_id,
-        role: actor.role,
-        code,
-        replayed,
-        duration_ms,
-      }),
-    );
+    if (deps.logRequest(code, duration_ms))
+      console.log(
+        JSON.stringify({
+          msg: "request",
+          session_id: deps.session.sessionId,
+          op,
+          request_id: requestId,
+          participant_id: actor.participant_id,
+          role: actor.role,
+          code,
+          replayed,
+          duration_ms,
+        }),
+      );
   }
 }
 
@@ -115,9 +107,7 @@ function prepare(deps: RouterDeps, actor: Actor, raw: unknown, path: (string | n
 }
 
 /** Each operation's declared events (src/protocol/ops/), as sets. */
-const DECLARED_EVENTS = new Map<string, ReadonlySet<EventType>>(
-  Object.entries(OPERATIONS).map(([type, def]) => [type, new Set(def.events)]),
-);
+const DECLARED_EVENTS = new Map<string, ReadonlySet<EventType>>(Object.entries(OPERATIONS).map(([type, def]) => [type, new Set(def.events)]));
 
 /** The events a request may emit: its operation's (a Batch: those of its operations). */
 function declaredEvents(p: Prepared): ReadonlySet<EventType> {

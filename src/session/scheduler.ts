@@ -64,7 +64,14 @@ export class Scheduler {
       if (existing && existing.due <= due) return;
     }
     const rev = ++this.rev;
-    this.sql.exec("INSERT OR REPLACE INTO schedule (id, kind, due, data, attempts, rev) VALUES (?, ?, ?, ?, 0, ?)", id, kind, due, JSON.stringify(data ?? null), rev);
+    this.sql.exec(
+      "INSERT OR REPLACE INTO schedule (id, kind, due, data, attempts, rev) VALUES (?, ?, ?, ?, 0, ?)",
+      id,
+      kind,
+      due,
+      JSON.stringify(data ?? null),
+      rev,
+    );
     this.index.set(id, { due, rev });
     this.arm();
   }

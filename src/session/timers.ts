@@ -1,4 +1,4 @@
-import type { HandlerContext } from "../engine/context";
+
 import { SYSTEM_ACTOR, type TimerKind, type TimerService } from "../engine/timers";
 import { NOTHING, type Pipeline } from "./pipeline";
 import type { Tx } from "../engine/tx";

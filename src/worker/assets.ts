@@ -34,7 +34,8 @@ function uploadTarget(c: C): { label: string; target: UploadInput["target"] } {
   if (!q.success) throw validationError(q.error, ["query"]);
   const { label = "", entity_kind, entity_id, image } = q.data;
   if (!entity_kind !== !entity_id) throw new AppError("VALIDATION_ERROR", "entity_kind and entity_id go together");
-  const target = entity_kind && entity_id ? { entity: { kind: entity_kind, id: entity_id }, image: image ?? (entity_kind === "character" ? "portrait" : "backdrop") } : null;
+  const target =
+    entity_kind && entity_id ? { entity: { kind: entity_kind, id: entity_id }, image: image ?? (entity_kind === "character" ? "portrait" : "backdrop") } : null;
   return { label, target };
 }
 
@@ -82,7 +83,16 @@ async function readExactly(body: ReadableStream<Uint8Array> | null, length: numb
  * Who may upload, limits and formats: docs/images.md.
  */
 export const assetRoutes = new Hono<{ Bindings: Env }>()
-  .use("*", cors({ origin: "*", allowHeaders: ["Content-Type", "Authorization"], allowMethods: ["GET", "POST", "OPTIONS"], exposeHeaders: ["ETag", "Content-Range"], maxAge: 86400 }))
+  .use(
+    "*",
+    cors({
+      origin: "*",
+      allowHeaders: ["Content-Type", "Authorization"],
+      allowMethods: ["GET", "POST", "OPTIONS"],
+      exposeHeaders: ["ETag", "Content-Range"],
+      maxAge: 86400,
+    }),
+  )
   .post("/", async (c) => {
     const secret = requireSecret(c.env.AUTH_SECRET);
     const token = bearer(c);
@@ -103,7 +113,10 @@ export const assetRoutes = new Hono<{ Bindings: Env }>()
     const received = await readExactly(c.req.raw.body, length);
     const info = sniffImage(received);
     if (!info) {
-      const e = new AppError("VALIDATION_ERROR", "not a PNG, JPEG, WebP or GIF image (checked by its bytes, whatever its Content-Type says)", { reason: "unsupported_media_type", accepted: ["image/png", "image/jpeg", "image/webp", "image/gif"] });
+      const e = new AppError("VALIDATION_ERROR", "not a PNG, JPEG, WebP or GIF image (checked by its bytes, whatever its Content-Type says)", {
+        reason: "unsupported_media_type",
+        accepted: ["image/png", "image/jpeg", "image/webp", "image/gif"],
+      });
       return c.json(e.toBody(), 415);
     }
     // Stored without its metadata (EXIF, XMP, text chunks, comments): see docs/images.md.

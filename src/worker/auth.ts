@@ -2,15 +2,7 @@ import { Hono, type Context } from "hono";
 import { cors } from "hono/cors";
 import type { z } from "zod";
 import { limits, type Env } from "../env";
-import {
-  AppError,
-  CreateSessionBodySchema,
-  JoinBodySchema,
-  RefreshBodySchema,
-  validationError,
-  type AuthGrant,
-  type Role,
-} from "../protocol";
+import { AppError, CreateSessionBodySchema, JoinBodySchema, RefreshBodySchema, validationError, type AuthGrant, type Role } from "../protocol";
 import type { GameSession, RpcResult } from "../session/GameSession";
 import { bearer, jsonBody, safeEqual } from "./errors";
 import { rateLimit } from "./rate-limit";
@@ -58,7 +50,7 @@ function checkCreationGuard(c: Context<{ Bindings: Env }>): void {
   const guard = c.env.SESSION_CREATE_SECRET;
   if (!guard) {
     if (c.env.SESSION_CREATION === "open") return;
-    throw new AppError("FORBIDDEN", "session creation is closed: set SESSION_CREATE_SECRET (wrangler secret put), or SESSION_CREATION=\"open\" to allow anyone", {
+    throw new AppError("FORBIDDEN", 'session creation is closed: set SESSION_CREATE_SECRET (wrangler secret put), or SESSION_CREATION="open" to allow anyone', {
       reason: "session_creation_closed",
     });
   }
@@ -76,7 +68,10 @@ export const authRoutes = new Hono<{ Bindings: Env }>()
     const body = parse(CreateSessionBodySchema, await jsonBody(c));
     const session_id = crypto.randomUUID();
     const created = await sessionStub(c.env, session_id).createSession({ session_id, ...body });
-    return c.json(await grant(c, { session_id, world_id: created.world_id, participant_id: created.participant_id, role: "dm", invite_code: created.invite_code }), 201);
+    return c.json(
+      await grant(c, { session_id, world_id: created.world_id, participant_id: created.participant_id, role: "dm", invite_code: created.invite_code }),
+      201,
+    );
   })
   .post("/join", rateLimit("join"), async (c) => {
     requireSecret(c.env.AUTH_SECRET);

@@ -29,7 +29,11 @@ export const opsRoutes = new Hono<{ Bindings: Env }>()
         "SELECT (SELECT COUNT(*) FROM sessions) AS sessions, (SELECT COUNT(*) FROM participants) AS participants, (SELECT COUNT(*) FROM participants WHERE kicked_at IS NOT NULL) AS kicked, (SELECT COUNT(*) FROM events) AS events, (SELECT COUNT(*) FROM request_log) AS recorded_requests, (SELECT COUNT(*) FROM characters) AS characters",
       ),
       db.prepare("SELECT op, code, SUM(count) AS count, SUM(duration_ms_sum) AS ms FROM op_metrics GROUP BY op, code ORDER BY op, code"),
-      db.prepare("SELECT COALESCE(SUM(sockets),0) AS sockets, COALESCE(SUM(replayed_requests),0) AS replayed_requests, COALESCE(SUM(replayed_events),0) AS replayed_events FROM session_gauges WHERE updated_at > ?").bind(Date.now() - 5 * 60_000),
+      db
+        .prepare(
+          "SELECT COALESCE(SUM(sockets),0) AS sockets, COALESCE(SUM(replayed_requests),0) AS replayed_requests, COALESCE(SUM(replayed_events),0) AS replayed_events FROM session_gauges WHERE updated_at > ?",
+        )
+        .bind(Date.now() - 5 * 60_000),
     ]);
     const k = counts!.results[0]!;
     const g = gauges!.results[0]!;
@@ -58,7 +62,7 @@ export const opsRoutes = new Hono<{ Bindings: Env }>()
       "# TYPE wrldbldr_replayed_events_total counter",
       `wrldbldr_replayed_events_total ${g.replayed_events}`,
     ];
-    return c.text(lines.join("\n") + "\n", 200, { "content-type": "text/plain; version=0.0.4" });
+    return c.text(`${lines.join("\n")}\n`, 200, { "content-type": "text/plain; version=0.0.4" });
   });
 
 function gauge(name: string, help: string, value: unknown): string[] {

@@ -51,7 +51,10 @@ export function clientKey(req: Request): string {
   const left = head ? head.split(":") : [];
   const right = tail ? tail.split(":") : [];
   const full = [...left, ...Array(Math.max(0, 8 - left.length - right.length)).fill("0"), ...right];
-  return `${full.slice(0, 4).map((h) => h.replace(/^0+(?=.)/, "")).join(":")}::/64`;
+  return `${full
+    .slice(0, 4)
+    .map((h) => h.replace(/^0+(?=.)/, ""))
+    .join(":")}::/64`;
 }
 
 /**

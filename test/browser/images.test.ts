@@ -30,7 +30,11 @@ describe("web client: images", () => {
   });
 
   it("uploads an image, shows it, and generates more with a progress bar", async () => {
-    const res = await fetch(`${engine.url}/auth/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ world_name: "Pictures", dm_name: "DM" }) });
+    const res = await fetch(`${engine.url}/auth/sessions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ world_name: "Pictures", dm_name: "DM" }),
+    });
     const grant = await res.json();
     const page = await (await browser.newContext()).newPage();
     const errors: string[] = [];
@@ -55,7 +59,11 @@ describe("web client: images", () => {
   }, 60_000);
 
   it("shows the active scene's backdrop and NPC portraits through signed URLs", async () => {
-    const res = await fetch(`${engine.url}/auth/sessions`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ world_name: "Faces", dm_name: "DM" }) });
+    const res = await fetch(`${engine.url}/auth/sessions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ world_name: "Faces", dm_name: "DM" }),
+    });
     const grant = await res.json();
     const dm = connect({ url: grant.ws_url, token: grant.token, WebSocket });
     try {

@@ -22,7 +22,13 @@ describe("docs/asyncapi.json", () => {
     // The parser resolved the operation metadata and the reply of a request.
     const kick = document!.operations().get("KickParticipant")!;
     expect(kick.extensions().get("x-access")?.value()).toBe("dm");
-    expect(kick.reply()?.messages().all().map((m) => m.id())).toEqual(["KickParticipantResponse"]);
+    expect(
+      kick
+        .reply()
+        ?.messages()
+        .all()
+        .map((m) => m.id()),
+    ).toEqual(["KickParticipantResponse"]);
   });
 
   it("has the session channel with its subprotocol and token", () => {
@@ -64,7 +70,12 @@ describe("docs/asyncapi.json", () => {
     expect(payload.additionalProperties).toBe(false);
     // A Batch lists every operation but itself.
     const inBatch = doc.components.schemas.BatchPayload.properties.operations.items.anyOf.map((r: { $ref: string }) => r.$ref.split("/").pop());
-    expect(inBatch.sort()).toEqual(Object.keys(OPERATIONS).filter((t) => t !== "Batch").map((t) => `${t}Payload`).sort());
+    expect(inBatch.sort()).toEqual(
+      Object.keys(OPERATIONS)
+        .filter((t) => t !== "Batch")
+        .map((t) => `${t}Payload`)
+        .sort(),
+    );
     expect(doc.components.schemas.GetCharacterResponse.properties.result.oneOf[0].properties.data).toEqual({ $ref: "#/components/schemas/Character" });
   });
 });

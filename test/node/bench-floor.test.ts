@@ -13,7 +13,12 @@ const figures = (scale: number): VersusFigures => ({
   ping: s(0.2 * scale),
   write: s(0.5 * scale),
   throughput: { clients: 8, in_flight_per_client: 16, writes_per_s: Math.round(1000 / scale), requests: 100, errors: {}, latency: s(10 * scale) },
-  fanout: [10, 100, 500].map((sockets) => ({ sockets, latency: s((sockets / 10) * scale), broadcast: s((sockets / 20) * scale), event_frame_chars: 100 * scale })),
+  fanout: [10, 100, 500].map((sockets) => ({
+    sockets,
+    latency: s((sockets / 10) * scale),
+    broadcast: s((sockets / 20) * scale),
+    event_frame_chars: 100 * scale,
+  })),
 });
 
 /** The table's cells of the row named exactly `name` (cells are separated by two or more spaces). */
@@ -22,7 +27,11 @@ const cells = (table: string, name: string): string[] =>
     .split("\n")
     .map((l) => l.split(/\s{2,}/).map((c) => c.trim()))
     .find((c) => c[0] === name) ?? [];
-const header = (table: string) => table.split("\n")[0]!.split(/\s{2,}/).map((c) => c.trim());
+const header = (table: string) =>
+  table
+    .split("\n")[0]!
+    .split(/\s{2,}/)
+    .map((c) => c.trim());
 /** The cell of row `name` under column `column`. */
 const cell = (table: string, name: string, column: string) => cells(table, name)[header(table).indexOf(column)];
 
@@ -45,8 +54,19 @@ describe("bench: the engine beside the floor and the Agents SDK", () => {
   it("with all three peers, each engine figure is printed beside theirs with its ratio to each", () => {
     const table = renderVersus({ floor: figures(1), floor_d1: figures(1.25), agents: figures(4), engine: figures(2), violations: [] });
     expect(header(table)).toEqual([
-      "engine vs its peers", "floor p50", "floor+D1 p50", "agents p50", "engine p50", "engine/floor", "engine/floor+D1", "engine/agents",
-      "floor p99", "floor+D1 p99", "agents p99", "engine p99", "note",
+      "engine vs its peers",
+      "floor p50",
+      "floor+D1 p50",
+      "agents p50",
+      "engine p50",
+      "engine/floor",
+      "engine/floor+D1",
+      "engine/agents",
+      "floor p99",
+      "floor+D1 p99",
+      "agents p99",
+      "engine p99",
+      "note",
     ]);
     expect(cell(table, "ping round trip", "floor p50")).toBe("0.20");
     expect(cell(table, "ping round trip", "floor+D1 p50")).toBe("0.25");
@@ -125,7 +145,8 @@ describe("bench: the floor + D1 control's skip", () => {
   it("runs from this repository's bench/peers/floor-d1 unless WRLDBLDR_BENCH_FLOOR_D1=off", () => {
     expect(floorD1SkipReason({}, FLOOR_D1_SOURCE)).toBeNull();
     expect(floorD1SkipReason({ WRLDBLDR_BENCH_FLOOR_D1: "on" }, FLOOR_D1_SOURCE)).toBeNull();
-    for (const off of ["off", "OFF", "0", "false", "no"]) expect(floorD1SkipReason({ WRLDBLDR_BENCH_FLOOR_D1: off }, FLOOR_D1_SOURCE)).toBe("skipped (WRLDBLDR_BENCH_FLOOR_D1=off)");
+    for (const off of ["off", "OFF", "0", "false", "no"])
+      expect(floorD1SkipReason({ WRLDBLDR_BENCH_FLOOR_D1: off }, FLOOR_D1_SOURCE)).toBe("skipped (WRLDBLDR_BENCH_FLOOR_D1=off)");
     expect(floorD1SkipReason({}, "/nonexistent/floor-d1")).toBe("not found at /nonexistent/floor-d1");
   });
 });
@@ -141,7 +162,8 @@ describe("bench: the Agents SDK peer's install and skip", () => {
   it("is skipped by WRLDBLDR_BENCH_AGENTS=off, and when its folder is incomplete", () => {
     expect(agentsPeerSkipReason({}, peer)).toBeNull();
     expect(agentsPeerSkipReason({ WRLDBLDR_BENCH_AGENTS: "on" }, peer)).toBeNull();
-    for (const off of ["off", "OFF", "0", "false"]) expect(agentsPeerSkipReason({ WRLDBLDR_BENCH_AGENTS: off }, peer)).toBe("skipped (WRLDBLDR_BENCH_AGENTS=off)");
+    for (const off of ["off", "OFF", "0", "false"])
+      expect(agentsPeerSkipReason({ WRLDBLDR_BENCH_AGENTS: off }, peer)).toBe("skipped (WRLDBLDR_BENCH_AGENTS=off)");
     expect(agentsPeerSkipReason({}, join(dir, "missing"))).toMatch(/^not found at /);
   });
 

@@ -11,7 +11,11 @@ describe("SDK: uploadAsset", () => {
       calls.push({ url, init });
       return Response.json({ asset: { id: "a1" }, url: asset.url, url_expires_at: 100 }, { status: 201 });
     }) as unknown as typeof fetch;
-    const r = await uploadAsset("wss://engine.example/sessions/s/ws", "tok", new Uint8Array([1, 2, 3]), { label: "Mira", entity: { kind: "character", id: "c1" }, fetch: fakeFetch });
+    const r = await uploadAsset("wss://engine.example/sessions/s/ws", "tok", new Uint8Array([1, 2, 3]), {
+      label: "Mira",
+      entity: { kind: "character", id: "c1" },
+      fetch: fakeFetch,
+    });
     expect(r.url).toBe("https://engine.example/assets/a1?s=s&exp=100&sig=x");
     expect(calls[0]!.url).toBe("https://engine.example/assets?label=Mira&entity_kind=character&entity_id=c1");
     expect(calls[0]!.init.headers).toMatchObject({ authorization: "Bearer tok", "content-type": "application/octet-stream" });
@@ -19,7 +23,8 @@ describe("SDK: uploadAsset", () => {
   });
 
   it("throws the server's typed error", async () => {
-    const fakeFetch = (async () => Response.json({ code: "PAYLOAD_TOO_LARGE", message: "too big", retryable: false }, { status: 413 })) as unknown as typeof fetch;
+    const fakeFetch = (async () =>
+      Response.json({ code: "PAYLOAD_TOO_LARGE", message: "too big", retryable: false }, { status: 413 })) as unknown as typeof fetch;
     const err = await uploadAsset("http://e.test", "tok", new Blob(["x"], { type: "image/png" }), { fetch: fakeFetch }).catch((e) => e);
     expect(err).toBeInstanceOf(WrldbldrError);
     expect(err.code).toBe("PAYLOAD_TOO_LARGE");

@@ -52,9 +52,7 @@ describe("refused tokens", () => {
     const grant = await createSession(t);
     const asked: RefreshContext[] = [];
     const refresh = refreshViaHttp({ url: grant.ws_url });
-    const client = track(
-      testClient(t, { ...grant, token: "not-a-valid-token" }, { refreshToken: (ctx) => (asked.push(ctx), refresh(ctx)) }),
-    );
+    const client = track(testClient(t, { ...grant, token: "not-a-valid-token" }, { refreshToken: (ctx) => (asked.push(ctx), refresh(ctx)) }));
     await waitFor("the client to close", () => client.state === "closed");
     expect(client.stateInfo.reason).toBe("unauthenticated");
     expect(asked.map((a) => a.reason)).toEqual(["unauthenticated"]);

@@ -172,7 +172,8 @@ describe("optimistic mutations", () => {
             shownDescription = character.description;
           },
         },
-      ));
+      ),
+    );
     expect(err.code).toBe("CONFLICT");
     expect(rolledBackWith?.code).toBe("CONFLICT");
     expect(shownDescription).toBe(character.description);

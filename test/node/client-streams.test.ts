@@ -75,7 +75,6 @@ describe("streamDeltas", () => {
   });
 });
 
-
 describe("client.stream", () => {
   it("reads a stream from the client's socket", async () => {
     ScriptedSocket.sockets = [];
@@ -84,7 +83,16 @@ describe("client.stream", () => {
     const ws = ScriptedSocket.sockets.at(-1)!;
     ws.open();
     const participant = { id: "p", version: 1, created_at: 0, updated_at: 0, name: "P", role: "dm", online: true, kicked: false };
-    ws.receive({ type: "SessionJoined", session_id: "s", world_id: "w", participant, participants: [participant], seq: 0, resume: "snapshot", replayed_events: 0 });
+    ws.receive({
+      type: "SessionJoined",
+      session_id: "s",
+      world_id: "w",
+      participant,
+      participants: [participant],
+      seq: 0,
+      resume: "snapshot",
+      replayed_events: 0,
+    });
     const reading = collect(client.stream("job-1"));
     ws.receive({ type: "Stream", stream_id: "job-1", index: 0, delta: "Well met", done: false });
     ws.receive({ type: "Stream", stream_id: "job-1", index: 1, delta: ", traveller.", done: true });

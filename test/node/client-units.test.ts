@@ -61,11 +61,15 @@ describe("Outbox", () => {
 
   function add(id: string, timeoutMs = 0) {
     const outcome: { value?: unknown; error?: WrldbldrError } = {};
-    outbox.add(id, { type: "CreateCharacter", data: { kind: "npc", name: id } }, {
-      persist: true,
-      timeoutMs,
-      caller: { resolve: (r) => (outcome.value = r), reject: (e) => (outcome.error = e) },
-    });
+    outbox.add(
+      id,
+      { type: "CreateCharacter", data: { kind: "npc", name: id } },
+      {
+        persist: true,
+        timeoutMs,
+        caller: { resolve: (r) => (outcome.value = r), reject: (e) => (outcome.error = e) },
+      },
+    );
     return outcome;
   }
 
@@ -135,7 +139,13 @@ describe("Outbox", () => {
     outbox.onResponse({
       type: "Response",
       request_id: "a",
-      result: { status: "error", code: "RATE_LIMITED", message: "too many NPC answers", retryable: true, details: { reason: "dialogue_budget", retry_after_ms: 40_000 } },
+      result: {
+        status: "error",
+        code: "RATE_LIMITED",
+        message: "too many NPC answers",
+        retryable: true,
+        details: { reason: "dialogue_budget", retry_after_ms: 40_000 },
+      },
     });
     expect(outcome.error?.code).toBe("RATE_LIMITED");
     expect(outcome.error?.details).toMatchObject({ reason: "dialogue_budget", retry_after_ms: 40_000 });
@@ -185,7 +195,11 @@ describe("heartbeat", () => {
     vi.useFakeTimers();
     let pings = 0;
     let dead = 0;
-    const hb = startHeartbeat({ intervalMs: 1000, timeoutMs: 500 }, () => pings++, () => dead++);
+    const hb = startHeartbeat(
+      { intervalMs: 1000, timeoutMs: 500 },
+      () => pings++,
+      () => dead++,
+    );
     vi.advanceTimersByTime(1000);
     expect(pings).toBe(1);
     hb.alive(); // the pong

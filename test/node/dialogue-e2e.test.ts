@@ -81,7 +81,10 @@ describe("dialogue end to end (Node SSE server ↔ wrangler dev ↔ SDK)", () =>
     const location = await dm.request({ type: "CreateLocation", data: { name: "Gilded Lantern" } });
     const hall = await dm.request({ type: "CreateRegion", location_id: location.id, data: { name: "Common room" } });
     const npc = await dm.request({ type: "CreateCharacter", data: { kind: "npc", name: "Mira", region_id: hall.id, dm_notes: "SECRET smuggler" } });
-    const pc = await dm.request({ type: "CreateCharacter", data: { kind: "pc", name: "Ayla", owner_participant_id: playerGrant.participant_id, region_id: hall.id } });
+    const pc = await dm.request({
+      type: "CreateCharacter",
+      data: { kind: "pc", name: "Ayla", owner_participant_id: playerGrant.participant_id, region_id: hall.id },
+    });
 
     // Approval on (the default): a 500 first (retried), then the draft streams to the DM only.
     replies.push(status(500), streams(["*smiles* ", "Welcome ", "to the ", "Lantern.", "\n[DM] She is wary."]));
@@ -110,7 +113,11 @@ describe("dialogue end to end (Node SSE server ↔ wrangler dev ↔ SDK)", () =>
     const tokens = await collect(second.tokens);
     expect(tokens.length).toBeGreaterThan(1);
     expect(tokens.join("")).toBe("Two coppers for ale.");
-    expect(await second.outcome).toMatchObject({ kind: "answered", exchange: { text: "Two coppers for ale." }, turns: [{ speaker: "pc" }, { speaker: "npc" }] });
+    expect(await second.outcome).toMatchObject({
+      kind: "answered",
+      exchange: { text: "Two coppers for ale." },
+      turns: [{ speaker: "pc" }, { speaker: "npc" }],
+    });
     // The first exchange is in the prompt's recent conversation.
     expect(requests.at(-1).body.messages[0].content).toContain("Mira: Welcome to the Lantern, dear.");
 
@@ -133,7 +140,7 @@ describe("dialogue end to end (Node SSE server ↔ wrangler dev ↔ SDK)", () =>
     const tree = new Set([t.engine.pid]);
     for (let grew = true; grew; ) {
       grew = false;
-      for (const r of rows) if (tree.has(r.ppid) && !tree.has(r.pid)) (tree.add(r.pid), (grew = true));
+      for (const r of rows) if (tree.has(r.ppid) && !tree.has(r.pid)) tree.add(r.pid), (grew = true);
     }
     const argv = rows.filter((r) => tree.has(r.pid)).map((r) => r.args);
     expect(argv.length).toBeGreaterThan(1);

@@ -53,4 +53,3 @@ describe("docs/world.md", () => {
     expect(wrong).toEqual([]);
   });
 });
-

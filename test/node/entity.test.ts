@@ -32,7 +32,15 @@ describe("entity declarations", () => {
 
   it("complete() fills in fresh defaults, in the fields' order", () => {
     const a = SceneEntity.complete({ name: "Dawn" });
-    expect(a).toEqual({ name: "Dawn", description: "", location_id: null, time_context: "", featured_character_ids: [], backdrop_asset_id: null, directorial_notes: "" });
+    expect(a).toEqual({
+      name: "Dawn",
+      description: "",
+      location_id: null,
+      time_context: "",
+      featured_character_ids: [],
+      backdrop_asset_id: null,
+      directorial_notes: "",
+    });
     expect(Object.keys(SceneEntity.complete({ directorial_notes: "n", name: "Dawn" })).slice(0, 2)).toEqual(["name", "description"]);
     a.featured_character_ids.push("x");
     expect(SceneEntity.complete({ name: "Dusk" }).featured_character_ids).toEqual([]);
@@ -40,9 +48,9 @@ describe("entity declarations", () => {
   });
 
   it("a writable field must be a field of the entity", () => {
-    expect(() =>
-      defineEntity({ name: "Goal", plural: "Goals", key: "goal", schema: GoalSchema, fields: { colour: z.string() } as never }),
-    ).toThrow(/'colour' is not a field of the entity/);
+    expect(() => defineEntity({ name: "Goal", plural: "Goals", key: "goal", schema: GoalSchema, fields: { colour: z.string() } as never })).toThrow(
+      /'colour' is not a field of the entity/,
+    );
   });
 
   it("columns, JSON and 0/1 columns are read off the schema", () => {

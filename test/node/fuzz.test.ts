@@ -57,7 +57,9 @@ async function ok(c: WireClient, payload: Payload): Promise<any> {
 
 async function setUp(dm: WireClient, player: WireClient): Promise<Fixture> {
   const location = (await ok(dm, { type: "CreateLocation", data: { name: "Harbour" } })).id;
-  const regions = await Promise.all(["Docks", "Market", "Vault"].map(async (name) => (await ok(dm, { type: "CreateRegion", location_id: location, data: { name } })).id));
+  const regions = await Promise.all(
+    ["Docks", "Market", "Vault"].map(async (name) => (await ok(dm, { type: "CreateRegion", location_id: location, data: { name } })).id),
+  );
   await ok(dm, { type: "CreateRegionConnection", data: { from_region_id: regions[0], to_region_id: regions[1] } });
   await ok(dm, { type: "CreateRegionConnection", data: { from_region_id: regions[1], to_region_id: regions[2], is_locked: true } });
   const npc = (await ok(dm, { type: "CreateCharacter", data: { kind: "npc", name: "Mira", dm_notes: `${SECRET} notes`, region_id: regions[0] } })).id;
@@ -65,7 +67,9 @@ async function setUp(dm: WireClient, player: WireClient): Promise<Fixture> {
   const pc = (await ok(player, { type: "CreateCharacter", data: { kind: "pc", name: "Ash" } })).id;
   await ok(player, { type: "MoveToRegion", character_id: pc, region_id: regions[0] });
   const item = (await ok(player, { type: "AddInventoryItem", character_id: pc, data: { name: "Gold", quantity: 10 } })).id;
-  const scene = (await ok(dm, { type: "CreateScene", data: { name: "Arrival", featured_character_ids: [npc, hiddenNpc], directorial_notes: `${SECRET} plan` } })).id;
+  const scene = (
+    await ok(dm, { type: "CreateScene", data: { name: "Arrival", featured_character_ids: [npc, hiddenNpc], directorial_notes: `${SECRET} plan` } })
+  ).id;
   const goal = (await ok(dm, { type: "CreateGoal", data: { name: "Find the vault" } })).id;
   const story = (await ok(dm, { type: "CreateStoryEvent", data: { summary: "They arrived", character_ids: [npc, hiddenNpc] } })).id;
   const hiddenStory = (await ok(dm, { type: "CreateStoryEvent", data: { summary: `${SECRET} ambush`, hidden: true } })).id;
@@ -143,20 +147,41 @@ function payloadArb(base: Payload[], allTypes: string[]): fc.Arbitrary<unknown> 
       const key = keys.length ? keys[n % keys.length]! : "extra";
       const dataKeys = p.data && typeof p.data === "object" ? Object.keys(p.data) : [];
       switch (how) {
-        case 0: p[key] = value; break; // a wrong value
-        case 1: delete p[key]; break; // a missing field
-        case 2: p[`x_${n % 7}`] = value; break; // an unknown field
-        case 3: p.type = otherType; break; // another operation's name with these fields
-        case 4: p[key] = deep(depth); break; // deep nesting
-        case 5: p[key] = "é".repeat(34_000); break; // oversize (> 64 KiB in UTF-8)
-        case 6: if (dataKeys.length) (p.data as Record<string, unknown>)[dataKeys[n % dataKeys.length]!] = value; break;
-        case 7: p.data = { ...(p.data as object), properties: { nest: deep(depth) }, details: { nest: deep(depth) } }; break;
-        case 8: p[key] = `no-such-${n}`; break; // unknown ids
-        default: break; // the template as it is: real writes happen too
+        case 0:
+          p[key] = value;
+          break; // a wrong value
+        case 1:
+          delete p[key];
+          break; // a missing field
+        case 2:
+          p[`x_${n % 7}`] = value;
+          break; // an unknown field
+        case 3:
+          p.type = otherType;
+          break; // another operation's name with these fields
+        case 4:
+          p[key] = deep(depth);
+          break; // deep nesting
+        case 5:
+          p[key] = "é".repeat(34_000);
+          break; // oversize (> 64 KiB in UTF-8)
+        case 6:
+          if (dataKeys.length) (p.data as Record<string, unknown>)[dataKeys[n % dataKeys.length]!] = value;
+          break;
+        case 7:
+          p.data = { ...(p.data as object), properties: { nest: deep(depth) }, details: { nest: deep(depth) } };
+          break;
+        case 8:
+          p[key] = `no-such-${n}`;
+          break; // unknown ids
+        default:
+          break; // the template as it is: real writes happen too
       }
       return p;
     });
-  const batch = fc.tuple(fc.array(mutated, { minLength: 1, maxLength: 6 }), fc.boolean()).map(([operations, atomic]) => ({ type: "Batch", operations, atomic }));
+  const batch = fc
+    .tuple(fc.array(mutated, { minLength: 1, maxLength: 6 }), fc.boolean())
+    .map(([operations, atomic]) => ({ type: "Batch", operations, atomic }));
   return fc.oneof({ weight: 8, arbitrary: mutated }, { weight: 2, arbitrary: batch }, { weight: 1, arbitrary: json });
 }
 
@@ -251,7 +276,8 @@ describe("protocol fuzz", () => {
         const text = JSON.stringify(f);
         const asked = f.type === "Response" ? (sentText.get(f.request_id) ?? "") : "";
         for (const secret of [SECRET, fixture.hiddenNpc, fixture.hiddenStory]) {
-          if (text.includes(secret) && !asked.includes(secret)) expect.fail(`${x.name} received '${secret}' in ${text.slice(0, 300)} (asked: ${asked.slice(0, 300)})`);
+          if (text.includes(secret) && !asked.includes(secret))
+            expect.fail(`${x.name} received '${secret}' in ${text.slice(0, 300)} (asked: ${asked.slice(0, 300)})`);
         }
       }
     }

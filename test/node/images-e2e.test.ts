@@ -20,7 +20,13 @@ function chunk(type: string, text: string): Buffer {
 }
 
 /** An image as ComfyUI saves it: PNG with its prompt and workflow in tEXt chunks. */
-const withPrompt = (prompt: unknown) => Buffer.concat([PNG.subarray(0, 33), chunk("tEXt", `prompt\0${JSON.stringify(prompt)}`), chunk("tEXt", `workflow\0${JSON.stringify({ nodes: [prompt] })}`), PNG.subarray(33)]);
+const withPrompt = (prompt: unknown) =>
+  Buffer.concat([
+    PNG.subarray(0, 33),
+    chunk("tEXt", `prompt\0${JSON.stringify(prompt)}`),
+    chunk("tEXt", `workflow\0${JSON.stringify({ nodes: [prompt] })}`),
+    PNG.subarray(33),
+  ]);
 
 /** A ComfyUI on 127.0.0.1 speaking the HTTP API the engine uses; each prompt is done after two looks at /history. */
 function comfyServer() {
@@ -42,7 +48,12 @@ function comfyServer() {
         const n = (looks.get(id) ?? 0) + 1;
         looks.set(id, n);
         if (!prompts.some((p) => p.prompt_id === id) || n < 2) return json(200, {});
-        return json(200, { [id]: { outputs: { "9": { images: [{ filename: `${id}.png`, subfolder: "", type: "output" }] } }, status: { status_str: "success", completed: true, messages: [] } } });
+        return json(200, {
+          [id]: {
+            outputs: { "9": { images: [{ filename: `${id}.png`, subfolder: "", type: "output" }] } },
+            status: { status_str: "success", completed: true, messages: [] },
+          },
+        });
       }
       if (url.pathname === "/queue") {
         const pending = prompts.filter((p) => (looks.get(p.prompt_id) ?? 0) < 2).map((p, i) => [i, p.prompt_id, p.prompt, {}, ["9"]]);
@@ -72,7 +83,12 @@ describe("images end to end (Node ↔ wrangler dev ↔ ComfyUI API)", () => {
     const { port } = comfy.server.address() as AddressInfo;
     engine = await startEngine({
       persistDir,
-      vars: { AUTH_SECRET: "images-e2e-secret-0123456789abcdef", IMAGE_PROVIDER: "comfyui", COMFYUI_URL: `http://127.0.0.1:${port}`, GENERATION_POLL_MS: "100" },
+      vars: {
+        AUTH_SECRET: "images-e2e-secret-0123456789abcdef",
+        IMAGE_PROVIDER: "comfyui",
+        COMFYUI_URL: `http://127.0.0.1:${port}`,
+        GENERATION_POLL_MS: "100",
+      },
     });
   });
   afterAll(async () => {
@@ -87,7 +103,9 @@ describe("images end to end (Node ↔ wrangler dev ↔ ComfyUI API)", () => {
     await a.join();
     const npc = (await a.request({ type: "CreateCharacter", data: { kind: "npc", name: "Mira" } })).data;
 
-    const batch = (await a.request({ type: "StartGeneration", prompt: "Mira, innkeeper", count: 2, image: "portrait", target: { kind: "character", id: npc.id } })).data;
+    const batch = (
+      await a.request({ type: "StartGeneration", prompt: "Mira, innkeeper", count: 2, image: "portrait", target: { kind: "character", id: npc.id } })
+    ).data;
     expect(batch.provider).toBe("comfyui");
     const done = await a.waitFor((f) => f.type === "Event" && f.event.type === "GenerationComplete", 30_000);
     expect(done.event.asset_ids).toHaveLength(2);

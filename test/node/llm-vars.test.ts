@@ -22,7 +22,14 @@ describe("npm start's LLM settings", () => {
   });
 
   it("passes LLM_* from the environment to the Worker and names the provider, model, URL and where the key came from", () => {
-    const r = llmVars(root('AUTH_SECRET="x"\n'), { LLM_PROVIDER: "openai", LLM_BASE_URL: "http://127.0.0.1:11434/v1", LLM_MODEL: "llama3.2", LLM_API_KEY: "k", PATH: "/bin", LLM_EMPTY: "" });
+    const r = llmVars(root('AUTH_SECRET="x"\n'), {
+      LLM_PROVIDER: "openai",
+      LLM_BASE_URL: "http://127.0.0.1:11434/v1",
+      LLM_MODEL: "llama3.2",
+      LLM_API_KEY: "k",
+      PATH: "/bin",
+      LLM_EMPTY: "",
+    });
     expect(r.vars).toEqual({ LLM_PROVIDER: "openai", LLM_BASE_URL: "http://127.0.0.1:11434/v1", LLM_MODEL: "llama3.2", LLM_API_KEY: "k" });
     expect(r.summary).toBe(
       "LLM provider: openai-compatible, model llama3.2 at http://127.0.0.1:11434/v1/chat/completions (API key: set, from environment; provider from environment)",
@@ -30,7 +37,7 @@ describe("npm start's LLM settings", () => {
   });
 
   it("reads .dev.vars for what the environment does not set (wrangler passes those itself)", () => {
-    const r = llmVars(root('LLM_PROVIDER="openai"\nLLM_API_KEY=\'sk-dev\'\n'), {});
+    const r = llmVars(root("LLM_PROVIDER=\"openai\"\nLLM_API_KEY='sk-dev'\n"), {});
     expect(r.vars).toEqual({});
     expect(r.summary).toContain("model gpt-4o-mini at https://api.openai.com/v1/chat/completions (API key: set, from .dev.vars; provider from .dev.vars)");
     expect(llmVars(root(), { LLM_PROVIDER: "gpt" }).summary).toContain("'gpt' is unknown");

@@ -4,7 +4,10 @@ import { app } from "../../src/worker/index";
 import { clientKey } from "../../src/worker/rate-limit";
 import { BASE, TestSocket, createSession, joinSession, post, settle, table } from "./helpers";
 
-const ev = (type: string, pred: (e: any) => boolean = () => true) => (f: any) => f.type === "Event" && f.event.type === type && pred(f.event);
+const ev =
+  (type: string, pred: (e: any) => boolean = () => true) =>
+  (f: any) =>
+    f.type === "Event" && f.event.type === type && pred(f.event);
 
 /** A POST to the Worker with this env (limits on) from this client address. */
 function postAs(e: Record<string, unknown>, ip: string, path: string, body: unknown, headers: Record<string, string> = {}) {
@@ -87,7 +90,9 @@ describe("abuse: a player cannot teleport", () => {
     expect(bad.message).toContain("characters.1.region_id");
     // A location id is not a region id.
     const asLocation = { ...npc, region_id: doc.locations[0].id };
-    expect((await t.dm.request({ type: "ImportWorld", document: { ...doc, characters: [...doc.characters, asLocation] }, mode: "replace" })).code).toBe("VALIDATION_ERROR");
+    expect((await t.dm.request({ type: "ImportWorld", document: { ...doc, characters: [...doc.characters, asLocation] }, mode: "replace" })).code).toBe(
+      "VALIDATION_ERROR",
+    );
     // Story events are history: a region that is gone (or never was a region) becomes null.
     const entry = { ...doc.story_events[0], id: "story-x", region_id: doc.locations[0].id };
     await t.dm.ok({ type: "ImportWorld", document: { ...doc, story_events: [...doc.story_events, entry] }, mode: "replace" });

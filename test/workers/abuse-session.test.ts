@@ -18,7 +18,13 @@ describe("a hostile participant cannot stall the session", () => {
     }
     // The same with a write in the batch: nothing committed.
     const before = await seqOf(t.dm);
-    const mixed = await t.dm.request({ type: "Batch", operations: [{ type: "CreateGoal", data: { name: "G" } }, { type: "Ping", delay_ms: 10 }] });
+    const mixed = await t.dm.request({
+      type: "Batch",
+      operations: [
+        { type: "CreateGoal", data: { name: "G" } },
+        { type: "Ping", delay_ms: 10 },
+      ],
+    });
     expect(mixed).toMatchObject({ status: "error", code: "VALIDATION_ERROR" });
     expect(await seqOf(t.dm)).toBe(before);
     t.close();
@@ -33,7 +39,10 @@ describe("a hostile participant cannot stall the session", () => {
     const goal = await t.dm.ok({ type: "CreateGoal", data: { name: "Quick" } });
     expect(goal.name).toBe("Quick");
     // When the DM's write is answered, none of the slow reads has been.
-    const answered = t.spectator.frames.slice(from).filter((f) => f.type === "Response").map((f) => f.request_id);
+    const answered = t.spectator.frames
+      .slice(from)
+      .filter((f) => f.type === "Response")
+      .map((f) => f.request_id);
     expect(answered).toEqual(["slow-batch"]); // a Batch of reads runs beside the queue too
     for (let i = 0; i < 3; i++) expect((await t.spectator.response(`slow-${i}`, from)).status).toBe("success");
     t.close();
@@ -67,7 +76,11 @@ describe("a hostile participant cannot poison the session", () => {
     const t = await table();
     const pc = await t.player.ok({ type: "CreateCharacter", data: { kind: "pc", name: "Mine" } });
     const before = await seqOf(t.dm);
-    const nested = (depth: number) => ({ type: "AddInventoryItem", character_id: pc.id, data: { name: "Box", properties: { x: JSON.parse(deepJson(depth)) } } });
+    const nested = (depth: number) => ({
+      type: "AddInventoryItem",
+      character_id: pc.id,
+      data: { name: "Box", properties: { x: JSON.parse(deepJson(depth)) } },
+    });
     const deep = await t.player.request(nested(3000));
     expect(deep).toMatchObject({ status: "error", code: "VALIDATION_ERROR" });
     expect(deep.message).toContain("properties");

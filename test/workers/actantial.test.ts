@@ -18,7 +18,14 @@ describe("actantial model", () => {
       data: { description: "SECRET-WANT: take the crown", intensity: 0.9, tells: ["glances at the throne"], deflection_behavior: "changes the subject" },
       target: { type: "goal", id: goal.id },
     });
-    expect(want).toMatchObject({ character_id: npc.id, intensity: 0.9, visibility: "hidden", priority: 1, target: { type: "goal", id: goal.id }, tells: ["glances at the throne"] });
+    expect(want).toMatchObject({
+      character_id: npc.id,
+      intensity: 0.9,
+      visibility: "hidden",
+      priority: 1,
+      target: { type: "goal", id: goal.id },
+      tells: ["glances at the throne"],
+    });
     const second = await t.dm.ok({ type: "CreateWant", npc_id: npc.id, data: { description: "SECRET-WANT: be loved", priority: 2 } });
     expect((await t.dm.waitFor(ev("NpcWantCreated"))).event.want.id).toBe(want.id);
 
@@ -44,7 +51,12 @@ describe("actantial model", () => {
     const ctx = await t.dm.ok({ type: "GetActantialContext", npc_id: npc.id });
     expect(ctx.npc_name).toBe("Mira");
     expect(ctx.wants.map((w: any) => w.id)).toEqual([want.id, second.id]);
-    expect(ctx.wants[0]).toMatchObject({ target_name: "The crown", helpers: [{ id: ally.id, name: "Tobin", actor_type: "npc", reason: "owes her" }], opponents: [{ id: hero.id, actor_type: "pc" }], receivers: [{ id: hero.id }] });
+    expect(ctx.wants[0]).toMatchObject({
+      target_name: "The crown",
+      helpers: [{ id: ally.id, name: "Tobin", actor_type: "npc", reason: "owes her" }],
+      opponents: [{ id: hero.id, actor_type: "pc" }],
+      receivers: [{ id: hero.id }],
+    });
     expect(ctx.wants[1].target_name).toBe("the village's respect");
     expect(ctx.social_views.allies).toEqual([{ id: ally.id, name: "Tobin", actor_type: "npc", reasons: ["owes her", "old friend"] }]);
     expect(ctx.social_views.enemies).toMatchObject([{ id: hero.id, reasons: ["guards the crown"] }]);

@@ -9,7 +9,10 @@ import { PNG_1X1, asText, download, fakePng, pngChunk, pngWith, uploadImage, upl
 
 const MiB = 1024 * 1024;
 const SECRET = "test-secret-0123456789abcdef0123456789abcdef";
-const ev = (type: string, pred: (e: any) => boolean = () => true) => (f: any) => f.type === "Event" && f.event.type === type && pred(f.event);
+const ev =
+  (type: string, pred: (e: any) => boolean = () => true) =>
+  (f: any) =>
+    f.type === "Event" && f.event.type === type && pred(f.event);
 
 async function objectsOf(sessionId: string): Promise<string[]> {
   return (await env.IMAGES.list({ prefix: `sessions/${sessionId}/assets/` })).objects.map((o) => o.key);
@@ -19,7 +22,12 @@ async function rowsOf(sessionId: string): Promise<number> {
 }
 /** A body of `sent` bytes that claims `claimed` in its Content-Length. */
 function lyingStream(sent: Uint8Array): ReadableStream<Uint8Array> {
-  return new ReadableStream({ start(c) { c.enqueue(sent); c.close(); } });
+  return new ReadableStream({
+    start(c) {
+      c.enqueue(sent);
+      c.close();
+    },
+  });
 }
 
 describe("POST /assets", () => {
@@ -28,7 +36,17 @@ describe("POST /assets", () => {
     const res = await uploadRaw(t.dmGrant.token, PNG_1X1, { query: { label: "Mira" } });
     expect(res.status).toBe(201);
     const { asset, url, url_expires_at } = await res.json<any>();
-    expect(asset).toMatchObject({ content_type: "image/png", size: PNG_1X1.length, width: 1, height: 1, label: "Mira", source: "upload", created_by: t.dmGrant.participant_id, depicts: null, tags: [] });
+    expect(asset).toMatchObject({
+      content_type: "image/png",
+      size: PNG_1X1.length,
+      width: 1,
+      height: 1,
+      label: "Mira",
+      source: "upload",
+      created_by: t.dmGrant.participant_id,
+      depicts: null,
+      tags: [],
+    });
     const digest = Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", PNG_1X1)), (b) => b.toString(16).padStart(2, "0")).join("");
     expect(asset.sha256).toBe(digest);
     expect(url_expires_at * 1000).toBeGreaterThan(Date.now() + 3_500_000);
@@ -46,7 +64,11 @@ describe("POST /assets", () => {
     expect(asText.status).toBe(201);
     expect((await asText.json<any>()).asset.content_type).toBe("image/png");
     const svg = new TextEncoder().encode('<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>');
-    for (const [body, type] of [[svg, "image/svg+xml"], [svg, "image/png"], [new TextEncoder().encode("GIF8 not really"), "image/gif"]] as const) {
+    for (const [body, type] of [
+      [svg, "image/svg+xml"],
+      [svg, "image/png"],
+      [new TextEncoder().encode("GIF8 not really"), "image/gif"],
+    ] as const) {
       const res = await uploadRaw(token, body, { headers: { "content-type": type } });
       expect(res.status).toBe(415);
       expect(await res.json()).toMatchObject({ code: "VALIDATION_ERROR", details: { reason: "unsupported_media_type" } });
@@ -54,7 +76,12 @@ describe("POST /assets", () => {
     for (const [bytes, type, w, h] of [
       [Uint8Array.from([0xff, 0xd8, 0xff, 0xe0, 0, 4, 0, 0, 0xff, 0xc0, 0, 11, 8, 0, 20, 0, 30, 1, 0, 0, 0]), "image/jpeg", 30, 20],
       [Uint8Array.from([...new TextEncoder().encode("GIF89a"), 5, 0, 7, 0, 0, 0, 0]), "image/gif", 5, 7],
-      [Uint8Array.from([...new TextEncoder().encode("RIFF"), 0, 0, 0, 0, ...new TextEncoder().encode("WEBPVP8X"), 10, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 4, 0, 0]), "image/webp", 10, 5],
+      [
+        Uint8Array.from([...new TextEncoder().encode("RIFF"), 0, 0, 0, 0, ...new TextEncoder().encode("WEBPVP8X"), 10, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 4, 0, 0]),
+        "image/webp",
+        10,
+        5,
+      ],
     ] as const) {
       const res = await uploadRaw(token, bytes, { headers: { "content-type": "application/octet-stream" } });
       expect(res.status).toBe(201);
@@ -88,7 +115,10 @@ describe("POST /assets", () => {
     const short = new FixedLengthStream(1000);
     const writer = short.writable.getWriter();
     const sent = uploadRaw(token, short.readable, { headers: { "content-length": "1000" } });
-    void writer.write(fakePng(400)).then(() => writer.abort("cut")).catch(() => undefined);
+    void writer
+      .write(fakePng(400))
+      .then(() => writer.abort("cut"))
+      .catch(() => undefined);
     const res = await sent;
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ code: "VALIDATION_ERROR", details: { reason: "truncated" } });
@@ -105,27 +135,110 @@ describe("POST /assets", () => {
     const sof = seg(0xc0, [8, 0, 20, 0, 30, 1, 1, 0x11, 0]);
     const sos = seg(0xda, [1, 1, 0, 0, 0x3f, 0]);
     const icc = seg(0xe2, [...te("ICC_PROFILE\0"), 1, 1, 9, 9]);
-    const jpeg = [0xff, 0xd8, ...seg(0xe0, [...te("JFIF\0"), 1, 1, 0, 0, 1, 0, 1, 0, 0]), ...seg(0xe1, te("Exif\0\0SECRET gps")), ...icc, ...seg(0xfe, te("SECRET comment")), ...sof, ...sos, 0x12, 0xff, 0x00, 0x34, 0xff, 0xd0, 0x56, ...seg(0xe1, te("http://ns.adobe.com/xap/1.0/\0SECRET xmp")), ...sos, 0x78, 0xff, 0xd9, ...te("SECRET trailer")];
+    const jpeg = [
+      0xff,
+      0xd8,
+      ...seg(0xe0, [...te("JFIF\0"), 1, 1, 0, 0, 1, 0, 1, 0, 0]),
+      ...seg(0xe1, te("Exif\0\0SECRET gps")),
+      ...icc,
+      ...seg(0xfe, te("SECRET comment")),
+      ...sof,
+      ...sos,
+      0x12,
+      0xff,
+      0x00,
+      0x34,
+      0xff,
+      0xd0,
+      0x56,
+      ...seg(0xe1, te("http://ns.adobe.com/xap/1.0/\0SECRET xmp")),
+      ...sos,
+      0x78,
+      0xff,
+      0xd9,
+      ...te("SECRET trailer"),
+    ];
     const jpegClean = [0xff, 0xd8, ...icc, ...sof, ...sos, 0x12, 0xff, 0x00, 0x34, 0xff, 0xd0, 0x56, ...sos, 0x78, 0xff, 0xd9];
     const vp8x = (flags: number) => [...te("VP8X"), ...le32(10), flags, 0, 0, 0, 9, 0, 0, 4, 0, 0];
     const riff = (chunks: number[]) => [...te("RIFF"), ...le32(chunks.length + 4), ...te("WEBP"), ...chunks];
-    const webp = riff([...vp8x(0x0c), ...te("EXIF"), ...le32(11), ...te("SECRET exif"), 0, ...te("XMP "), ...le32(10), ...te("SECRET xmp"), ...te("VP8L"), ...le32(2), 1, 2]);
+    const webp = riff([
+      ...vp8x(0x0c),
+      ...te("EXIF"),
+      ...le32(11),
+      ...te("SECRET exif"),
+      0,
+      ...te("XMP "),
+      ...le32(10),
+      ...te("SECRET xmp"),
+      ...te("VP8L"),
+      ...le32(2),
+      1,
+      2,
+    ]);
     const webpClean = riff([...vp8x(0), ...te("VP8L"), ...le32(2), 1, 2]);
     const image = [0x2c, 0, 0, 0, 0, 5, 0, 7, 0, 0, 2, 2, 0x4c, 1, 0];
     const loop = [0x21, 0xff, 11, ...te("NETSCAPE2.0"), 3, 1, 0, 0, 0];
     const gifHead = [...te("GIF89a"), 5, 0, 7, 0, 0, 0, 0];
-    const gif = [...gifHead, 0x21, 0xfe, 14, ...te("SECRET comment"), 0, 0x21, 0xff, 11, ...te("XMP DataXMP"), 10, ...te("SECRET xmp"), 0, ...loop, ...image, 0x3b, ...te("SECRET")];
+    const gif = [
+      ...gifHead,
+      0x21,
+      0xfe,
+      14,
+      ...te("SECRET comment"),
+      0,
+      0x21,
+      0xff,
+      11,
+      ...te("XMP DataXMP"),
+      10,
+      ...te("SECRET xmp"),
+      0,
+      ...loop,
+      ...image,
+      0x3b,
+      ...te("SECRET"),
+    ];
     const gifClean = [...gifHead, ...loop, ...image, 0x3b];
     // A photo's EXIF: its orientation (6: turned 90°) survives alone, as a minimal EXIF.
     const le16 = (n: number) => [n & 0xff, n >> 8];
-    const exif = [...te("Exif\0\0II"), 0x2a, 0, ...le32(8), ...le16(2), ...le16(0x010f), ...le16(2), ...le32(7), ...le32(38), ...le16(0x0112), ...le16(3), ...le32(1), ...le16(6), 0, 0, ...le32(0), ...te("SECRET\0")];
+    const exif = [
+      ...te("Exif\0\0II"),
+      0x2a,
+      0,
+      ...le32(8),
+      ...le16(2),
+      ...le16(0x010f),
+      ...le16(2),
+      ...le32(7),
+      ...le32(38),
+      ...le16(0x0112),
+      ...le16(3),
+      ...le32(1),
+      ...le16(6),
+      0,
+      0,
+      ...le32(0),
+      ...te("SECRET\0"),
+    ];
     const orientation = [...te("Exif\0\0MM"), 0, 0x2a, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0, 0];
     const photo = [0xff, 0xd8, ...seg(0xe1, exif), ...sof, ...sos, 0x12, 0xff, 0xd9];
     const photoClean = [0xff, 0xd8, ...seg(0xe1, orientation), ...sof, ...sos, 0x12, 0xff, 0xd9];
-    const png = pngWith(pngChunk("tEXt", "Comment\0SECRET text"), pngChunk("zTXt", "Comment\0\0SECRET"), pngChunk("iTXt", "XML:com.adobe.xmp\0\0\0\0\0SECRET xmp"), pngChunk("eXIf", "MM\0*SECRET exif"), pngChunk("gAMA", "\0\0\xb1\x8f"));
+    const png = pngWith(
+      pngChunk("tEXt", "Comment\0SECRET text"),
+      pngChunk("zTXt", "Comment\0\0SECRET"),
+      pngChunk("iTXt", "XML:com.adobe.xmp\0\0\0\0\0SECRET xmp"),
+      pngChunk("eXIf", "MM\0*SECRET exif"),
+      pngChunk("gAMA", "\0\0\xb1\x8f"),
+    );
     const pngClean = pngWith(pngChunk("gAMA", "\0\0\xb1\x8f"));
 
-    for (const [sent, clean, w, h] of [[png, pngClean, 1, 1], [jpeg, jpegClean, 30, 20], [webp, webpClean, 10, 5], [gif, gifClean, 5, 7], [photo, photoClean, 30, 20]] as const) {
+    for (const [sent, clean, w, h] of [
+      [png, pngClean, 1, 1],
+      [jpeg, jpegClean, 30, 20],
+      [webp, webpClean, 10, 5],
+      [gif, gifClean, 5, 7],
+      [photo, photoClean, 30, 20],
+    ] as const) {
       const { asset, url } = await uploadImage({ token }, Uint8Array.from(sent));
       const stored = new Uint8Array(await (await download(url)).arrayBuffer());
       expect(asText(Uint8Array.from(sent))).toContain("SECRET");
@@ -183,7 +296,11 @@ describe("POST /assets", () => {
 function uploadWith(vars: Record<string, string>, token: string, bytes: Uint8Array, query: Record<string, string> = {}): Promise<Response> {
   const url = new URL(`${BASE}/assets`);
   for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-  const req = new Request(url, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "image/png", "content-length": String(bytes.length) }, body: bytes });
+  const req = new Request(url, {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "image/png", "content-length": String(bytes.length) },
+    body: bytes,
+  });
   return app.fetch(req, { ...env, ...vars }) as Promise<Response>;
 }
 
@@ -220,7 +337,11 @@ describe("POST /assets: rate and quotas", () => {
     await refused(await uploadWith(count, t.dmGrant.token, PNG_1X1), "participant_upload_count", 2);
     expect((await uploadWith(count, t.playerGrant.token, fakePng(1500), asPlayer)).status).toBe(201);
 
-    await refused(await uploadWith({ UPLOAD_MAX_BYTES_PER_PARTICIPANT: "2000" }, t.playerGrant.token, fakePng(600), asPlayer), "participant_upload_bytes", 2000);
+    await refused(
+      await uploadWith({ UPLOAD_MAX_BYTES_PER_PARTICIPANT: "2000" }, t.playerGrant.token, fakePng(600), asPlayer),
+      "participant_upload_bytes",
+      2000,
+    );
     await refused(await uploadWith({ SESSION_MAX_ASSETS: "3" }, t.dmGrant.token, PNG_1X1), "session_asset_count", 3);
     const bytes = 600 + 600 + 1500;
     await refused(await uploadWith({ SESSION_MAX_ASSET_BYTES: String(bytes + 100) }, t.dmGrant.token, fakePng(200)), "session_asset_bytes", bytes + 100);
@@ -286,7 +407,18 @@ describe("GET /assets/:id", () => {
       return `${v.pathname}${v.search}`;
     };
     expect((await download(`/assets/${asset.id}`)).status).toBe(401);
-    expect((await download(variant((p) => p.set("sig", p.get("sig")!.replace(/^./, (c) => (c === "A" ? "B" : "A")))))).status).toBe(403);
+    expect(
+      (
+        await download(
+          variant((p) =>
+            p.set(
+              "sig",
+              p.get("sig")!.replace(/^./, (c) => (c === "A" ? "B" : "A")),
+            ),
+          ),
+        )
+      ).status,
+    ).toBe(403);
     expect((await download(variant((p) => p.set("exp", String(Number(p.get("exp")) + 3600))))).status).toBe(403);
     expect((await download(variant((p) => p.set("s", b.session_id)))).status).toBe(403);
     // Another asset's signature does not open this one.
@@ -316,7 +448,12 @@ describe("asset operations", () => {
     const npc = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Mira" } });
     expect((await t.player.request({ type: "UpdateAsset", asset_id: asset.id, data: { label: "x" } })).code).toBe("FORBIDDEN");
     expect((await t.dm.request({ type: "UpdateAsset", asset_id: asset.id, data: { depicts: { kind: "character", id: "nope" } } })).code).toBe("NOT_FOUND");
-    const updated = await t.dm.ok({ type: "UpdateAsset", asset_id: asset.id, data: { label: "Mira", tags: ["npc"], depicts: { kind: "character", id: npc.id } }, expected_version: 1 });
+    const updated = await t.dm.ok({
+      type: "UpdateAsset",
+      asset_id: asset.id,
+      data: { label: "Mira", tags: ["npc"], depicts: { kind: "character", id: npc.id } },
+      expected_version: 1,
+    });
     expect(updated).toMatchObject({ label: "Mira", tags: ["npc"], depicts: { kind: "character", id: npc.id }, version: 2 });
     await t.player.waitFor(ev("AssetUpdated", (e) => e.asset.version === 2));
     expect((await t.player.ok({ type: "ListAssets", depicts_kind: "character", depicts_id: npc.id })).items).toHaveLength(1);
@@ -367,9 +504,15 @@ describe("asset operations", () => {
     await t.dm.ok({ type: "SetEntityImage", entity: { kind: "scene", id: scene.id }, image: "backdrop", asset_id: asset.id });
     expect((await t.player.waitFor(ev("SceneUpdated"))).event.scene.backdrop_asset_id).toBe(asset.id);
     await t.dm.ok({ type: "SetEntityImage", entity: { kind: "location", id: location.id }, image: "map", asset_id: asset.id });
-    expect((await t.dm.request({ type: "SetEntityImage", entity: { kind: "scene", id: scene.id }, image: "portrait", asset_id: asset.id })).code).toBe("VALIDATION_ERROR");
-    expect((await t.dm.request({ type: "SetEntityImage", entity: { kind: "character", id: npc.id }, image: "sprite", asset_id: "missing" })).code).toBe("NOT_FOUND");
-    expect((await t.player.request({ type: "SetEntityImage", entity: { kind: "character", id: npc.id }, image: "sprite", asset_id: asset.id })).code).toBe("FORBIDDEN");
+    expect((await t.dm.request({ type: "SetEntityImage", entity: { kind: "scene", id: scene.id }, image: "portrait", asset_id: asset.id })).code).toBe(
+      "VALIDATION_ERROR",
+    );
+    expect((await t.dm.request({ type: "SetEntityImage", entity: { kind: "character", id: npc.id }, image: "sprite", asset_id: "missing" })).code).toBe(
+      "NOT_FOUND",
+    );
+    expect((await t.player.request({ type: "SetEntityImage", entity: { kind: "character", id: npc.id }, image: "sprite", asset_id: asset.id })).code).toBe(
+      "FORBIDDEN",
+    );
     for (const payload of [
       { type: "CreateCharacter", data: { kind: "npc", name: "X", portrait_asset_id: "missing" } },
       { type: "UpdateCharacter", character_id: npc.id, data: { sprite_asset_id: "missing" } },
@@ -394,7 +537,11 @@ describe("asset operations", () => {
     await t.dm.ok({ type: "DeleteAsset", asset_id: asset.id });
     const deleted = await t.player.waitFor(ev("AssetDeleted"), 5000, from);
     expect(deleted.event.asset_id).toBe(asset.id);
-    const c = await t.player.waitFor(ev("CharacterUpdated", (e) => e.character.id === npc.id), 5000, from);
+    const c = await t.player.waitFor(
+      ev("CharacterUpdated", (e) => e.character.id === npc.id),
+      5000,
+      from,
+    );
     expect(c.event.character).toMatchObject({ portrait_asset_id: null, sprite_asset_id: null });
     expect((await t.player.waitFor(ev("SceneUpdated"), 5000, from)).event.scene).toMatchObject({ id: scene.id, backdrop_asset_id: null });
     expect(c.seq).toBeLessThan(deleted.seq);
@@ -413,7 +560,11 @@ describe("asset operations", () => {
     expect(doc.assets).toEqual([expect.objectContaining({ id: asset.id, label: "Mira", sha256: asset.sha256 })]);
     // An asset of another deployment: metadata only, its references kept, no bytes.
     const foreign = { ...asset, id: "from-elsewhere", sha256: "0".repeat(64) };
-    const withForeign = { ...doc, assets: [...doc.assets, foreign], characters: [...doc.characters, { ...doc.characters[0], id: "npc-2", sprite_asset_id: "from-elsewhere", portrait_asset_id: "not-in-document" }] };
+    const withForeign = {
+      ...doc,
+      assets: [...doc.assets, foreign],
+      characters: [...doc.characters, { ...doc.characters[0], id: "npc-2", sprite_asset_id: "from-elsewhere", portrait_asset_id: "not-in-document" }],
+    };
 
     const b = await createSession();
     const dmB = await TestSocket.open(b);
@@ -451,7 +602,11 @@ describe("asset operations", () => {
   it("the demo world gets its portraits and backdrop through the real upload route", async () => {
     const t = await table();
     const { npcs } = await seedAsDm((p) => t.dm.ok(p));
-    await seedImages((p) => t.dm.ok(p), (bytes, o) => uploadImage(t.dmGrant, bytes, { label: o.label, entity_kind: o.entity.kind, entity_id: o.entity.id, image: o.image }), npcs);
+    await seedImages(
+      (p) => t.dm.ok(p),
+      (bytes, o) => uploadImage(t.dmGrant, bytes, { label: o.label, entity_kind: o.entity.kind, entity_id: o.entity.id, image: o.image }),
+      npcs,
+    );
     expect((await t.dm.ok({ type: "ListAssets" })).items).toHaveLength(3);
     expect((await t.dm.ok({ type: "GetCharacter", character_id: npcs.mira })).portrait_asset_id).toBeTruthy();
     expect((await t.dm.ok({ type: "GetActiveScene" })).scene.backdrop_asset_id).toBeTruthy();

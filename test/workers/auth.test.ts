@@ -102,7 +102,7 @@ describe("WebSocket upgrade auth", () => {
     const noToken = await TestSocket.upgrade(a.session_id, null);
     expect(noToken.status).toBe(401);
     expect(await noToken.json()).toMatchObject({ code: "UNAUTHENTICATED" });
-    expect((await TestSocket.upgrade(a.session_id, a.token.slice(0, -3) + "abc")).status).toBe(401);
+    expect((await TestSocket.upgrade(a.session_id, `${a.token.slice(0, -3)}abc`)).status).toBe(401);
     const now = Math.floor(Date.now() / 1000);
     const expired = await signToken(SECRET, { sid: a.session_id, pid: a.participant_id, role: "dm", iat: now - 100, exp: now - 1 });
     expect((await TestSocket.upgrade(a.session_id, expired)).status).toBe(401);

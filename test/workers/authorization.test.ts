@@ -28,23 +28,67 @@ const rows: { op: string; payload: (f: Fixture) => Record<string, unknown>; expe
   { op: "ListCharacters", payload: () => ({}), expect: { dm: "ok", player: "ok", spectator: "ok" } },
   { op: "GetCharacter", payload: (f) => ({ character_id: f.npc }), expect: { dm: "ok", player: "ok", spectator: "ok" } },
   { op: "CreateCharacter", payload: () => ({ data: { kind: "npc", name: "New NPC" } }), expect: { dm: "ok", player: "FORBIDDEN", spectator: "FORBIDDEN" } },
-  { op: "UpdateCharacter", payload: (f) => ({ character_id: f.npc, data: { description: "x" } }), expect: { dm: "ok", player: "FORBIDDEN", spectator: "FORBIDDEN" } },
-  { op: "UpdateCharacter", payload: (f) => ({ character_id: f.playerPc, data: { description: "mine" } }), expect: { dm: "ok", player: "ok", spectator: "FORBIDDEN" } },
-  { op: "UpdateCharacter", payload: (f) => ({ character_id: f.otherPc, data: { description: "theirs" } }), expect: { dm: "ok", player: "FORBIDDEN", spectator: "FORBIDDEN" } },
-  { op: "SetCharacterStat", payload: (f) => ({ character_id: f.playerPc, stat: "str", value: 12 }), expect: { dm: "ok", player: "ok", spectator: "FORBIDDEN" } },
-  { op: "SetCharacterStat", payload: (f) => ({ character_id: f.npc, stat: "str", value: 12 }), expect: { dm: "ok", player: "FORBIDDEN", spectator: "FORBIDDEN" } },
+  {
+    op: "UpdateCharacter",
+    payload: (f) => ({ character_id: f.npc, data: { description: "x" } }),
+    expect: { dm: "ok", player: "FORBIDDEN", spectator: "FORBIDDEN" },
+  },
+  {
+    op: "UpdateCharacter",
+    payload: (f) => ({ character_id: f.playerPc, data: { description: "mine" } }),
+    expect: { dm: "ok", player: "ok", spectator: "FORBIDDEN" },
+  },
+  {
+    op: "UpdateCharacter",
+    payload: (f) => ({ character_id: f.otherPc, data: { description: "theirs" } }),
+    expect: { dm: "ok", player: "FORBIDDEN", spectator: "FORBIDDEN" },
+  },
+  {
+    op: "SetCharacterStat",
+    payload: (f) => ({ character_id: f.playerPc, stat: "str", value: 12 }),
+    expect: { dm: "ok", player: "ok", spectator: "FORBIDDEN" },
+  },
+  {
+    op: "SetCharacterStat",
+    payload: (f) => ({ character_id: f.npc, stat: "str", value: 12 }),
+    expect: { dm: "ok", player: "FORBIDDEN", spectator: "FORBIDDEN" },
+  },
   { op: "DeleteCharacter", payload: (f) => ({ character_id: f.otherPc }), expect: { dm: "ok", player: "FORBIDDEN", spectator: "FORBIDDEN" } },
   { op: "DeleteCharacter", payload: (f) => ({ character_id: f.playerPc }), expect: { dm: "ok", player: "ok", spectator: "FORBIDDEN" } },
   { op: "ListInventory", payload: (f) => ({ character_id: f.otherPc }), expect: { dm: "ok", player: "ok", spectator: "ok" } },
-  { op: "AddInventoryItem", payload: (f) => ({ character_id: f.playerPc, data: { name: "Rope" } }), expect: { dm: "ok", player: "ok", spectator: "FORBIDDEN" } },
-  { op: "AddInventoryItem", payload: (f) => ({ character_id: f.npc, data: { name: "Rope" } }), expect: { dm: "ok", player: "FORBIDDEN", spectator: "FORBIDDEN" } },
-  { op: "UpdateInventoryItem", payload: (f) => ({ item_id: f.playerItem, data: { equipped: true } }), expect: { dm: "ok", player: "ok", spectator: "FORBIDDEN" } },
-  { op: "UpdateInventoryItem", payload: (f) => ({ item_id: f.otherItem, data: { equipped: true } }), expect: { dm: "ok", player: "FORBIDDEN", spectator: "FORBIDDEN" } },
+  {
+    op: "AddInventoryItem",
+    payload: (f) => ({ character_id: f.playerPc, data: { name: "Rope" } }),
+    expect: { dm: "ok", player: "ok", spectator: "FORBIDDEN" },
+  },
+  {
+    op: "AddInventoryItem",
+    payload: (f) => ({ character_id: f.npc, data: { name: "Rope" } }),
+    expect: { dm: "ok", player: "FORBIDDEN", spectator: "FORBIDDEN" },
+  },
+  {
+    op: "UpdateInventoryItem",
+    payload: (f) => ({ item_id: f.playerItem, data: { equipped: true } }),
+    expect: { dm: "ok", player: "ok", spectator: "FORBIDDEN" },
+  },
+  {
+    op: "UpdateInventoryItem",
+    payload: (f) => ({ item_id: f.otherItem, data: { equipped: true } }),
+    expect: { dm: "ok", player: "FORBIDDEN", spectator: "FORBIDDEN" },
+  },
   { op: "RemoveInventoryItem", payload: (f) => ({ item_id: f.playerItem }), expect: { dm: "ok", player: "ok", spectator: "FORBIDDEN" } },
   { op: "RemoveInventoryItem", payload: (f) => ({ item_id: f.otherItem }), expect: { dm: "ok", player: "FORBIDDEN", spectator: "FORBIDDEN" } },
   { op: "GiveItem", payload: (f) => ({ item_id: f.playerItem, to_character_id: f.otherPc }), expect: { dm: "ok", player: "ok", spectator: "FORBIDDEN" } },
-  { op: "GiveItem", payload: (f) => ({ item_id: f.otherItem, to_character_id: f.playerPc }), expect: { dm: "ok", player: "FORBIDDEN", spectator: "FORBIDDEN" } },
-  { op: "Batch", payload: (f) => ({ operations: [{ type: "Ping" }, { type: "UpdateCharacter", character_id: f.npc, data: { description: "b" } }] }), expect: { dm: "ok", player: "FORBIDDEN", spectator: "FORBIDDEN" } },
+  {
+    op: "GiveItem",
+    payload: (f) => ({ item_id: f.otherItem, to_character_id: f.playerPc }),
+    expect: { dm: "ok", player: "FORBIDDEN", spectator: "FORBIDDEN" },
+  },
+  {
+    op: "Batch",
+    payload: (f) => ({ operations: [{ type: "Ping" }, { type: "UpdateCharacter", character_id: f.npc, data: { description: "b" } }] }),
+    expect: { dm: "ok", player: "FORBIDDEN", spectator: "FORBIDDEN" },
+  },
 ];
 
 describe("authorization matrix (DM / player / spectator × each operation)", () => {
@@ -57,7 +101,14 @@ describe("authorization matrix (DM / player / spectator × each operation)", () 
       const pc = await t.player.ok({ type: "CreateCharacter", data: { kind: "pc", name: "Mine" } });
       expect(pc.owner_participant_id).toBe(t.playerGrant.participant_id);
       const item = await t.player.ok({ type: "AddInventoryItem", character_id: pc.id, data: { name: "My coin" } });
-      const fixture: Fixture = { npc: npc.id, playerPc: pc.id, playerItem: item.id, otherPc: other.id, otherItem: otherItem.id, spectatorId: t.spectatorGrant.participant_id };
+      const fixture: Fixture = {
+        npc: npc.id,
+        playerPc: pc.id,
+        playerItem: item.id,
+        otherPc: other.id,
+        otherItem: otherItem.id,
+        spectatorId: t.spectatorGrant.participant_id,
+      };
       const socket = t[role];
       const outcomes: string[] = [];
       // Each row is judged on its own: the matrix asserts the decision, not the data.
@@ -80,7 +131,9 @@ describe("authorization matrix (DM / player / spectator × each operation)", () 
     const t = await table();
     expect((await t.player.request({ type: "CreateCharacter", data: { kind: "npc", name: "Sneaky" } })).code).toBe("FORBIDDEN");
     expect((await t.player.request({ type: "CreateCharacter", data: { kind: "pc", name: "X", dm_notes: "no" } })).code).toBe("FORBIDDEN");
-    expect((await t.player.request({ type: "CreateCharacter", data: { kind: "pc", name: "X", owner_participant_id: t.dmGrant.participant_id } })).code).toBe("FORBIDDEN");
+    expect((await t.player.request({ type: "CreateCharacter", data: { kind: "pc", name: "X", owner_participant_id: t.dmGrant.participant_id } })).code).toBe(
+      "FORBIDDEN",
+    );
     await t.player.ok({ type: "CreateCharacter", data: { kind: "pc", name: "First" } });
     expect((await t.player.request({ type: "CreateCharacter", data: { kind: "pc", name: "Second" } })).code).toBe("CONFLICT");
     await t.dm.ok({ type: "UpdateSessionSettings", data: { allow_player_characters: false } });

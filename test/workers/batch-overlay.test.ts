@@ -4,7 +4,10 @@ import { settle, table } from "./helpers";
 
 /** Batches read their own writes: each operation sees the changes of the operations before it. */
 
-const count = async (sql: string, ...params: unknown[]) => (await env.DB.prepare(sql).bind(...params).first<{ n: number }>())!.n;
+const count = async (sql: string, ...params: unknown[]) =>
+  (await env.DB.prepare(sql)
+    .bind(...params)
+    .first<{ n: number }>())!.n;
 const batch = (operations: Record<string, unknown>[], atomic?: boolean) => ({ type: "Batch", operations, ...(atomic === undefined ? {} : { atomic }) });
 
 describe("batches read their own writes", () => {
@@ -112,7 +115,12 @@ describe("batches read their own writes", () => {
     expect(gone.results.map((x: any) => x.code ?? x.status)).toEqual(["success", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND"]);
 
     const e = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Kept" } });
-    const atomic = await t.dm.request(batch([{ type: "DeleteCharacter", character_id: e.id }, { type: "GetCharacter", character_id: e.id }]));
+    const atomic = await t.dm.request(
+      batch([
+        { type: "DeleteCharacter", character_id: e.id },
+        { type: "GetCharacter", character_id: e.id },
+      ]),
+    );
     expect(atomic).toMatchObject({ status: "error", code: "NOT_FOUND", details: { index: 1 } });
     expect((await t.dm.ok({ type: "GetCharacter", character_id: e.id })).name).toBe("Kept");
     t.close();
@@ -125,7 +133,20 @@ describe("batches read their own writes", () => {
     const doc = await t.dm.ok({ type: "ExportWorld" });
     // Replace mode deletes everything first, then fails on the broken reference: that
     // operation's deletions must not reach the operations after it.
-    const region = { id: "r1", version: 1, created_at: 1, updated_at: 1, world_id: doc.world.id, location_id: "nowhere", name: "R", description: "", backdrop_asset_id: null, atmosphere: null, is_spawn_point: false, sort_order: 0 };
+    const region = {
+      id: "r1",
+      version: 1,
+      created_at: 1,
+      updated_at: 1,
+      world_id: doc.world.id,
+      location_id: "nowhere",
+      name: "R",
+      description: "",
+      backdrop_asset_id: null,
+      atmosphere: null,
+      is_spawn_point: false,
+      sort_order: 0,
+    };
     const broken = { ...doc, regions: [region] };
     const r = await t.dm.ok(
       batch(

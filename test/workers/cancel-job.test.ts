@@ -24,8 +24,17 @@ describe("CancelJob", () => {
     for (const kind of JOB_KINDS) {
       if (kind.kind.startsWith("test.")) continue;
       const tx = new Tx();
-      const job = { id: "j1", kind: kind.kind, status: "cancelled", input: { exchange_id: "x", npc_id: "n", character_id: "c" }, audience: { kind: "dm" } } as never;
-      kind.failed?.({ db, tx, session: { sessionId: "s", worldId: "w" } as never, job, now: 0 }, new AppError("UNAVAILABLE", "cancelled", { reason: "cancelled" }));
+      const job = {
+        id: "j1",
+        kind: kind.kind,
+        status: "cancelled",
+        input: { exchange_id: "x", npc_id: "n", character_id: "c" },
+        audience: { kind: "dm" },
+      } as never;
+      kind.failed?.(
+        { db, tx, session: { sessionId: "s", worldId: "w" } as never, job, now: 0 },
+        new AppError("UNAVAILABLE", "cancelled", { reason: "cancelled" }),
+      );
       for (const e of tx.events) expect([kind.kind, declared.has(e.event.type)]).toEqual([kind.kind, true]);
       for (const t of tx.events.map((e) => e.event.type)) expect(kind.events).toContain(t);
     }
@@ -61,7 +70,7 @@ describe("CancelJob", () => {
       const url = new URL(req.url);
       if (url.origin !== COMFY) return original(input, init);
       if (url.pathname === "/prompt") return Response.json({ prompt_id: (await req.json<any>()).prompt_id, number: 1, node_errors: {} });
-      if (url.pathname.startsWith("/history/")) return polls++, Response.json({});
+      if (url.pathname.startsWith("/history/")) return (polls++, Response.json({}));
       if (url.pathname === "/queue" && req.method === "GET") return Response.json({ queue_running: [], queue_pending: [] });
       return Response.json({});
     });

@@ -6,7 +6,16 @@ describe("characters", () => {
   it("creates, reads, updates and deletes with versions and events", async () => {
     const t = await table();
     const c = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Tobin", stats: { int: 17 }, archetype: "herald" } });
-    expect(c).toMatchObject({ version: 1, kind: "npc", name: "Tobin", stats: { int: 17 }, hidden: false, is_alive: true, owner_participant_id: null, region_id: null });
+    expect(c).toMatchObject({
+      version: 1,
+      kind: "npc",
+      name: "Tobin",
+      stats: { int: 17 },
+      hidden: false,
+      is_alive: true,
+      owner_participant_id: null,
+      region_id: null,
+    });
     expect(c.created_at).toBe(c.updated_at);
     const got = await t.spectator.ok({ type: "GetCharacter", character_id: c.id });
     expect(got.name).toBe("Tobin");

@@ -19,9 +19,21 @@ describe("Deadlines (handler timeouts on one timer)", () => {
   it("among requests in progress together only the late ones fail", async () => {
     const d = new Deadlines(10);
     const results = await Promise.allSettled([
-      d.race(60, sleep(5).then(() => "quick"), late),
-      d.race(60, sleep(2_000).then(() => "slow"), late),
-      d.race(2_000, sleep(100).then(() => "slow but allowed"), late),
+      d.race(
+        60,
+        sleep(5).then(() => "quick"),
+        late,
+      ),
+      d.race(
+        60,
+        sleep(2_000).then(() => "slow"),
+        late,
+      ),
+      d.race(
+        2_000,
+        sleep(100).then(() => "slow but allowed"),
+        late,
+      ),
     ]);
     expect(results.map((r) => (r.status === "fulfilled" ? r.value : (r.reason as Error).message))).toEqual(["quick", "late", "slow but allowed"]);
   });

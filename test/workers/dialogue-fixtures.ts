@@ -13,14 +13,18 @@ const enc = new TextEncoder();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** One OpenAI streaming event carrying `content`. */
-export const delta = (content: string) => `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content } }] })}\n\n`;
+export const delta = (content: string) =>
+  `data: ${JSON.stringify({ id: "c1", object: "chat.completion.chunk", choices: [{ index: 0, delta: { content } }] })}\n\n`;
 
 /**
  * An SSE answer: the tokens' events (then `[DONE]`), one write each, or cut into pieces of
  * `split` characters so events straddle writes; `gapMs` between writes, `gapAfter` before one; `end`: `done` ([DONE]), `drop` (the connection
  * breaks after `dropAfter` tokens), `hang` (the body stops sending and never ends).
  */
-export function sse(tokens: string[], opts: { split?: number; gapMs?: number; end?: "done" | "drop" | "hang"; dropAfter?: number; gapAfter?: { index: number; ms: number } } = {}): Reply {
+export function sse(
+  tokens: string[],
+  opts: { split?: number; gapMs?: number; end?: "done" | "drop" | "hang"; dropAfter?: number; gapAfter?: { index: number; ms: number } } = {},
+): Reply {
   return () => {
     const end = opts.end ?? "done";
     const sent = end === "drop" ? tokens.slice(0, opts.dropAfter ?? 2) : tokens;
@@ -71,7 +75,10 @@ export function gated(before: string[], after: string[]): { reply: Reply; releas
   return { reply, release: () => void (released = true) };
 }
 
-export const status = (code: number, headers: Record<string, string> = {}): Reply => () => new Response(JSON.stringify({ error: { message: `status ${code}` } }), { status: code, headers });
+export const status =
+  (code: number, headers: Record<string, string> = {}): Reply =>
+  () =>
+    new Response(JSON.stringify({ error: { message: `status ${code}` } }), { status: code, headers });
 /** A server that accepts the connection and never answers. */
 export const never: Reply = () => new Promise<Response>(() => undefined);
 
@@ -107,11 +114,17 @@ export async function tavern(t: Table, opts: { approval: boolean }) {
   const bard = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Tobin the bard", region_id: hall.id } });
   const ghost = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "HIDDEN-GHOST", region_id: hall.id, hidden: true } });
   const rat = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Rat king", region_id: cellar.id } });
-  const pc = await t.dm.ok({ type: "CreateCharacter", data: { kind: "pc", name: "Ayla", owner_participant_id: t.playerGrant.participant_id, region_id: hall.id } });
+  const pc = await t.dm.ok({
+    type: "CreateCharacter",
+    data: { kind: "pc", name: "Ayla", owner_participant_id: t.playerGrant.participant_id, region_id: hall.id },
+  });
   return { location, hall, cellar, npc, bard, ghost, rat, pc };
 }
 
-export const isEvent = (type: string, pred: (e: any) => boolean = () => true) => (f: any) => f.type === "Event" && f.event.type === type && pred(f.event);
+export const isEvent =
+  (type: string, pred: (e: any) => boolean = () => true) =>
+  (f: any) =>
+    f.type === "Event" && f.event.type === type && pred(f.event);
 export const streamOf = (s: TestSocket, id: string) => s.frames.filter((f) => f.type === "Stream" && f.stream_id === id);
 export const streamedText = (s: TestSocket, id: string) =>
   streamOf(s, id)

@@ -14,7 +14,10 @@ import { delta, fakeLlm, isEvent, never, sse, status, streamOf, tavern } from ".
 
 afterEach(() => vi.restoreAllMocks());
 
-const count = async (sql: string, ...params: unknown[]) => (await env.DB.prepare(sql).bind(...params).first<{ n: number }>())!.n;
+const count = async (sql: string, ...params: unknown[]) =>
+  (await env.DB.prepare(sql)
+    .bind(...params)
+    .first<{ n: number }>())!.n;
 
 async function speakingTable() {
   const t = await table();
@@ -32,7 +35,11 @@ describe("the provider path of a dialogue", () => {
     expect(said.event.exchange.text).toBe("Third time lucky.");
     expect(llm.calls).toHaveLength(3);
     // Nothing was streamed by the failed tries: the stream holds the answer once.
-    expect(streamOf(t.player, ex.job_id).map((f) => f.delta).join("")).toBe("Third time lucky.");
+    expect(
+      streamOf(t.player, ex.job_id)
+        .map((f) => f.delta)
+        .join(""),
+    ).toBe("Third time lucky.");
     t.close();
   });
 
@@ -52,7 +59,11 @@ describe("the provider path of a dialogue", () => {
     const ex = (await speak()).data;
     for (const s of [t.player, t.spectator, t.dm]) {
       const failed = await s.waitFor(isEvent("DialogueFailed", (e) => e.exchange_id === ex.id));
-      expect(failed.event).toMatchObject({ npc_id: w.npc.id, character_id: w.pc.id, error: { code: "UNAVAILABLE", details: { reason: "stream_interrupted" } } });
+      expect(failed.event).toMatchObject({
+        npc_id: w.npc.id,
+        character_id: w.pc.id,
+        error: { code: "UNAVAILABLE", details: { reason: "stream_interrupted" } },
+      });
       const frames = streamOf(s, ex.job_id);
       expect(frames.map((f) => f.delta).join("")).toBe("I was about to ");
       expect(frames.at(-1)).toMatchObject({ done: true });
@@ -76,7 +87,10 @@ describe("the provider path of a dialogue", () => {
     const llm = fakeLlm(never, never, sse([], { end: "hang" }));
     const started = Date.now();
     const ex = (await speak()).data;
-    const failed = await t.player.waitFor(isEvent("DialogueFailed", (e) => e.exchange_id === ex.id), 8000);
+    const failed = await t.player.waitFor(
+      isEvent("DialogueFailed", (e) => e.exchange_id === ex.id),
+      8000,
+    );
     expect(failed.event.error).toMatchObject({ code: "TIMEOUT", retryable: true, details: { reason: "first_token_timeout", attempts: 3 } });
     expect(llm.calls).toHaveLength(3); // LLM_MAX_RETRIES = 2
     expect(Date.now() - started).toBeGreaterThanOrEqual(3 * 400); // LLM_FIRST_TOKEN_TIMEOUT_MS = 400
@@ -87,7 +101,10 @@ describe("the provider path of a dialogue", () => {
     const { t, speak } = await speakingTable();
     fakeLlm(sse(["Well", " ..."], { end: "hang" }));
     const ex = (await speak()).data;
-    const failed = await t.player.waitFor(isEvent("DialogueFailed", (e) => e.exchange_id === ex.id), 8000);
+    const failed = await t.player.waitFor(
+      isEvent("DialogueFailed", (e) => e.exchange_id === ex.id),
+      8000,
+    );
     expect(failed.event.error).toMatchObject({ code: "TIMEOUT", details: { reason: "total_timeout" } });
     expect(streamOf(t.player, ex.job_id).at(-1)).toMatchObject({ done: true });
     t.close();
@@ -127,10 +144,17 @@ describe("a provider's error text", () => {
 
   it("never reaches players: they get a fixed message; the DM gets the text capped (approval off, cut mid-stream)", async () => {
     const { t, speak } = await speakingTable();
-    fakeLlm(() => new Response(delta("Well, ") + `data: ${JSON.stringify({ error: { message: ECHO } })}\n\n`, { headers: { "content-type": "text/event-stream" } }));
+    fakeLlm(
+      () => new Response(`${delta("Well, ")}data: ${JSON.stringify({ error: { message: ECHO } })}\n\n`, { headers: { "content-type": "text/event-stream" } }),
+    );
     const ex = (await speak()).data;
     const seen = await t.player.waitFor(isEvent("DialogueFailed", (e) => e.exchange_id === ex.id));
-    expect(seen.event.error).toEqual({ code: "UNAVAILABLE", message: "the NPC could not answer just now; try again", retryable: true, details: expect.objectContaining({ reason: "stream_interrupted" }) });
+    expect(seen.event.error).toEqual({
+      code: "UNAVAILABLE",
+      message: "the NPC could not answer just now; try again",
+      retryable: true,
+      details: expect.objectContaining({ reason: "stream_interrupted" }),
+    });
     const dm = await t.dm.waitFor(isEvent("DialogueFailed", (e) => e.exchange_id === ex.id));
     expect(dm.event.error.details.dm_detail).toContain("SECRET-NOTE");
     expect(dm.event.error.details.dm_detail.length).toBeLessThanOrEqual(300);
@@ -149,10 +173,17 @@ describe("a provider's error text", () => {
     fakeLlm(() => new Response(JSON.stringify({ error: { message: ECHO } }), { status: 400 }));
     const ex = await t.player.ok({ type: "SpeakToNpc", character_id: w.pc.id, npc_id: w.npc.id, text: "Hello" });
     const seen = await t.player.waitFor(isEvent("DialogueFailed", (e) => e.exchange_id === ex.id));
-    expect(seen.event.error).toMatchObject({ code: "UNAVAILABLE", message: "the NPC could not answer just now; try again", details: { reason: "provider_error", status: 400 } });
+    expect(seen.event.error).toMatchObject({
+      code: "UNAVAILABLE",
+      message: "the NPC could not answer just now; try again",
+      details: { reason: "provider_error", status: 400 },
+    });
     const dm = await t.dm.waitFor(isEvent("DialogueFailed", (e) => e.exchange_id === ex.id));
     expect(dm.event.error.details.dm_detail).toMatch(/^LLM provider 'openai' failed: answered 400/);
-    expect(await t.player.ok({ type: "GetJob", job_id: ex.job_id })).toMatchObject({ status: "failed", error: { message: "the NPC could not answer just now; try again" } });
+    expect(await t.player.ok({ type: "GetJob", job_id: ex.job_id })).toMatchObject({
+      status: "failed",
+      error: { message: "the NPC could not answer just now; try again" },
+    });
     const row = await env.DB.prepare("SELECT error FROM dialogue_exchanges WHERE id = ?").bind(ex.id).first<{ error: string }>();
     expect(JSON.parse(row!.error).message).toBe("the NPC could not answer just now; try again");
     await settle(100);
@@ -179,8 +210,14 @@ describe("providers and policy pieces", () => {
   it("an unknown LLM_PROVIDER and a missing Workers AI binding answer UNAVAILABLE naming the cause", async () => {
     const s = new AbortController().signal;
     const persona = { name: "X", description: "", words: "hi" };
-    await expect(generate({ ...env, LLM_PROVIDER: "gpt" }, "x", { messages: [], persona }, () => undefined, s)).rejects.toMatchObject({ code: "UNAVAILABLE", details: { reason: "llm_misconfigured" } });
-    await expect(generate({ ...env, LLM_PROVIDER: "workers-ai" }, "x", { messages: [], persona }, () => undefined, s)).rejects.toMatchObject({ code: "UNAVAILABLE", details: { reason: "llm_misconfigured" } });
+    await expect(generate({ ...env, LLM_PROVIDER: "gpt" }, "x", { messages: [], persona }, () => undefined, s)).rejects.toMatchObject({
+      code: "UNAVAILABLE",
+      details: { reason: "llm_misconfigured" },
+    });
+    await expect(generate({ ...env, LLM_PROVIDER: "workers-ai" }, "x", { messages: [], persona }, () => undefined, s)).rejects.toMatchObject({
+      code: "UNAVAILABLE",
+      details: { reason: "llm_misconfigured" },
+    });
   });
 
   it("the Workers AI provider streams the binding's SSE (a fake { run } object)", async () => {
@@ -195,14 +232,25 @@ describe("providers and policy pieces", () => {
     };
     const env2 = { ...env, LLM_PROVIDER: "workers-ai", LLM_MODEL: "", AI: ai };
     const out: string[] = [];
-    const r = await generate(env2, "test-wai", { messages: [{ role: "user", content: "hi" }], persona: { name: "X", description: "", words: "hi" } }, (d) => out.push(d), new AbortController().signal);
+    const r = await generate(
+      env2,
+      "test-wai",
+      { messages: [{ role: "user", content: "hi" }], persona: { name: "X", description: "", words: "hi" } },
+      (d) => out.push(d),
+      new AbortController().signal,
+    );
     expect(r).toMatchObject({ text: "Hello", provider: "workers-ai", model: "@cf/meta/llama-3.1-8b-instruct" });
     expect(out).toEqual(["Hel", "lo"]);
     expect(calls[0]![0]).toBe("@cf/meta/llama-3.1-8b-instruct");
     expect(calls[0]![1]).toMatchObject({ stream: true, messages: [{ role: "user", content: "hi" }] });
     // A provider object used directly, without the policy: a cut stream is an error.
-    const cut = workersAiProvider({ run: async () => new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode('data: {"response":"x"}\n\n')), c.close()) }) }, "m");
-    const it = cut.stream({ messages: [], maxTokens: 1, temperature: 0, persona: { name: "", description: "", words: "" } }, new AbortController().signal)[Symbol.asyncIterator]();
+    const cut = workersAiProvider(
+      { run: async () => new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode('data: {"response":"x"}\n\n')), c.close()) }) },
+      "m",
+    );
+    const it = cut
+      .stream({ messages: [], maxTokens: 1, temperature: 0, persona: { name: "", description: "", words: "" } }, new AbortController().signal)
+      [Symbol.asyncIterator]();
     expect(await it.next()).toEqual({ value: "x", done: false });
     await expect(it.next()).rejects.toThrow("ended before [DONE]");
   });
@@ -210,7 +258,9 @@ describe("providers and policy pieces", () => {
   it("the OpenAI provider sends the key as a Bearer token and reads events split across writes", async () => {
     const llm = fakeLlm(() => new Response(delta("a") + delta("b").slice(0, 10), { headers: { "content-type": "text/event-stream" } }));
     const keyed = { ...env, LLM_API_KEY: "sk-test", LLM_BASE_URL: "http://llm.test/v1/" };
-    await expect(generate(keyed, "test-key", { messages: [], persona: { name: "", description: "", words: "" } }, () => undefined, new AbortController().signal)).rejects.toMatchObject({
+    await expect(
+      generate(keyed, "test-key", { messages: [], persona: { name: "", description: "", words: "" } }, () => undefined, new AbortController().signal),
+    ).rejects.toMatchObject({
       code: "UNAVAILABLE",
       details: { reason: "stream_interrupted" },
     });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AppError } from "../../src/protocol";
+import type { AppError } from "../../src/protocol";
 import { DICE_LIMITS, parseFormula, rollDie, rollTerms } from "../../src/domain/dice";
 import { settle, table } from "./helpers";
 
@@ -27,7 +27,10 @@ describe("dice formulas", () => {
     ]);
     expect(parseFormula("2d20kl")).toMatchObject([{ count: 2, sides: 20, keep: { mode: "kl", n: 1 } }]);
     expect(parseFormula("d%")).toMatchObject([{ count: 1, sides: 100, kind: "dice" }]);
-    expect(parseFormula("4dF+1")).toMatchObject([{ count: 4, kind: "fate" }, { kind: "constant", value: 1 }]);
+    expect(parseFormula("4dF+1")).toMatchObject([
+      { count: 4, kind: "fate" },
+      { kind: "constant", value: 1 },
+    ]);
     expect(parseFormula("-1d6")).toMatchObject([{ sign: -1 }]);
   });
 
@@ -44,7 +47,7 @@ describe("dice formulas", () => {
       ["60d6+60d6", /at most 100 dice/],
       ["4d6kh5", /keeps 5 of 4 dice/],
       ["4d6kh0", /keeps 0 of 4/],
-      ["1+".repeat(30) + "1", /at most 20 terms/],
+      [`${"1+".repeat(30)}1`, /at most 20 terms/],
       ["1d6".padEnd(101, " "), /at most 100 characters/],
       ["9999999", /above 1000000/],
     ];

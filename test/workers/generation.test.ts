@@ -9,8 +9,14 @@ import { TestSocket, settle, table } from "./helpers";
 import { PNG_1X1, asText, download, pngChunk, pngWith, uploadImage } from "./image-helpers";
 
 const COMFY = "http://comfy.test";
-const ev = (type: string, pred: (e: any) => boolean = () => true) => (f: any) => f.type === "Event" && f.event.type === type && pred(f.event);
-const count = async (sql: string, ...params: unknown[]) => (await env.DB.prepare(sql).bind(...params).first<{ n: number }>())!.n;
+const ev =
+  (type: string, pred: (e: any) => boolean = () => true) =>
+  (f: any) =>
+    f.type === "Event" && f.event.type === type && pred(f.event);
+const count = async (sql: string, ...params: unknown[]) =>
+  (await env.DB.prepare(sql)
+    .bind(...params)
+    .first<{ n: number }>())!.n;
 const objectsOf = async (sessionId: string) => (await env.IMAGES.list({ prefix: `sessions/${sessionId}/assets/` })).objects.length;
 
 type Mode = "success" | "error" | "never";
@@ -22,14 +28,19 @@ function fakeComfy(opts: { mode?: Mode; pollsUntilDone?: number; promptStatus?: 
   const interrupts: string[] = [];
   const original = globalThis.fetch;
   /** Posted and neither deleted nor interrupted; in "never" mode nothing leaves the queue otherwise. The first is running. */
-  const inQueue = () => posted.filter((p) => !deleted.includes(p.prompt_id) && (opts.mode === "never" || (polls.get(p.prompt_id) ?? 0) < (opts.pollsUntilDone ?? 1)));
+  const inQueue = () =>
+    posted.filter((p) => !deleted.includes(p.prompt_id) && (opts.mode === "never" || (polls.get(p.prompt_id) ?? 0) < (opts.pollsUntilDone ?? 1)));
   const spy = vi.spyOn(globalThis, "fetch").mockImplementation(async (input: any, init?: any) => {
     const req = new Request(input, init);
     const url = new URL(req.url);
     if (url.origin !== COMFY) return original(input, init);
     if (url.pathname === "/prompt" && req.method === "POST") {
       const body = await req.json<any>();
-      if (opts.promptStatus) return Response.json({ error: { type: "prompt_outputs_failed_validation", message: "Prompt outputs failed validation", details: "ckpt missing" }, node_errors: {} }, { status: opts.promptStatus });
+      if (opts.promptStatus)
+        return Response.json(
+          { error: { type: "prompt_outputs_failed_validation", message: "Prompt outputs failed validation", details: "ckpt missing" }, node_errors: {} },
+          { status: opts.promptStatus },
+        );
       posted.push(body);
       return Response.json({ prompt_id: body.prompt_id, number: posted.length, node_errors: {} });
     }
@@ -41,8 +52,23 @@ function fakeComfy(opts: { mode?: Mode; pollsUntilDone?: number; promptStatus?: 
       polls.set(id, n);
       const mode = opts.mode ?? "success";
       if (mode === "never" || n < (opts.pollsUntilDone ?? 1)) return Response.json({});
-      if (mode === "error") return Response.json({ [id]: { outputs: {}, status: { status_str: "error", completed: false, messages: [["execution_error", { node_type: "KSampler", exception_message: "CUDA out of memory" }]] } } });
-      return Response.json({ [id]: { outputs: { "9": { images: [{ filename: `${id}.png`, subfolder: "", type: "output" }] } }, status: { status_str: "success", completed: true, messages: [] } } });
+      if (mode === "error")
+        return Response.json({
+          [id]: {
+            outputs: {},
+            status: {
+              status_str: "error",
+              completed: false,
+              messages: [["execution_error", { node_type: "KSampler", exception_message: "CUDA out of memory" }]],
+            },
+          },
+        });
+      return Response.json({
+        [id]: {
+          outputs: { "9": { images: [{ filename: `${id}.png`, subfolder: "", type: "output" }] } },
+          status: { status_str: "success", completed: true, messages: [] },
+        },
+      });
     }
     if (url.pathname === "/queue" && req.method === "GET") {
       const queued = inQueue().map((p, i) => [i, p.prompt_id, p.prompt, {}, ["9"]]);
@@ -82,14 +108,25 @@ describe("generation", () => {
     const npc = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Mira" } });
     expect((await t.player.request({ type: "StartGeneration", prompt: "x", image: "portrait" })).code).toBe("FORBIDDEN");
     expect((await t.dm.request({ type: "StartGeneration", prompt: "x", image: "portrait", count: 5 })).code).toBe("VALIDATION_ERROR");
-    expect((await t.dm.request({ type: "StartGeneration", prompt: "x", image: "backdrop", target: { kind: "character", id: npc.id } })).code).toBe("VALIDATION_ERROR");
-    const batch = await t.dm.ok({ type: "StartGeneration", prompt: "a tavern keeper, oil painting", count: 2, image: "portrait", target: { kind: "character", id: npc.id } });
+    expect((await t.dm.request({ type: "StartGeneration", prompt: "x", image: "backdrop", target: { kind: "character", id: npc.id } })).code).toBe(
+      "VALIDATION_ERROR",
+    );
+    const batch = await t.dm.ok({
+      type: "StartGeneration",
+      prompt: "a tavern keeper, oil painting",
+      count: 2,
+      image: "portrait",
+      target: { kind: "character", id: npc.id },
+    });
     expect(batch).toMatchObject({ status: "queued", provider: "offline", total: 2, completed: 0 });
     await t.dm.waitFor(ev("GenerationQueued"));
     const done = await t.dm.waitFor(ev("GenerationComplete"));
     expect(done.event.asset_ids).toHaveLength(2);
     const progress = t.dm.events("GenerationProgress").map((e) => [e.event.completed, e.event.total]);
-    expect(progress).toEqual([[1, 2], [2, 2]]);
+    expect(progress).toEqual([
+      [1, 2],
+      [2, 2],
+    ]);
     const portrait = await t.player.waitFor(ev("CharacterUpdated", (e) => e.character.portrait_asset_id === done.event.asset_ids[0]));
     expect(portrait.seq).toBeLessThan(done.seq);
     // Players see the assets, not the DM's batches.
@@ -97,7 +134,14 @@ describe("generation", () => {
     expect(t.player.events("GenerationQueued")).toHaveLength(0);
     const asset = await t.dm.ok({ type: "GetAsset", asset_id: done.event.asset_ids[0] });
     expect((await t.player.ok({ type: "GetAsset", asset_id: asset.id })).depicts).toBeNull(); // which character: DM knowledge
-    expect(asset).toMatchObject({ source: "generated", generation_id: batch.id, content_type: "image/png", width: 171, height: 256, depicts: { kind: "character", id: npc.id } });
+    expect(asset).toMatchObject({
+      source: "generated",
+      generation_id: batch.id,
+      content_type: "image/png",
+      width: 171,
+      height: 256,
+      depicts: { kind: "character", id: npc.id },
+    });
     const bytes = new Uint8Array(await (await download(asset.url)).arrayBuffer());
     expect(Array.from(bytes.subarray(1, 4), (b) => String.fromCharCode(b)).join("")).toBe("PNG");
     // The placeholder's text chunks (its prompt among them) are not stored.
@@ -121,7 +165,12 @@ describe("generation", () => {
     await useComfy(t.dmGrant.session_id);
     const prompt = "the secret twin of the duke, hooded";
     // As ComfyUI saves it: the prompt and the workflow in tEXt chunks (plus an iTXt and an eXIf).
-    const image = pngWith(pngChunk("tEXt", `prompt\0{"6":{"inputs":{"text":"${prompt}"}}}`), pngChunk("tEXt", `workflow\0{"nodes":["${prompt}"]}`), pngChunk("iTXt", `parameters\0\0\0\0\0${prompt}`), pngChunk("eXIf", `MM\0*${prompt}`));
+    const image = pngWith(
+      pngChunk("tEXt", `prompt\0{"6":{"inputs":{"text":"${prompt}"}}}`),
+      pngChunk("tEXt", `workflow\0{"nodes":["${prompt}"]}`),
+      pngChunk("iTXt", `parameters\0\0\0\0\0${prompt}`),
+      pngChunk("eXIf", `MM\0*${prompt}`),
+    );
     fakeComfy({ image });
     const batch = await t.dm.ok({ type: "StartGeneration", prompt, image: "backdrop" });
     const done = await t.dm.waitFor(ev("GenerationComplete", (e) => e.batch_id === batch.id));
@@ -263,7 +312,10 @@ describe("generation", () => {
     }) as never);
     vi.spyOn(globalThis, "clearTimeout").mockImplementation(((id: any) => (live.delete(id), realClear(id))) as never);
 
-    const [a, b] = [await t.dm.ok({ type: "StartGeneration", prompt: "one", image: "portrait" }), await t.dm.ok({ type: "StartGeneration", prompt: "two", image: "portrait" })];
+    const [a, b] = [
+      await t.dm.ok({ type: "StartGeneration", prompt: "one", image: "portrait" }),
+      await t.dm.ok({ type: "StartGeneration", prompt: "two", image: "portrait" }),
+    ];
     for (const prompt of ["three", "four"]) {
       const refused = await t.dm.request({ type: "StartGeneration", prompt, image: "portrait" });
       expect(refused).toMatchObject({ code: "RATE_LIMITED", details: { reason: "generation_busy", limit: 2 } });
@@ -292,9 +344,15 @@ describe("generation", () => {
     const limit = (l: Record<string, number>) => run(sessionStub(env, t.dmGrant.session_id), (instance) => void Object.assign(instance.limits, l));
     await uploadImage(t.dmGrant, PNG_1X1);
     await limit({ sessionMaxAssets: 2 });
-    expect(await t.dm.request({ type: "StartGeneration", prompt: "two of them", count: 2, image: "portrait" })).toMatchObject({ code: "PAYLOAD_TOO_LARGE", details: { reason: "session_asset_count", limit: 2, used: 1 } });
+    expect(await t.dm.request({ type: "StartGeneration", prompt: "two of them", count: 2, image: "portrait" })).toMatchObject({
+      code: "PAYLOAD_TOO_LARGE",
+      details: { reason: "session_asset_count", limit: 2, used: 1 },
+    });
     await limit({ sessionMaxAssets: 10, sessionMaxAssetBytes: PNG_1X1.length });
-    expect(await t.dm.request({ type: "StartGeneration", prompt: "more", image: "portrait" })).toMatchObject({ code: "PAYLOAD_TOO_LARGE", details: { reason: "session_asset_bytes", limit: PNG_1X1.length, used: PNG_1X1.length } });
+    expect(await t.dm.request({ type: "StartGeneration", prompt: "more", image: "portrait" })).toMatchObject({
+      code: "PAYLOAD_TOO_LARGE",
+      details: { reason: "session_asset_bytes", limit: PNG_1X1.length, used: PNG_1X1.length },
+    });
     expect(await count("SELECT COUNT(*) AS n FROM generation_batches WHERE session_id = ?", t.dmGrant.session_id)).toBe(0);
     t.close();
   });
@@ -322,7 +380,10 @@ describe("generation", () => {
     const dm = await TestSocket.open(t.dmGrant);
     await dm.join(lastSeen);
     await runDurableObjectAlarm(sessionStub(env, sessionId));
-    const done = await dm.waitFor(ev("GenerationComplete", (e) => e.batch_id === batch.id), 10_000);
+    const done = await dm.waitFor(
+      ev("GenerationComplete", (e) => e.batch_id === batch.id),
+      10_000,
+    );
     expect(done.event.asset_ids).toHaveLength(2);
     expect(comfy.posted).toHaveLength(2); // the resumed run asked /queue and /history instead of posting again
     expect(await objectsOf(sessionId)).toBe(2);

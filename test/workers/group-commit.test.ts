@@ -5,7 +5,10 @@ import type { GameSession } from "../../src/session/GameSession";
 import type { CommitPart, EventLog, StoredEvent } from "../../src/session/eventlog";
 import { settle, table, type TestSocket } from "./helpers";
 
-const count = async (sql: string, ...params: unknown[]) => (await env.DB.prepare(sql).bind(...params).first<{ n: number }>())!.n;
+const count = async (sql: string, ...params: unknown[]) =>
+  (await env.DB.prepare(sql)
+    .bind(...params)
+    .first<{ n: number }>())!.n;
 
 /**
  * Watches the session object's group commits: records each batch's member count, can hold the
@@ -81,7 +84,8 @@ describe("group commit", () => {
     expect(created.map((e) => e.cause.request_id)).toEqual(["g-first", "g-pc1", "g-npc2", "g-npc3"]);
     // Responses in commit order, each before its own event and after the events of earlier members.
     await t.dm.waitFor((f) => f.type === "Event" && f.event.type === "CharacterCreated" && f.event.character.name === "Third");
-    const eventAt = (name: string) => t.dm.frames.findIndex((f) => f.type === "Event" && f.event.type === "CharacterCreated" && f.event.character.name === name);
+    const eventAt = (name: string) =>
+      t.dm.frames.findIndex((f) => f.type === "Event" && f.event.type === "CharacterCreated" && f.event.character.name === name);
     expect(responseAt(t.dm, "g-npc2")).toBeGreaterThan(eventAt("Hero"));
     expect(responseAt(t.dm, "g-npc2")).toBeLessThan(eventAt("Second"));
     expect(responseAt(t.dm, "g-npc3")).toBeGreaterThan(eventAt("Second"));
@@ -97,7 +101,11 @@ describe("group commit", () => {
     const commits = await watchCommits(t.dmGrant.session_id);
     const held = t.dm.request(npc("Holder"), "d-hold");
     await settle(50);
-    const answers = inOrder([() => t.player.request(pc("Hero"), "d-pc"), () => t.dm.request(npc("Once"), "dup-1"), () => t.dm.request(npc("After"), "d-after")]);
+    const answers = inOrder([
+      () => t.player.request(pc("Hero"), "d-pc"),
+      () => t.dm.request(npc("Once"), "dup-1"),
+      () => t.dm.request(npc("After"), "d-after"),
+    ]);
     await settle(100);
     commits.release();
     const [, [hero, copy, after]] = await Promise.all([held, answers]);
@@ -120,7 +128,11 @@ describe("group commit", () => {
     const commits = await watchCommits(t.dmGrant.session_id, { fail: bad });
     const held = t.dm.request(npc("Holder"), "b-hold");
     await settle(50);
-    const answers = inOrder([() => t.dm.request(npc("Before"), "b-before"), () => t.dm.request(npc("Bad"), "b-bad"), () => t.player.request(pc("Hero"), "b-pc")]);
+    const answers = inOrder([
+      () => t.dm.request(npc("Before"), "b-before"),
+      () => t.dm.request(npc("Bad"), "b-bad"),
+      () => t.player.request(pc("Hero"), "b-pc"),
+    ]);
     await settle(100);
     commits.release();
     const [, [before, broken, hero]] = await Promise.all([held, answers]);

@@ -4,7 +4,9 @@ import { sessionStub } from "../../src/worker/auth";
 import { TestSocket, createSession, joinSession, settle, table } from "./helpers";
 
 const countRows = async (sql: string, ...params: unknown[]) =>
-  (await env.DB.prepare(sql).bind(...params).first<{ n: number }>())!.n;
+  (await env.DB.prepare(sql)
+    .bind(...params)
+    .first<{ n: number }>())!.n;
 
 /** Seqs strictly increasing, no duplicates. */
 function assertOrdered(seqs: number[]) {
@@ -137,7 +139,8 @@ describe("exactly once", () => {
   it("copies of one request sent at once are applied once", async () => {
     const t = await table();
     const from = t.dm.frames.length;
-    for (let i = 0; i < 5; i++) t.dm.send({ type: "Request", request_id: "burst-dup", payload: { type: "CreateCharacter", data: { kind: "npc", name: "Burst" } } });
+    for (let i = 0; i < 5; i++)
+      t.dm.send({ type: "Request", request_id: "burst-dup", payload: { type: "CreateCharacter", data: { kind: "npc", name: "Burst" } } });
     await t.dm.waitFor(() => t.dm.frames.slice(from).filter((f) => f.type === "Response").length === 5, 5000, from);
     const responses = t.dm.frames.slice(from).filter((f) => f.type === "Response");
     expect(new Set(responses.map((r) => r.result.data.id)).size).toBe(1);
@@ -209,7 +212,10 @@ describe("resume", () => {
     expect(seqs[0]).toBeGreaterThan(lastSeen);
     expect(joined.seq).toBe(seqs[seqs.length - 1]);
     // The DM saw every seq; the player's replay is that list after lastSeen (all were public).
-    const dmSeqs = t.dm.events().map((e) => e.seq).filter((s) => s > lastSeen && s <= joined.seq);
+    const dmSeqs = t.dm
+      .events()
+      .map((e) => e.seq)
+      .filter((s) => s > lastSeen && s <= joined.seq);
     expect(seqs).toEqual(dmSeqs);
     // Then live, continuing without a gap.
     await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Live" } });
@@ -306,7 +312,10 @@ describe("atomic batches and optimistic concurrency", () => {
 
     const ok = await t.dm.ok({
       type: "Batch",
-      operations: [{ type: "CreateCharacter", data: { kind: "npc", name: "A" } }, { type: "CreateCharacter", data: { kind: "npc", name: "B" } }],
+      operations: [
+        { type: "CreateCharacter", data: { kind: "npc", name: "A" } },
+        { type: "CreateCharacter", data: { kind: "npc", name: "B" } },
+      ],
     });
     expect(ok.results.map((c: any) => c.name)).toEqual(["A", "B"]);
     const evs = [
@@ -323,7 +332,10 @@ describe("atomic batches and optimistic concurrency", () => {
     const r = await t.dm.ok({
       type: "Batch",
       atomic: false,
-      operations: [{ type: "CreateCharacter", data: { kind: "npc", name: "Kept" } }, { type: "DeleteCharacter", character_id: "missing" }],
+      operations: [
+        { type: "CreateCharacter", data: { kind: "npc", name: "Kept" } },
+        { type: "DeleteCharacter", character_id: "missing" },
+      ],
     });
     expect(r.results[0]).toMatchObject({ status: "success", data: { name: "Kept" } });
     expect(r.results[1]).toMatchObject({ status: "error", code: "NOT_FOUND" });
@@ -340,10 +352,17 @@ describe("atomic batches and optimistic concurrency", () => {
     expect(stale).toMatchObject({ status: "error", code: "CONFLICT", details: { current: { version: 2, name: "V2" } } });
     const from = t.dm.frames.length;
     for (let i = 0; i < 10; i++) {
-      t.dm.send({ type: "Request", request_id: `race-${i}`, payload: { type: "UpdateCharacter", character_id: c.id, data: { name: `R${i}` }, expected_version: 2 } });
+      t.dm.send({
+        type: "Request",
+        request_id: `race-${i}`,
+        payload: { type: "UpdateCharacter", character_id: c.id, data: { name: `R${i}` }, expected_version: 2 },
+      });
     }
     await t.dm.waitFor(() => t.dm.frames.slice(from).filter((f) => f.type === "Response").length === 10, 5000, from);
-    const results = t.dm.frames.slice(from).filter((f) => f.type === "Response").map((f) => f.result.status);
+    const results = t.dm.frames
+      .slice(from)
+      .filter((f) => f.type === "Response")
+      .map((f) => f.result.status);
     expect(results.filter((s) => s === "success")).toHaveLength(1);
     expect(results.filter((s) => s === "error")).toHaveLength(9);
     expect((await t.dm.ok({ type: "GetCharacter", character_id: c.id })).version).toBe(3);

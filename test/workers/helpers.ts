@@ -53,7 +53,10 @@ export class TestSocket {
   closed: { code: number; reason: string } | null = null;
   private closeWaiters: (() => void)[] = [];
 
-  private constructor(readonly ws: WebSocket, readonly grant: { session_id: string; token: string }) {
+  private constructor(
+    readonly ws: WebSocket,
+    readonly grant: { session_id: string; token: string },
+  ) {
     ws.addEventListener("message", (e) => {
       const data = typeof e.data === "string" ? e.data : "";
       const frame: Frame = data === "pong" ? { type: "pong" } : JSON.parse(data);
@@ -110,7 +113,12 @@ export class TestSocket {
     if (res.result) return res.result;
     const chunks = this.frames.filter((f, i) => i >= from && f.type === "ResponseChunk" && f.request_id === requestId);
     if (chunks.length !== res.chunks) throw new Error(`expected ${res.chunks} chunks, got ${chunks.length}`);
-    return JSON.parse(chunks.sort((a, b) => a.index - b.index).map((c) => c.data).join(""));
+    return JSON.parse(
+      chunks
+        .sort((a, b) => a.index - b.index)
+        .map((c) => c.data)
+        .join(""),
+    );
   }
 
   /** request() that expects success and returns data. */

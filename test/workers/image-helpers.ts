@@ -2,9 +2,8 @@ import { SELF } from "cloudflare:test";
 import { BASE } from "./helpers";
 
 /** A real 1×1 PNG. */
-export const PNG_1X1 = Uint8Array.from(
-  atob("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="),
-  (c) => c.charCodeAt(0),
+export const PNG_1X1 = Uint8Array.from(atob("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="), (c) =>
+  c.charCodeAt(0),
 );
 
 /**
@@ -39,14 +38,18 @@ export function pngWith(...chunks: Uint8Array[]): Uint8Array {
   const parts = [PNG_1X1.subarray(0, 33), ...chunks, PNG_1X1.subarray(33)];
   const out = new Uint8Array(parts.reduce((s, p) => s + p.length, 0));
   let at = 0;
-  for (const p of parts) (out.set(p, at), (at += p.length));
+  for (const p of parts) out.set(p, at), (at += p.length);
   return out;
 }
 
 /** The bytes as Latin-1 text (to look for a string anywhere in an image). */
 export const asText = (b: Uint8Array) => Array.from(b, (x) => String.fromCharCode(x)).join("");
 
-export async function uploadRaw(token: string | null, body: BodyInit | null, opts: { query?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<Response> {
+export async function uploadRaw(
+  token: string | null,
+  body: BodyInit | null,
+  opts: { query?: Record<string, string>; headers?: Record<string, string> } = {},
+): Promise<Response> {
   const url = new URL(`${BASE}/assets`);
   for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
   const headers: Record<string, string> = { "content-type": "image/png", ...(token ? { authorization: `Bearer ${token}` } : {}), ...opts.headers };
@@ -54,7 +57,11 @@ export async function uploadRaw(token: string | null, body: BodyInit | null, opt
 }
 
 /** Uploads an image (as the grant's participant) and returns {asset, url}; throws unless 201. */
-export async function uploadImage(grant: { token: string }, bytes: Uint8Array = PNG_1X1, query: Record<string, string> = {}): Promise<{ asset: any; url: string; url_expires_at: number }> {
+export async function uploadImage(
+  grant: { token: string },
+  bytes: Uint8Array = PNG_1X1,
+  query: Record<string, string> = {},
+): Promise<{ asset: any; url: string; url_expires_at: number }> {
   const res = await uploadRaw(grant.token, bytes, { query });
   if (res.status !== 201) throw new Error(`upload: ${res.status} ${await res.text()}`);
   return res.json();

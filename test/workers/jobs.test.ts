@@ -30,40 +30,44 @@ const GateInput = z.object({ key: z.string() });
 
 /** Streams two deltas, then waits for the test to open its gate; its result names a goal it creates. */
 function gateKind(kind: string, onRestart: "resume" | "fail") {
-  return JOB_KINDS.add(defineJobKind({
-    kind,
-    input: GateInput,
-    events: ["GoalCreated"],
-    onRestart,
-    startable: "play",
-    async run({ key }, ctx) {
-      runs.set(key, (runs.get(key) ?? 0) + 1);
-      ctx.signal.addEventListener("abort", () => aborted.add(key));
-      ctx.stream.send("Hel");
-      ctx.stream.send("lo");
-      const gate = deferred();
-      gates.set(key, gate);
-      return { text: await gate.promise };
-    },
-    complete(ctx, output: { text: string }) {
-      const goal = create<Goal>({ world_id: ctx.session.worldId, name: output.text, description: `from job ${ctx.job.id}` }, ctx.now);
-      ctx.tx.write(goals.insert(ctx.db, { session_id: ctx.session.sessionId, world_id: ctx.session.worldId }, goal)).emit({ type: "GoalCreated", goal }, ALL);
-    },
-  }));
+  return JOB_KINDS.add(
+    defineJobKind({
+      kind,
+      input: GateInput,
+      events: ["GoalCreated"],
+      onRestart,
+      startable: "play",
+      async run({ key }, ctx) {
+        runs.set(key, (runs.get(key) ?? 0) + 1);
+        ctx.signal.addEventListener("abort", () => aborted.add(key));
+        ctx.stream.send("Hel");
+        ctx.stream.send("lo");
+        const gate = deferred();
+        gates.set(key, gate);
+        return { text: await gate.promise };
+      },
+      complete(ctx, output: { text: string }) {
+        const goal = create<Goal>({ world_id: ctx.session.worldId, name: output.text, description: `from job ${ctx.job.id}` }, ctx.now);
+        ctx.tx.write(goals.insert(ctx.db, { session_id: ctx.session.sessionId, world_id: ctx.session.worldId }, goal)).emit({ type: "GoalCreated", goal }, ALL);
+      },
+    }),
+  );
 }
 gateKind("test.gate", "resume");
 gateKind("test.fragile", "fail");
-JOB_KINDS.add(defineJobKind({
-  kind: "test.failing",
-  input: z.null().optional(),
-  events: [],
-  onRestart: "fail",
-  startable: "play",
-  async run(_input, ctx) {
-    ctx.stream.send("partial");
-    throw new AppError("UNAVAILABLE", "the provider is down");
-  },
-}));
+JOB_KINDS.add(
+  defineJobKind({
+    kind: "test.failing",
+    input: z.null().optional(),
+    events: [],
+    onRestart: "fail",
+    startable: "play",
+    async run(_input, ctx) {
+      ctx.stream.send("partial");
+      throw new AppError("UNAVAILABLE", "the provider is down");
+    },
+  }),
+);
 JOB_KINDS.add(defineJobKind({ kind: "test.internal", input: z.unknown(), events: [], onRestart: "fail", run: async () => null }));
 
 /**
@@ -74,9 +78,13 @@ const openGate = async (sessionId: string, key: string, text: string, run = 1) =
   await vi.waitFor(() => expect(runs.get(key)).toBe(run), { timeout: 5000 });
   await runInDurableObject(sessionStub(env, sessionId), () => gates.get(key)!.resolve(text));
 };
-const jobEvent = (jobId: string, status: string) => (f: any) => f.type === "Event" && f.event.type === "JobUpdated" && f.event.job.id === jobId && f.event.job.status === status;
+const jobEvent = (jobId: string, status: string) => (f: any) =>
+  f.type === "Event" && f.event.type === "JobUpdated" && f.event.job.id === jobId && f.event.job.status === status;
 const streamOf = (s: TestSocket, id: string) => s.frames.filter((f) => f.type === "Stream" && f.stream_id === id);
-const count = async (sql: string, ...params: unknown[]) => (await env.DB.prepare(sql).bind(...params).first<{ n: number }>())!.n;
+const count = async (sql: string, ...params: unknown[]) =>
+  (await env.DB.prepare(sql)
+    .bind(...params)
+    .first<{ n: number }>())!.n;
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -148,7 +156,12 @@ describe("jobs", () => {
     expect(aborted.has("cancel")).toBe(true);
     await openGate(t.dmGrant.session_id, "cancel", "too late");
     await settle(300);
-    expect(t.player.events("JobUpdated").filter((e) => e.event.job.id === job.id).map((e) => e.event.job.status)).toEqual(["queued", "running", "cancelled"]);
+    expect(
+      t.player
+        .events("JobUpdated")
+        .filter((e) => e.event.job.id === job.id)
+        .map((e) => e.event.job.status),
+    ).toEqual(["queued", "running", "cancelled"]);
     expect(t.player.events("GoalCreated")).toHaveLength(0);
     expect(await count("SELECT COUNT(*) AS n FROM goals WHERE session_id = ?", t.dmGrant.session_id)).toBe(0);
     expect((await t.player.request({ type: "CancelJob", job_id: job.id })).code).toBe("CONFLICT");
@@ -173,7 +186,10 @@ describe("jobs", () => {
 
   it("refuses kinds that cannot be started directly, bad input and roles the kind does not allow", async () => {
     const t = await table();
-    expect(await t.player.request({ type: "StartJob", kind: "test.internal" })).toMatchObject({ code: "VALIDATION_ERROR", details: { issues: [{ path: "kind" }] } });
+    expect(await t.player.request({ type: "StartJob", kind: "test.internal" })).toMatchObject({
+      code: "VALIDATION_ERROR",
+      details: { issues: [{ path: "kind" }] },
+    });
     expect(await t.player.request({ type: "StartJob", kind: "no.such.kind" })).toMatchObject({ code: "VALIDATION_ERROR" });
     expect(await t.player.request({ type: "StartJob", kind: "test.gate", input: { key: 7 } })).toMatchObject({
       code: "VALIDATION_ERROR",

@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { settle, table } from "./helpers";
 
-const ev = (type: string, pred: (e: any) => boolean = () => true) => (f: any) => f.type === "Event" && f.event.type === type && pred(f.event);
+const ev =
+  (type: string, pred: (e: any) => boolean = () => true) =>
+  (f: any) =>
+    f.type === "Event" && f.event.type === type && pred(f.event);
 
 /** Every character id a frame or result names, anywhere in it (as JSON text). */
 const mentions = (value: unknown, id: string) => JSON.stringify(value).includes(id);

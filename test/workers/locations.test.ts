@@ -4,7 +4,10 @@ import { uploadImage } from "./image-helpers";
 
 type T = Awaited<ReturnType<typeof table>>;
 
-const ev = (type: string, pred: (e: any) => boolean = () => true) => (f: any) => f.type === "Event" && f.event.type === type && pred(f.event);
+const ev =
+  (type: string, pred: (e: any) => boolean = () => true) =>
+  (f: any) =>
+    f.type === "Event" && f.event.type === type && pred(f.event);
 
 /** An inn with a common room and a cellar, connected. */
 async function inn(t: T) {
@@ -147,10 +150,18 @@ describe("locations and regions", () => {
     expect(list.items.map((r: any) => r.relationship_type)).toEqual(["home", "avoids"]);
     expect((await t.dm.ok({ type: "ListNpcRegionRelationships", region_id: cellar.id })).items).toHaveLength(1);
 
-    expect((await t.dm.request({ type: "SetNpcRegionRelationship", character_id: pc.id, region_id: hall.id, relationship_type: "home" })).code).toBe("VALIDATION_ERROR");
-    expect((await t.dm.request({ type: "SetNpcRegionRelationship", character_id: "nobody", region_id: hall.id, relationship_type: "home" })).code).toBe("NOT_FOUND");
-    expect((await t.dm.request({ type: "SetNpcRegionRelationship", character_id: npc.id, region_id: "nowhere", relationship_type: "home" })).code).toBe("NOT_FOUND");
-    expect((await t.player.request({ type: "SetNpcRegionRelationship", character_id: npc.id, region_id: hall.id, relationship_type: "home" })).code).toBe("FORBIDDEN");
+    expect((await t.dm.request({ type: "SetNpcRegionRelationship", character_id: pc.id, region_id: hall.id, relationship_type: "home" })).code).toBe(
+      "VALIDATION_ERROR",
+    );
+    expect((await t.dm.request({ type: "SetNpcRegionRelationship", character_id: "nobody", region_id: hall.id, relationship_type: "home" })).code).toBe(
+      "NOT_FOUND",
+    );
+    expect((await t.dm.request({ type: "SetNpcRegionRelationship", character_id: npc.id, region_id: "nowhere", relationship_type: "home" })).code).toBe(
+      "NOT_FOUND",
+    );
+    expect((await t.player.request({ type: "SetNpcRegionRelationship", character_id: npc.id, region_id: hall.id, relationship_type: "home" })).code).toBe(
+      "FORBIDDEN",
+    );
 
     await t.dm.ok({ type: "RemoveNpcRegionRelationship", character_id: npc.id, region_id: cellar.id });
     const removed = await t.dm.waitFor(ev("NpcRegionRelationshipRemoved"));

@@ -3,7 +3,14 @@ import { describe, expect, it } from "vitest";
 import { PROMPT_CATALOGUE, renderPromptTemplate } from "../../src/domain/prompts";
 import { settle, table } from "./helpers";
 
-const REQUIRED = ["dialogue.system", "dialogue.response_format", "staging.system", "staging.response_format", "outcome.system", "suggestion.character_description"];
+const REQUIRED = [
+  "dialogue.system",
+  "dialogue.response_format",
+  "staging.system",
+  "staging.response_format",
+  "outcome.system",
+  "suggestion.character_description",
+];
 
 describe("prompt templates", () => {
   it("the catalogue lists every key with its default, label, description and placeholders, a page at a time", async () => {
@@ -34,7 +41,12 @@ describe("prompt templates", () => {
 
   it("a DM overrides and resets a template; only DMs see templates and their events", async () => {
     const t = await table();
-    const set = await t.dm.ok({ type: "SetPromptTemplate", key: "dialogue.system", value: "You are {npc_name} of {world_name}. Be terse.", expected_version: 0 });
+    const set = await t.dm.ok({
+      type: "SetPromptTemplate",
+      key: "dialogue.system",
+      value: "You are {npc_name} of {world_name}. Be terse.",
+      expected_version: 0,
+    });
     expect(set).toMatchObject({ key: "dialogue.system", override: "You are {npc_name} of {world_name}. Be terse.", version: 1 });
     expect(set.value).toBe(set.override);
     const e = await t.dm.waitFor((f) => f.type === "Event" && f.event.type === "PromptTemplateUpdated");
@@ -82,7 +94,13 @@ describe("prompt templates", () => {
   it("renders a template for a world: the override, else the default, with its placeholders filled", async () => {
     const t = await table();
     const sessionId = t.dmGrant.session_id;
-    const byDefault = await renderPromptTemplate(env.DB, sessionId, "outcome.branch_system", { branch_count: "3", outcome: "failure", pc_name: "Aria", challenge_name: "Pick the lock", world_name: "Emberfall" });
+    const byDefault = await renderPromptTemplate(env.DB, sessionId, "outcome.branch_system", {
+      branch_count: "3",
+      outcome: "failure",
+      pc_name: "Aria",
+      challenge_name: "Pick the lock",
+      world_name: "Emberfall",
+    });
     expect(byDefault).toBe("Propose 3 different ways the failure of Aria's attempt at 'Pick the lock' could play out in Emberfall.");
     await t.dm.ok({ type: "SetPromptTemplate", key: "dialogue.system", value: "You are {npc_name}. {pc_name} says hi. {recent_turns}" });
     const rendered = await renderPromptTemplate(env.DB, sessionId, "dialogue.system", { npc_name: "Mira", pc_name: "Aria" });

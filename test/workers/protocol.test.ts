@@ -17,7 +17,10 @@ describe("wire protocol", () => {
   });
 
   it("the error catalogue is closed with fixed retryable flags", () => {
-    const retryable = Object.entries(ERROR_CATALOGUE).filter(([, v]) => v.retryable).map(([k]) => k).sort();
+    const retryable = Object.entries(ERROR_CATALOGUE)
+      .filter(([, v]) => v.retryable)
+      .map(([k]) => k)
+      .sort();
     expect(retryable).toEqual(["INTERNAL", "RATE_LIMITED", "TIMEOUT", "UNAVAILABLE"]);
   });
 
@@ -85,9 +88,17 @@ describe("wire protocol", () => {
     const r = await s.request({ type: "CreateCharacter", data: { kind: "npc", name: "Big", description: big } });
     expect(r).toMatchObject({ status: "error", code: "PAYLOAD_TOO_LARGE" });
     // 70 KiB in a Batch frame is within the 1 MiB batch limit (the field's own limit then applies).
-    const b = await s.request({ type: "Batch", operations: [{ type: "Ping" }, { type: "CreateCharacter", data: { kind: "npc", name: "B", description: "y".repeat(19_000) } }], pad: big });
+    const b = await s.request({
+      type: "Batch",
+      operations: [{ type: "Ping" }, { type: "CreateCharacter", data: { kind: "npc", name: "B", description: "y".repeat(19_000) } }],
+      pad: big,
+    });
     expect(b.code).toBe("VALIDATION_ERROR"); // unknown key 'pad' — but it was parsed, not refused for size
-    const huge = JSON.stringify({ type: "Request", request_id: "huge-1", payload: { type: "Batch", operations: [{ type: "Ping" }], pad: "z".repeat(1100 * 1024) } });
+    const huge = JSON.stringify({
+      type: "Request",
+      request_id: "huge-1",
+      payload: { type: "Batch", operations: [{ type: "Ping" }], pad: "z".repeat(1100 * 1024) },
+    });
     const from = s.frames.length;
     s.send(huge);
     expect((await s.response("huge-1", from)).code).toBe("PAYLOAD_TOO_LARGE");

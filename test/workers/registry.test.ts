@@ -39,7 +39,10 @@ describe("operation registry", () => {
   it("handlers carry only code: access, write and events are declared in src/protocol/ops", () => {
     expect(Object.keys(HANDLERS).sort()).toEqual(OPERATION_TYPES.filter((t) => t !== "Batch").sort());
     for (const [type, handler] of Object.entries(HANDLERS)) {
-      expect(Object.keys(handler).filter((k) => k !== "handle"), type).toEqual([]);
+      expect(
+        Object.keys(handler).filter((k) => k !== "handle"),
+        type,
+      ).toEqual([]);
     }
   });
 

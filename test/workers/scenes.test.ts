@@ -6,7 +6,10 @@ import { uploadImage } from "./image-helpers";
 
 type T = Awaited<ReturnType<typeof table>>;
 
-const ev = (type: string, pred: (e: any) => boolean = () => true) => (f: any) => f.type === "Event" && f.event.type === type && pred(f.event);
+const ev =
+  (type: string, pred: (e: any) => boolean = () => true) =>
+  (f: any) =>
+    f.type === "Event" && f.event.type === type && pred(f.event);
 
 /** Street ⇄ hall (open), hall → cellar (locked), hall → attic (one way: attic → hall only). */
 async function map(t: T) {
@@ -28,7 +31,13 @@ describe("scenes", () => {
     const npc = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Mira" } });
     const scene = await t.dm.ok({
       type: "CreateScene",
-      data: { name: "Arrival", location_id: location.id, featured_character_ids: [npc.id, npc.id], directorial_notes: "Mira lies about the map", time_context: "evening" },
+      data: {
+        name: "Arrival",
+        location_id: location.id,
+        featured_character_ids: [npc.id, npc.id],
+        directorial_notes: "Mira lies about the map",
+        time_context: "evening",
+      },
     });
     expect(scene).toMatchObject({ name: "Arrival", featured_character_ids: [npc.id], directorial_notes: "Mira lies about the map", version: 1 });
     const dmEvent = await t.dm.waitFor(ev("SceneCreated"));
@@ -63,14 +72,20 @@ describe("scenes", () => {
     const t = await table();
     const mira = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Mira" } });
     const shadow = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Shadow", hidden: true } });
-    const scene = await t.dm.ok({ type: "CreateScene", data: { name: "Night", featured_character_ids: [mira.id, shadow.id], directorial_notes: "Shadow waits" } });
+    const scene = await t.dm.ok({
+      type: "CreateScene",
+      data: { name: "Night", featured_character_ids: [mira.id, shadow.id], directorial_notes: "Shadow waits" },
+    });
     expect(scene.featured_character_ids).toEqual([mira.id, shadow.id]);
     expect((await t.dm.waitFor(ev("SceneCreated"))).event.scene.featured_character_ids).toEqual([mira.id, shadow.id]);
     await t.dm.ok({ type: "SetActiveScene", scene_id: scene.id });
     const { asset: nightSky } = await uploadImage(t.dmGrant);
     await t.dm.ok({ type: "SetSceneBackdrop", scene_id: scene.id, backdrop_asset_id: nightSky.id });
     expect((await t.dm.ok({ type: "GetScene", scene_id: scene.id })).featured_character_ids).toEqual([mira.id, shadow.id]);
-    expect((await t.dm.ok({ type: "GetSessionSnapshot" })).current_scene).toMatchObject({ featured_character_ids: [mira.id, shadow.id], directorial_notes: "Shadow waits" });
+    expect((await t.dm.ok({ type: "GetSessionSnapshot" })).current_scene).toMatchObject({
+      featured_character_ids: [mira.id, shadow.id],
+      directorial_notes: "Shadow waits",
+    });
     for (const s of [t.player, t.spectator]) {
       expect((await s.waitFor(ev("SceneCreated"))).event.scene.featured_character_ids).toEqual([mira.id]);
       expect((await s.waitFor(ev("SceneChanged"))).event.scene.featured_character_ids).toEqual([mira.id]);
@@ -188,11 +203,14 @@ describe("MoveToRegion", () => {
     const t = await table();
     const { street, hall } = await map(t);
     const calls: { character: string; from: string | null; to: string }[] = [];
-    HOOKS.regionEntry.add({ name: "test.calls", run: async (ctx, move) => {
-      if (ctx.session.sessionId !== t.dmGrant.session_id) return;
-      calls.push({ character: move.character.id, from: move.from?.id ?? null, to: move.to.id });
-      await appendStoryEvent(ctx, { kind: "staging_approved", summary: `staging for ${move.to.name}`, hidden: true, region_id: move.to.id });
-    } });
+    HOOKS.regionEntry.add({
+      name: "test.calls",
+      run: async (ctx, move) => {
+        if (ctx.session.sessionId !== t.dmGrant.session_id) return;
+        calls.push({ character: move.character.id, from: move.from?.id ?? null, to: move.to.id });
+        await appendStoryEvent(ctx, { kind: "staging_approved", summary: `staging for ${move.to.name}`, hidden: true, region_id: move.to.id });
+      },
+    });
     const pc = await t.player.ok({ type: "CreateCharacter", data: { kind: "pc", name: "Aria" } });
     await t.player.ok({ type: "MoveToRegion", character_id: pc.id, region_id: street.id });
     await t.player.ok({ type: "MoveToRegion", character_id: pc.id, region_id: hall.id });

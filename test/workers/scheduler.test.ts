@@ -146,7 +146,8 @@ describe("the session's duties run from its one alarm", () => {
     await t.dm.ok({ type: "Batch", operations: ops(100) });
     const stub = sessionStub(env, t.dmGrant.session_id);
     await runDurableObjectAlarm(stub); // false when the alarm already ran (or is running) by itself
-    const left = () => env.DB.prepare("SELECT COUNT(*) AS n FROM request_log WHERE session_id = ? AND request_id = 'ancient'").bind(t.dmGrant.session_id).first<{ n: number }>();
+    const left = () =>
+      env.DB.prepare("SELECT COUNT(*) AS n FROM request_log WHERE session_id = ? AND request_id = 'ancient'").bind(t.dmGrant.session_id).first<{ n: number }>();
     await vi.waitFor(async () => expect((await left())?.n).toBe(0), { timeout: 5000 });
     t.close();
   });

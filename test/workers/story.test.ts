@@ -1,13 +1,19 @@
 import { describe, expect, it } from "vitest";
 import { TestSocket, settle, table } from "./helpers";
 
-const ev = (type: string, pred: (e: any) => boolean = () => true) => (f: any) => f.type === "Event" && f.event.type === type && pred(f.event);
+const ev =
+  (type: string, pred: (e: any) => boolean = () => true) =>
+  (f: any) =>
+    f.type === "Event" && f.event.type === type && pred(f.event);
 
 describe("story events (timeline)", () => {
   it("a DM marker reaches everyone; players and spectators cannot write", async () => {
     const t = await table();
     const npc = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "Mira" } });
-    const marker = await t.dm.ok({ type: "CreateStoryEvent", data: { summary: "The party arrives in Emberfall", character_ids: [npc.id], tags: ["arrival"], game_time: "Day 1, dusk" } });
+    const marker = await t.dm.ok({
+      type: "CreateStoryEvent",
+      data: { summary: "The party arrives in Emberfall", character_ids: [npc.id], tags: ["arrival"], game_time: "Day 1, dusk" },
+    });
     expect(marker).toMatchObject({ kind: "dm_marker", hidden: false, character_ids: [npc.id], tags: ["arrival"], game_time: "Day 1, dusk", version: 1 });
     expect(marker.created_by).toBe(t.dmGrant.participant_id);
     for (const s of [t.player, t.spectator]) {
@@ -18,7 +24,12 @@ describe("story events (timeline)", () => {
       expect((await s.request({ type: "SetStoryEventVisibility", story_event_id: marker.id, hidden: true })).code).toBe("FORBIDDEN");
       expect((await s.request({ type: "DeleteStoryEvent", story_event_id: marker.id })).code).toBe("FORBIDDEN");
     }
-    const updated = await t.dm.ok({ type: "UpdateStoryEvent", story_event_id: marker.id, data: { summary: "The party arrives at night" }, expected_version: 1 });
+    const updated = await t.dm.ok({
+      type: "UpdateStoryEvent",
+      story_event_id: marker.id,
+      data: { summary: "The party arrives at night" },
+      expected_version: 1,
+    });
     expect(updated).toMatchObject({ summary: "The party arrives at night", version: 2 });
     await t.player.waitFor(ev("StoryEventUpdated", (e) => e.story_event.version === 2));
     const stale = await t.dm.request({ type: "UpdateStoryEvent", story_event_id: marker.id, data: { summary: "x" }, expected_version: 1 });
@@ -111,7 +122,12 @@ describe("story events (timeline)", () => {
     const b = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "B" } });
     const made: any[] = [];
     for (let i = 0; i < 5; i++) {
-      made.push(await t.dm.ok({ type: "CreateStoryEvent", data: { summary: `entry ${i}`, character_ids: i % 2 ? [a.id, b.id] : [a.id], kind: i === 4 ? "custom" : "dm_marker" } }));
+      made.push(
+        await t.dm.ok({
+          type: "CreateStoryEvent",
+          data: { summary: `entry ${i}`, character_ids: i % 2 ? [a.id, b.id] : [a.id], kind: i === 4 ? "custom" : "dm_marker" },
+        }),
+      );
     }
     const times = made.map((e) => e.created_at);
     expect(new Set(times).size).toBe(5);

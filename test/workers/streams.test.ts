@@ -45,7 +45,11 @@ describe("server streams", () => {
     expect(streamFrames(t.player, "to-player")).toEqual([[0, "all at once", true]]); // an empty delta sends nothing
     expect(streamFrames(t.dm, "to-player")).toEqual([[0, "all at once", true]]); // DMs see what participants get
     expect(streamFrames(t.spectator, "to-player")).toEqual([]);
-    for (const s of [t.dm, t.player, t.spectator]) expect(streamFrames(s, "to-all")).toEqual([[0, "hi", false], [1, "", true]]);
+    for (const s of [t.dm, t.player, t.spectator])
+      expect(streamFrames(s, "to-all")).toEqual([
+        [0, "hi", false],
+        [1, "", true],
+      ]);
     expect(notJoined.frames).toEqual([]); // only joined sockets receive streams
     // Live only: a client joining later gets none of it replayed.
     const late = await TestSocket.open(t.dmGrant);
@@ -60,7 +64,10 @@ describe("server streams", () => {
     const big = "x".repeat(1000);
     await inSession(t.dmGrant.session_id, (session) => {
       // A small budget for this object only (the default is 16 MiB at once, 1 MiB/s after).
-      Object.assign((session as unknown as { connections: { delivery: { outbound: { budget: object } } } }).connections.delivery.outbound.budget, { burstBytes: 5_000, bytesPerSecond: 0 });
+      Object.assign((session as unknown as { connections: { delivery: { outbound: { budget: object } } } }).connections.delivery.outbound.budget, {
+        burstBytes: 5_000,
+        bytesPerSecond: 0,
+      });
       const s = session.openStream(only(t.playerGrant.participant_id), "flood");
       for (let i = 0; i < 10; i++) s.send(big);
       s.end();

@@ -4,7 +4,10 @@ import { TestSocket, createSession, settle, table } from "./helpers";
 
 type T = Awaited<ReturnType<typeof table>>;
 
-const ev = (type: string, pred: (e: any) => boolean = () => true) => (f: any) => f.type === "Event" && f.event.type === type && pred(f.event);
+const ev =
+  (type: string, pred: (e: any) => boolean = () => true) =>
+  (f: any) =>
+    f.type === "Event" && f.event.type === type && pred(f.event);
 
 /** Sends a request and reassembles its result, whether it came whole or in ResponseChunks. */
 async function fetchResult(s: TestSocket, payload: Record<string, unknown>, requestId: string): Promise<{ result: any; chunks: number }> {
@@ -20,7 +23,10 @@ async function fetchResult(s: TestSocket, payload: Record<string, unknown>, requ
 /** A world with something of every kind, including hidden and DM-only things. */
 async function buildWorld(t: T) {
   const dm = (p: Record<string, unknown>) => t.dm.ok(p);
-  await dm({ type: "UpdateWorld", data: { description: "A city of lanterns", rule_system: { system_type: "d100", stat_definitions: [{ key: "str", label: "Strength" }] } } });
+  await dm({
+    type: "UpdateWorld",
+    data: { description: "A city of lanterns", rule_system: { system_type: "d100", stat_definitions: [{ key: "str", label: "Strength" }] } },
+  });
   const inn = await dm({ type: "CreateLocation", data: { name: "Inn", location_type: "interior", atmosphere: "smoky" } });
   const market = await dm({ type: "CreateLocation", data: { name: "Market" } });
   const hall = await dm({ type: "CreateRegion", location_id: inn.id, data: { name: "Hall", is_spawn_point: true } });
@@ -38,7 +44,10 @@ async function buildWorld(t: T) {
   await t.player.ok({ type: "AddInventoryItem", character_id: pc.id, data: { name: "Lute", equipped: true } });
   await t.player.ok({ type: "MoveToRegion", character_id: pc.id, region_id: square.id });
   await t.player.ok({ type: "MoveToRegion", character_id: pc.id, region_id: hall.id });
-  const scene = await dm({ type: "CreateScene", data: { name: "Arrival", location_id: inn.id, featured_character_ids: [mira.id, shadow.id], directorial_notes: "Shadow watches" } });
+  const scene = await dm({
+    type: "CreateScene",
+    data: { name: "Arrival", location_id: inn.id, featured_character_ids: [mira.id, shadow.id], directorial_notes: "Shadow watches" },
+  });
   await dm({ type: "SetActiveScene", scene_id: scene.id });
   await dm({ type: "CreateGoal", data: { name: "Find the map" } });
   await dm({ type: "CreateStoryEvent", data: { summary: "Shadow arrives unseen", hidden: true, character_ids: [shadow.id] } });
@@ -53,18 +62,30 @@ async function buildWorld(t: T) {
 function normalize(doc: any): any {
   const label = new Map<string, string>();
   const named: [string, (e: any) => string][] = [
-    ["locations", (e) => e.name], ["regions", (e) => e.name], ["characters", (e) => e.name], ["scenes", (e) => e.name],
-    ["goals", (e) => e.name], ["story_events", (e) => e.summary], ["inventory", (e) => e.name],
+    ["locations", (e) => e.name],
+    ["regions", (e) => e.name],
+    ["characters", (e) => e.name],
+    ["scenes", (e) => e.name],
+    ["goals", (e) => e.name],
+    ["story_events", (e) => e.summary],
+    ["inventory", (e) => e.name],
   ];
   for (const [k, name] of named) for (const e of doc[k]) label.set(e.id, `${k}:${name(e)}`);
   for (const c of doc.region_connections) label.set(c.id, `conn:${label.get(c.from_region_id)}->${label.get(c.to_region_id)}`);
   for (const r of doc.npc_region_relationships) label.set(r.id, `rel:${label.get(r.character_id)}@${label.get(r.region_id)}`);
   const { id: _i, version: _v, created_at: _c, updated_at: _u, ...world } = doc.world;
   const replace = (v: any): any =>
-    typeof v === "string" ? (label.get(v) ?? v)
-    : Array.isArray(v) ? v.map(replace).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1))
-    : v && typeof v === "object" ? Object.fromEntries(Object.entries(v).filter(([k]) => k !== "world_id").map(([k, x]) => [k, replace(x)]))
-    : v;
+    typeof v === "string"
+      ? (label.get(v) ?? v)
+      : Array.isArray(v)
+        ? v.map(replace).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1))
+        : v && typeof v === "object"
+          ? Object.fromEntries(
+              Object.entries(v)
+                .filter(([k]) => k !== "world_id")
+                .map(([k, x]) => [k, replace(x)]),
+            )
+          : v;
   const { exported_at: _e, prompt_templates, ...rest } = doc;
   return replace({ ...rest, world, prompt_templates: prompt_templates.map(({ key, value }: any) => ({ key, value })) });
 }
@@ -102,7 +123,17 @@ describe("world", () => {
     expect(first.world.active_scene_id).toBe(first.scenes[0].id);
 
     const r = await t.dm.ok({ type: "ImportWorld", document: first, mode: "replace" });
-    expect(r.counts).toMatchObject({ locations: 2, regions: 3, region_connections: 2, npc_region_relationships: 2, scenes: 1, goals: 1, characters: 3, inventory: 2, prompt_templates: 1 });
+    expect(r.counts).toMatchObject({
+      locations: 2,
+      regions: 3,
+      region_connections: 2,
+      npc_region_relationships: 2,
+      scenes: 1,
+      goals: 1,
+      characters: 3,
+      inventory: 2,
+      prompt_templates: 1,
+    });
     for (const s of [t.player, t.spectator]) await s.waitFor(ev("WorldImported"));
     const second = await t.dm.ok({ type: "ExportWorld" });
     expect(second.locations[0].id).not.toBe(first.locations[0].id);
@@ -129,7 +160,12 @@ describe("world", () => {
     const copy = await os.ok({ type: "ExportWorld" });
     // A PC's player is not in that session: the PC is kept without one.
     expect(copy.characters.find((c: any) => c.name === "Aria").owner_participant_id).toBeNull();
-    const strip = (d: any) => normalize({ ...d, characters: d.characters.map((c: any) => ({ ...c, owner_participant_id: null })), story_events: d.story_events.map((e: any) => ({ ...e, created_by: null })) });
+    const strip = (d: any) =>
+      normalize({
+        ...d,
+        characters: d.characters.map((c: any) => ({ ...c, owner_participant_id: null })),
+        story_events: d.story_events.map((e: any) => ({ ...e, created_by: null })),
+      });
     expect(strip(copy)).toEqual(strip(doc));
     expect(copy.world.name).toBe("Test World");
 

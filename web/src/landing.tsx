@@ -52,7 +52,11 @@ export function Landing() {
               <input id="create-secret" type="password" value={secret} onInput={(e) => setSecret(e.currentTarget.value)} />
             </div>
           )}
-          {error && <p class="error" role="alert">{error}</p>}
+          {error && (
+            <p class="error" role="alert">
+              {error}
+            </p>
+          )}
           <div class="actions">
             <button type="submit" disabled={busy}>
               Create as DM
@@ -121,7 +125,11 @@ export function Join({ code }: { code: string }) {
               <option value="spectator">Spectator (watch only)</option>
             </select>
           </div>
-          {error && <p class="error" role="alert">{error}</p>}
+          {error && (
+            <p class="error" role="alert">
+              {error}
+            </p>
+          )}
           <div class="actions">
             <button type="submit" disabled={busy}>
               Join

@@ -10,10 +10,16 @@ import { regionLabel } from "./world-views";
 export const opts = (pairs: [string, string][], none?: string): [string, string][] => (none ? [["", none], ...pairs] : pairs);
 
 export function regionOptions(store: SessionStore, none?: string) {
-  return opts(Object.values(store.regions.value).map((r) => [r.id, regionLabel(store, r)]), none);
+  return opts(
+    Object.values(store.regions.value).map((r) => [r.id, regionLabel(store, r)]),
+    none,
+  );
 }
 export function locationOptions(store: SessionStore, none?: string) {
-  return opts(Object.values(store.locations.value).map((l) => [l.id, l.name]), none);
+  return opts(
+    Object.values(store.locations.value).map((l) => [l.id, l.name]),
+    none,
+  );
 }
 
 export function ListEditor<T extends { id: string; version: number }>(props: {
@@ -37,7 +43,13 @@ export function ListEditor<T extends { id: string; version: number }>(props: {
           <li key={t.id}>
             <Editable title={props.label(t)} flash={props.store.rolledBack.value.has(t.id)} testId={`${props.id}-${t.id}`} onOpen={() => props.onOpen?.(t)}>
               {/* Re-keyed by version (live changes) and by a rollback (the refused input goes). */}
-              <EntityForm key={`${t.id}-${t.version}-${props.store.rolledBack.value.has(t.id)}`} fields={props.fields} initial={t as unknown as Record<string, unknown>} submitLabel="Save" onSubmit={(data) => props.update(t, data)}>
+              <EntityForm
+                key={`${t.id}-${t.version}-${props.store.rolledBack.value.has(t.id)}`}
+                fields={props.fields}
+                initial={t as unknown as Record<string, unknown>}
+                submitLabel="Save"
+                onSubmit={(data) => props.update(t, data)}
+              >
                 <button type="button" class="danger" onClick={() => confirm("Delete it?") && void props.remove(t)}>
                   Delete
                 </button>

@@ -129,7 +129,11 @@ export async function runSoak(cfg: SoakConfig): Promise<SoakReport> {
     await engine.stop();
 
     log("engine stopped; reading D1");
-    const verdict = verifySoak(clients.map((c) => c.ledger), readStoredRows(engine, dm.session_id), finalSeq);
+    const verdict = verifySoak(
+      clients.map((c) => c.ledger),
+      readStoredRows(engine, dm.session_id),
+      finalSeq,
+    );
     const { log: _log, ...config } = cfg;
     const ms = (ns: number) => Math.round(ns / 1e6);
     return { config, faults, client_event_loop_delay_ms: { p99: ms(lag.percentile(99)), max: ms(lag.max) }, verdict, duration_ms: Date.now() - t0 };

@@ -33,6 +33,6 @@ export function writeSoak(r: SoakReport, startedAt: string): string {
   const dir = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "results");
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `soak-${startedAt.replace(/[:.]/g, "-")}.json`);
-  writeFileSync(file, JSON.stringify(r, null, 2) + "\n");
+  writeFileSync(file, `${JSON.stringify(r, null, 2)}\n`);
   return file;
 }

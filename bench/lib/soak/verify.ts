@@ -38,11 +38,25 @@ function countBy<T>(items: readonly T[], key: (t: T) => string): Map<string, num
 export function verifySoak(ledgers: readonly Ledger[], rows: StoredRows, finalSeq: number): SoakVerdict {
   const violations: string[] = [];
   const v = (msg: string) => violations.length < 200 && violations.push(msg);
-  const checked = { late_frames: 0, heartbeat_timeouts: 0, acknowledged_writes: 0, stored_items: rows.items.length, events_in_log: rows.events.length, events_expected: 0, unanswered_writes: 0, replayed_results: 0, reads: 0, joins: 0 };
+  const checked = {
+    late_frames: 0,
+    heartbeat_timeouts: 0,
+    acknowledged_writes: 0,
+    stored_items: rows.items.length,
+    events_in_log: rows.events.length,
+    events_expected: 0,
+    unanswered_writes: 0,
+    replayed_results: 0,
+    reads: 0,
+    joins: 0,
+  };
 
   // The log itself: seqs 1..max without a gap (retention is far larger than a soak).
   rows.events.forEach((e, i) => e.seq !== i + 1 && v(`event log: seq ${e.seq} at position ${i + 1}`));
-  const eventsByCause = countBy(rows.events.filter((e) => e.cause_request_id), (e) => e.cause_request_id!);
+  const eventsByCause = countBy(
+    rows.events.filter((e) => e.cause_request_id),
+    (e) => e.cause_request_id!,
+  );
   const logged = new Set(rows.requests.map((r) => `${r.participant_id}/${r.request_id}`));
   const itemsByName = new Map(rows.items.map((i) => [i.name, i]));
   const itemNameCounts = countBy(rows.items, (i) => i.name);
@@ -60,7 +74,8 @@ export function verifySoak(ledgers: readonly Ledger[], rows: StoredRows, finalSe
     checked.late_frames += l.late_frames;
     checked.heartbeat_timeouts += l.heartbeat_timeouts;
     for (const e of l.errors) v(`client ${who}: ${e}`);
-    if (l.unanswered.length) v(`client ${who}: ${l.unanswered.length} writes still unanswered after the drain (${l.unanswered.map((u) => u.request_id).join(", ")})`);
+    if (l.unanswered.length)
+      v(`client ${who}: ${l.unanswered.length} writes still unanswered after the drain (${l.unanswered.map((u) => u.request_id).join(", ")})`);
     if (l.snapshot_resumes > 0) v(`client ${who}: resumed from a snapshot ${l.snapshot_resumes}× (events were not replayed)`);
 
     // Writes: each acknowledged one has its request-log entry and exactly one event.
@@ -72,10 +87,12 @@ export function verifySoak(ledgers: readonly Ledger[], rows: StoredRows, finalSe
     const pendingUpdates = l.unanswered.filter((u) => u.type === "UpdateCharacter").length;
     const mine = rows.characters.filter((c) => c.owner_participant_id === l.participant_id);
     if (l.character_id) {
-      if (mine.length !== 1 || mine[0]!.id !== l.character_id) v(`client ${who}: ${mine.length} characters stored, expected exactly its one (${l.character_id})`);
+      if (mine.length !== 1 || mine[0]!.id !== l.character_id)
+        v(`client ${who}: ${mine.length} characters stored, expected exactly its one (${l.character_id})`);
       const version = mine[0]?.version ?? 0;
       const min = 1 + l.acked_updates;
-      if (version < min || version > min + pendingUpdates) v(`client ${who}: character version ${version}, expected ${min}${pendingUpdates ? `..${min + pendingUpdates}` : ""} (1 + acknowledged updates)`);
+      if (version < min || version > min + pendingUpdates)
+        v(`client ${who}: character version ${version}, expected ${min}${pendingUpdates ? `..${min + pendingUpdates}` : ""} (1 + acknowledged updates)`);
     } else if (mine.length > 1) v(`client ${who}: ${mine.length} characters stored without an acknowledged creation`);
     for (const a of l.acked_items) {
       accountedNames.add(a.name);
@@ -96,8 +113,14 @@ export function verifySoak(ledgers: readonly Ledger[], rows: StoredRows, finalSe
     }
     const expected = rows.events.filter((e) => e.seq > l.first_join_seq! && e.seq <= finalSeq && visibleToPlayer(e, l.participant_id)).map((e) => e.seq);
     checked.events_expected += expected.length;
-    const delivered = checkSequence(expected, l.delivered.filter((s) => s <= finalSeq));
-    const wire = checkSequence(expected, l.raw.filter((s) => s <= finalSeq));
+    const delivered = checkSequence(
+      expected,
+      l.delivered.filter((s) => s <= finalSeq),
+    );
+    const wire = checkSequence(
+      expected,
+      l.raw.filter((s) => s <= finalSeq),
+    );
     deliveredChecks.push(delivered);
     wireChecks.push(wire);
     if (!isClean(delivered)) v(`client ${who}: SDK delivered ${JSON.stringify(delivered)}`);

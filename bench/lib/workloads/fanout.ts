@@ -66,7 +66,12 @@ export async function measureFanout(session: BenchSession, listeners: WireClient
   await waitUntil(() => dm.events.filter((e) => writeIds.has(e.cause_request_id ?? "")).length >= writeIds.size, 2_000);
   const expected = dm.events.filter((e) => writeIds.has(e.cause_request_id ?? "")).map((e) => e.seq);
   const first = expected[0] ?? Number.POSITIVE_INFINITY;
-  const checks = listeners.map((l) => checkSequence(expected, l.events.filter((e) => e.seq >= first).map((e) => e.seq)));
+  const checks = listeners.map((l) =>
+    checkSequence(
+      expected,
+      l.events.filter((e) => e.seq >= first).map((e) => e.seq),
+    ),
+  );
   return {
     sockets: listeners.length,
     connect_ms: connectMs,

@@ -17,10 +17,7 @@ export interface RoundTripConfig {
   rounds: number;
 }
 
-export type RoundTripResults = Record<
-  "ws_ping" | "ws_get_character" | "ws_update_character" | "http_health_keepalive" | "http_health_new_connection",
-  Summary
->;
+export type RoundTripResults = Record<"ws_ping" | "ws_get_character" | "ws_update_character" | "http_health_keepalive" | "http_health_new_connection", Summary>;
 
 async function expectSuccess(client: WireClient, payload: Payload): Promise<void> {
   const r = await client.request(payload);

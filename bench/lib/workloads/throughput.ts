@@ -40,9 +40,7 @@ export async function throughput(baseUrl: string, cfg: ThroughputConfig): Promis
     return c;
   });
   const payload = (n: number): Payload =>
-    cfg.kind === "read"
-      ? { type: "GetCharacter", character_id: characterId }
-      : { type: "UpdateCharacter", character_id: characterId, data: { stats: { n } } };
+    cfg.kind === "read" ? { type: "GetCharacter", character_id: characterId } : { type: "UpdateCharacter", character_id: characterId, data: { stats: { n } } };
   const latencies: number[] = [];
   const errors: Record<string, number> = {};
   let started = 0;

@@ -220,7 +220,9 @@ export async function versusFloor(targets: Target[], cfg: VersusConfig, log: (m:
   } finally {
     await Promise.all(writers.map((w) => w.close()));
   }
-  const partial = new Map<string, Partial<VersusFigures>>(targets.map((t) => [t.name, { ping: summarize(samples.get(t.name)!.ping), write: summarize(samples.get(t.name)!.write), fanout: [] }]));
+  const partial = new Map<string, Partial<VersusFigures>>(
+    targets.map((t) => [t.name, { ping: summarize(samples.get(t.name)!.ping), write: summarize(samples.get(t.name)!.write), fanout: [] }]),
+  );
   for (const t of targets) {
     log(`versus: write throughput, ${t.name}`);
     partial.get(t.name)!.throughput = await throughput(t, cfg.throughput, results.violations);

@@ -50,9 +50,7 @@ export interface OperationDef<I extends z.ZodRawShape = z.ZodRawShape, O extends
  * Declares one operation: who may call it, whether it writes, its frame cap, the events it may
  * emit, its input fields and its result schema. Router, SDK, docs and the AsyncAPI file read it.
  */
-export function op<I extends z.ZodRawShape, O extends z.ZodType, E extends EventType = never>(
-  spec: ReadSpec<I, O> | WriteSpec<I, O, E>,
-): OperationDef<I, O> {
+export function op<I extends z.ZodRawShape, O extends z.ZodType, E extends EventType = never>(spec: ReadSpec<I, O> | WriteSpec<I, O, E>): OperationDef<I, O> {
   return {
     access: spec.access,
     write: spec.write === true,

@@ -10,7 +10,13 @@ import { Id, op } from "./define";
  */
 export const JOB_OPS = {
   /** Starts a job of a kind that may be started directly (most are started by their own operation). */
-  StartJob: op({ access: "play", write: true, events: ["JobUpdated"], input: { kind: z.string().min(1).max(100), input: JsonValueField.optional() }, output: JobSchema }),
+  StartJob: op({
+    access: "play",
+    write: true,
+    events: ["JobUpdated"],
+    input: { kind: z.string().min(1).max(100), input: JsonValueField.optional() },
+    output: JobSchema,
+  }),
   /**
    * The DM, or the participant who started it: aborts it; a late result is dropped. The kind's
    * failure events go out with the cancellation (a dialogue's DialogueFailed, a generation's

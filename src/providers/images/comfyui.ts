@@ -6,7 +6,13 @@ import { withRetry, withTimeout, type ImageJob, type ImageProvider, type PollRes
 const REQUEST_TIMEOUT_MS = 30_000;
 const CLIENT_ID = "wrldbldr";
 
-type History = Record<string, { outputs?: Record<string, { images?: { filename: string; subfolder?: string; type?: string }[] }>; status?: { status_str?: string; completed?: boolean; messages?: unknown[] } }>;
+type History = Record<
+  string,
+  {
+    outputs?: Record<string, { images?: { filename: string; subfolder?: string; type?: string }[] }>;
+    status?: { status_str?: string; completed?: boolean; messages?: unknown[] };
+  }
+>;
 
 /**
  * ComfyUI's HTTP API (checked-facts.md): POST /prompt with our prompt_id, GET /history/:id until
@@ -23,14 +29,19 @@ export function comfyuiProvider(baseUrl: string, checkpoint = "v1-5-pruned-emaon
   async function exchange<T>(path: string, signal: AbortSignal, init: RequestInit, read: (res: Response) => Promise<T>): Promise<T> {
     const what = path.split("?")[0];
     try {
-      return await withTimeout(REQUEST_TIMEOUT_MS, signal, async (s) => {
-        const res = await fetch(`${base}${path}`, { ...init, signal: s });
-        if (res.status >= 500) {
-          await res.body?.cancel();
-          throw new AppError("UNAVAILABLE", `ComfyUI answered ${res.status} to ${what}`, { reason: "provider_error", status: res.status });
-        }
-        return await read(res);
-      }, `ComfyUI (${what})`);
+      return await withTimeout(
+        REQUEST_TIMEOUT_MS,
+        signal,
+        async (s) => {
+          const res = await fetch(`${base}${path}`, { ...init, signal: s });
+          if (res.status >= 500) {
+            await res.body?.cancel();
+            throw new AppError("UNAVAILABLE", `ComfyUI answered ${res.status} to ${what}`, { reason: "provider_error", status: res.status });
+          }
+          return await read(res);
+        },
+        `ComfyUI (${what})`,
+      );
     } catch (err) {
       if (signal.aborted) throw signal.reason;
       if (err instanceof AppError) throw err.code === "TIMEOUT" ? new AppError("UNAVAILABLE", err.message, { reason: "provider_timeout" }) : err;
@@ -40,7 +51,11 @@ export function comfyuiProvider(baseUrl: string, checkpoint = "v1-5-pruned-emaon
 
   async function json<T>(path: string, signal: AbortSignal, init: RequestInit = {}): Promise<T> {
     return exchange(path, signal, init, async (res) => {
-      if (!res.ok) throw new AppError("UNAVAILABLE", `ComfyUI answered ${res.status} to ${path.split("?")[0]}: ${(await res.text()).slice(0, 300)}`, { reason: "provider_error", status: res.status });
+      if (!res.ok)
+        throw new AppError("UNAVAILABLE", `ComfyUI answered ${res.status} to ${path.split("?")[0]}: ${(await res.text()).slice(0, 300)}`, {
+          reason: "provider_error",
+          status: res.status,
+        });
       return (await res.json()) as T;
     });
   }
@@ -60,7 +75,9 @@ export function comfyuiProvider(baseUrl: string, checkpoint = "v1-5-pruned-emaon
           exchange("/prompt", signal, { method: "POST", headers: { "content-type": "application/json" }, body }, async (res) => {
             if (res.ok) return void (await res.body?.cancel());
             // 400: the workflow was refused (missing model, bad node): retrying cannot help.
-            const detail = await res.json<{ error?: { message?: string; details?: string } }>().catch(() => ({}) as { error?: { message?: string; details?: string } });
+            const detail = await res
+              .json<{ error?: { message?: string; details?: string } }>()
+              .catch(() => ({}) as { error?: { message?: string; details?: string } });
             const why = [detail.error?.message, detail.error?.details].filter(Boolean).join(": ") || `status ${res.status}`;
             throw new AppError("VALIDATION_ERROR", `ComfyUI refused the workflow: ${why}`, { reason: "workflow_refused", status: res.status });
           }),
@@ -100,7 +117,13 @@ export function comfyuiProvider(baseUrl: string, checkpoint = "v1-5-pruned-emaon
     async cancel(promptIds) {
       if (promptIds.length === 0) return;
       const signal = new AbortController().signal; // nobody aborts a cancel; each exchange has its timeout
-      const post = (path: string, body: unknown) => exchange(path, signal, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }, async (r) => void (await r.body?.cancel()));
+      const post = (path: string, body: unknown) =>
+        exchange(
+          path,
+          signal,
+          { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) },
+          async (r) => void (await r.body?.cancel()),
+        );
       try {
         await post("/queue", { delete: promptIds });
         // Interrupt only a prompt of ours that is running: /interrupt would stop anyone's.

@@ -45,9 +45,15 @@ export async function encodePng(width: number, height: number, rgb: Uint8Array, 
   v.setUint32(4, height);
   ihdr.set([8, 2, 0, 0, 0], 8); // 8 bits, truecolour, deflate, no filter, no interlace
   const texts = Object.entries(text).map(([k, val]) => chunk("tEXt", latin1(`${k}\0${val.slice(0, 1000)}`)));
-  const parts = [Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk("IHDR", ihdr), ...texts, chunk("IDAT", await zlib(raw)), chunk("IEND", new Uint8Array())];
+  const parts = [
+    Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", ihdr),
+    ...texts,
+    chunk("IDAT", await zlib(raw)),
+    chunk("IEND", new Uint8Array()),
+  ];
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
-  for (const p of parts) (out.set(p, at), (at += p.length));
+  for (const p of parts) out.set(p, at), (at += p.length);
   return out;
 }

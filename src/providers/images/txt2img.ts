@@ -11,7 +11,18 @@ export function txt2imgWorkflow(job: ImageJob, checkpoint: string): Record<strin
   return {
     "3": {
       class_type: "KSampler",
-      inputs: { seed: job.seed, steps: 20, cfg: 7, sampler_name: "euler", scheduler: "normal", denoise: 1, model: ["4", 0], positive: ["6", 0], negative: ["7", 0], latent_image: ["5", 0] },
+      inputs: {
+        seed: job.seed,
+        steps: 20,
+        cfg: 7,
+        sampler_name: "euler",
+        scheduler: "normal",
+        denoise: 1,
+        model: ["4", 0],
+        positive: ["6", 0],
+        negative: ["7", 0],
+        latent_image: ["5", 0],
+      },
     },
     "4": { class_type: "CheckpointLoaderSimple", inputs: { ckpt_name: checkpoint } },
     "5": { class_type: "EmptyLatentImage", inputs: { width: job.width, height: job.height, batch_size: 1 } },

@@ -19,7 +19,10 @@ export function llmProvider(env: Env, cfg: LlmConfig = llmConfig(env)): LlmProvi
     case "openai":
       return openAiProvider(cfg);
     case "workers-ai":
-      if (!env.AI) throw new AppError("UNAVAILABLE", "LLM_PROVIDER is 'workers-ai' but the AI binding is missing (it exists in [env.production] only)", { reason: "llm_misconfigured" });
+      if (!env.AI)
+        throw new AppError("UNAVAILABLE", "LLM_PROVIDER is 'workers-ai' but the AI binding is missing (it exists in [env.production] only)", {
+          reason: "llm_misconfigured",
+        });
       return workersAiProvider(env.AI, cfg.model);
     default:
       throw new AppError("UNAVAILABLE", `LLM_PROVIDER '${cfg.requested}' is not one of offline, openai, workers-ai`, { reason: "llm_misconfigured" });

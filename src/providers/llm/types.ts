@@ -19,7 +19,6 @@ export interface LlmRequest {
   persona: { name: string; description: string; words: string };
 }
 
-
 export interface LlmProvider {
   readonly name: LlmProviderName;
   readonly model: string;
