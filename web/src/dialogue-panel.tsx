@@ -1,7 +1,7 @@
 import { signal, type Signal } from "@preact/signals";
 import { useEffect, useState } from "preact/hooks";
-import type { DialogueExchange } from "../../src/protocol/dialogue-entities";
-import type { Character } from "../../src/protocol/entities";
+import type { DialogueExchange } from "../../src/client";
+import type { Character } from "../../src/client";
 import type { SessionStore } from "./session-store";
 import { Section } from "./ui";
 

@@ -1,6 +1,6 @@
 import { signal, type Signal } from "@preact/signals";
 import { useState } from "preact/hooks";
-import type { ChallengeAttempt, Challenge, DiceRoll, PresentNpc, Staging } from "../../src/protocol/gameplay-entities";
+import type { ChallengeAttempt, Challenge, DiceRoll, PresentNpc, Staging } from "../../src/client";
 import type { SessionStore } from "./session-store";
 import { EntityForm, Section } from "./ui";
 

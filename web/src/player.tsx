@@ -1,4 +1,4 @@
-import type { Character, InventoryItem } from "../../src/protocol/entities";
+import type { Character, InventoryItem } from "../../src/client";
 import type { SessionStore } from "./session-store";
 import { EntityForm, Section } from "./ui";
 import { DicePanel, PlayerGameplay, gameplay } from "./gameplay";

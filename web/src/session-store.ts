@@ -2,6 +2,7 @@ import { batch, computed, signal, type Signal } from "@preact/signals";
 import {
   connect,
   IndexedDBOutboxStore,
+  isReadOperation,
   isWrldbldrError,
   refreshViaHttp,
   type AnyEvent,
@@ -10,8 +11,8 @@ import {
   type ResultOf,
   type WrldbldrClient,
 } from "../../src/client";
-import type { Character, InventoryItem, Participant, SessionSettings, World } from "../../src/protocol/entities";
-import type { Goal, Location, PromptTemplate, Region, RegionConnection, Scene, StoryEvent } from "../../src/protocol/world-entities";
+import type { Character, InventoryItem, Participant, SessionSettings, World } from "../../src/client";
+import type { Goal, Location, PromptTemplate, Region, RegionConnection, Scene, StoryEvent } from "../../src/client";
 import { loadInvite, saveInvite, saveToken, sessionWsUrl, tokenClaims } from "./auth";
 import { describeError } from "./errors";
 
@@ -258,7 +259,7 @@ export class SessionStore {
    */
   async run<K extends OperationType>(payload: Payload<K>): Promise<ResultOf<K> | undefined> {
     try {
-      return await this.client.request(payload, READ.test(payload.type) ? {} : { timeout: 0 });
+      return await this.client.request(payload, isReadOperation(payload.type) ? {} : { timeout: 0 });
     } catch (err) {
       this.toast("error", describeError(err));
       return undefined;
@@ -298,7 +299,6 @@ export class SessionStore {
   }
 }
 
-const READ = /^(Get|List|Ping$)/;
 
 type TableName = "characters" | "items" | "locations" | "regions" | "connections" | "scenes" | "goals" | "storyEvents" | "prompts";
 
