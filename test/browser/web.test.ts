@@ -288,7 +288,7 @@ describe("web client in Chromium", () => {
     // A name over the 200-character limit: shown at once, refused by the server, undone.
     await sheet.getByLabel("Name").fill("Aria ".repeat(41));
     await sheet.getByRole("button", { name: "Save" }).click();
-    await player.getByText(/Change undone\. Some input is not valid\./).waitFor(LIVE);
+    await player.getByText("Change undone. Name: at most 200 characters.").waitFor(LIVE);
     await player.getByRole("heading", { name: "Your character: Aria Vale" }).waitFor(LIVE);
     await expect.poll(() => sheet.getByLabel("Name").inputValue(), LIVE).toBe("Aria Vale");
   });
@@ -334,7 +334,7 @@ describe("web client in Chromium", () => {
     await dm.getByRole("button", { name: "Overview" }).click();
     await dm.getByRole("button", { name: "Kick Pat" }).click();
     await expect.poll(() => badge(player).textContent(), LIVE).toBe("Offline");
-    await player.getByText(/Disconnected for good: You are not allowed to do that/).waitFor(LIVE);
+    await player.getByText(/Disconnected for good: The DM removed you from this session/).waitFor(LIVE);
     await expect.poll(() => dm.getByTestId("participants").getByText("Pat").count(), LIVE).toBe(0);
   });
 
