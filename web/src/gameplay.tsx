@@ -1,6 +1,6 @@
 import { signal, type Signal } from "@preact/signals";
 import { useState } from "preact/hooks";
-import type { ChallengeAttempt, Challenge, DiceRoll, PresentNpc, Staging } from "../../src/client";
+import type { ChallengeAttempt, Challenge, ChallengeOutcome, DiceRoll, PresentNpc, Staging } from "../../src/client";
 import type { SessionStore } from "./session-store";
 import { EntityForm, Section } from "./ui";
 
@@ -11,7 +11,7 @@ import { EntityForm, Section } from "./ui";
  */
 
 interface GameplayState {
-  rolls: Signal<DiceRoll[]>;
+  rolls: Signal<{ roll: DiceRoll; character_id: string | null }[]>;
   /** Player: attempts it was prompted for, by id (resolved ones carry their outcome text). */
   attempts: Signal<Record<string, ChallengeAttempt & { challenge_name: string; outcome_text?: string }>>;
   /** Player: the staging it waits for, if any. */
@@ -42,7 +42,7 @@ export function gameplay(store: SessionStore): GameplayState {
   s = st;
   const c = store.client;
   const without = <T,>(rec: Record<string, T>, id: string) => Object.fromEntries(Object.entries(rec).filter(([k]) => k !== id));
-  c.on("DiceRolled", (e) => (st.rolls.value = [e.roll, ...st.rolls.value].slice(0, 10)));
+  c.on("DiceRolled", (e) => (st.rolls.value = [{ roll: e.roll, character_id: e.character_id }, ...st.rolls.value].slice(0, 10)));
   c.on("ChallengePrompt", (e) => (st.attempts.value = { ...st.attempts.value, [e.attempt.id]: { ...e.attempt, challenge_name: e.challenge.name } }));
   c.on("ChallengeRollSubmitted", (e) => {
     const prior = st.attempts.value[e.attempt.id];
@@ -74,30 +74,77 @@ export function gameplay(store: SessionStore): GameplayState {
   return st;
 }
 
-const dice = (r: DiceRoll) => r.terms.flatMap((t) => t.dice.map((d) => (d.kept ? String(d.value) : `(${d.value})`))).join(" ");
+/** Every die of a roll, dropped ones in brackets: "3 5 (1)". */
+export const diceOf = (r: DiceRoll) => r.terms.flatMap((t) => t.dice.map((d) => (d.kept ? String(d.value) : `(${d.value})`))).join(" ");
 
-/** Everyone who plays: roll a formula on the server; the last rolls this participant received. */
+/** A roll's breakdown: "2d6+1: 3 + 5, +1 = 9". */
+export function breakdown(r: DiceRoll, modifier = 0): string {
+  const parts = r.terms.map((t) => (t.kind === "constant" ? `${t.sign < 0 ? "−" : "+"}${Math.abs(t.value)}` : `${t.sign < 0 ? "−" : ""}[${t.dice.map((d) => (d.kept ? d.value : `(${d.value})`)).join(", ")}]`));
+  const mod = modifier ? ` ${modifier < 0 ? "−" : "+"}${Math.abs(modifier)} (stat)` : "";
+  return `${r.formula}: ${parts.join(" ")}${mod} = ${r.total + modifier}`;
+}
+
+/** Everyone who plays: roll a formula on the server, for a character, openly or for the DM's eyes. */
 export function DicePanel({ store }: { store: SessionStore }) {
   const st = gameplay(store);
+  const dm = store.isDm.value;
+  const mine = store.myPc.value;
+  const chars = dm ? Object.values(store.characters.value) : mine ? [mine] : [];
+  const [formula, setFormula] = useState("1d20");
+  const [who, setWho] = useState("");
+  const [secret, setSecret] = useState(false);
+  const character = dm ? who : (mine?.id ?? "");
   const names = (id: string) => store.participants.value[id]?.name ?? "someone";
+  const roll = async (e: Event) => {
+    e.preventDefault();
+    if (!formula.trim()) return;
+    await store.run(
+      { type: "RollDice", formula: formula.trim(), ...(secret ? { visibility: "dm" as const } : {}), ...(character ? { character_id: character } : {}) },
+      { labels: { formula: "Dice" } },
+    );
+  };
+  if (store.you.value?.role === "spectator") return null;
   return (
     <Section title="Dice" id="dice">
-      {store.you.value?.role !== "spectator" && (
-        <EntityForm
-          fields={[{ key: "formula", label: "Dice formula", required: true }]}
-          initial={{ formula: "1d20" }}
-          submitLabel="Roll"
-          testId="dice-form"
-          onSubmit={(data) => store.run({ type: "RollDice", formula: String(data.formula ?? "1d20") })}
-        />
-      )}
+      <form class="form dice-form" onSubmit={roll} data-testid="dice-form">
+        <div class="field">
+          <label for="dice-formula">Dice</label>
+          <input id="dice-formula" value={formula} maxLength={100} placeholder="2d6+1" aria-describedby="dice-hint" onInput={(e) => setFormula(e.currentTarget.value)} />
+          <span id="dice-hint" class="muted small">Write them like 2d6+1, 1d20+5 or 4d6kh3.</span>
+        </div>
+        {dm && (
+          <div class="field">
+            <label for="dice-for">For</label>
+            <select id="dice-for" value={who} onChange={(e) => setWho(e.currentTarget.value)}>
+              <option value="">Nobody in particular</option>
+              {chars.map((c) => (
+                <option key={c.id} value={c.id}>
+                  {c.name}
+                </option>
+              ))}
+            </select>
+          </div>
+        )}
+        <label class="check">
+          <input type="checkbox" checked={secret} onChange={(e) => setSecret(e.currentTarget.checked)} />
+          {dm ? "Secret roll (only DMs see it)" : "Only the DM sees it"}
+        </label>
+        <div class="actions">
+          <button type="submit" disabled={!formula.trim()}>
+            {secret ? "Roll secretly" : "Roll"}
+          </button>
+        </div>
+      </form>
       <ul class="list" data-testid="dice-rolls">
-        {st.rolls.value.map((r) => (
+        {st.rolls.value.slice(0, 5).map(({ roll: r, character_id }) => (
           <li key={r.id}>
-            <strong>{r.total}</strong> <span class="muted">· {r.formula} · {dice(r)} · {names(r.roller_participant_id)}</span>
+            <strong>{r.total}</strong>{" "}
+            <span class="muted">
+              · {character_id ? `${store.characters.value[character_id]?.name ?? "a character"} (${names(r.roller_participant_id)})` : names(r.roller_participant_id)} · {r.formula} · {diceOf(r)}
+            </span>
+            {r.visibility !== "public" && <span class="tag">{dm ? "secret" : "DM only"}</span>}
           </li>
         ))}
-        {st.rolls.value.length === 0 && <li class="muted">No rolls yet.</li>}
       </ul>
     </Section>
   );
@@ -127,10 +174,15 @@ export function PlayerGameplay({ store }: { store: SessionStore }) {
                 {a.status === "prompted" && (
                   <button onClick={() => store.run({ type: "SubmitChallengeRoll", challenge_id: a.challenge_id })}>Roll {a.suggested_dice}</button>
                 )}
-                {a.status === "rolled" && <span class="muted">rolled {a.total}; the DM decides…</span>}
-                {a.status === "resolved" && (
+                {a.status === "rolled" && (
+                  <span class="muted" data-testid="challenge-waiting">
+                    rolled {a.total}
+                    {a.roll ? ` (${breakdown(a.roll, a.modifier)})` : ""}; the DM is deciding the outcome…
+                  </span>
+                )}
+                {a.status === "resolved" && a.outcome && (
                   <span data-testid="challenge-outcome">
-                    {a.outcome}
+                    {OUTCOME_WORDS[a.outcome]}
                     {a.outcome_text ? `: ${a.outcome_text}` : ""}
                     {a.narration ? ` — ${a.narration}` : ""}
                   </span>
@@ -174,7 +226,7 @@ function StagingApprovals({ store }: { store: SessionStore }) {
   );
 }
 
-function StagingRequest({ store, staging }: { store: SessionStore; staging: Staging & { region_name?: string } }) {
+export function StagingRequest({ store, staging }: { store: SessionStore; staging: Staging & { region_name?: string } }) {
   const [present, setPresent] = useState<Record<string, boolean>>(() => Object.fromEntries(staging.proposal.map((n) => [n.character_id, n.present])));
   const name = (id: string) => store.characters.value[id]?.name ?? id;
   const region = staging.region_name ?? store.regions.value[staging.region_id]?.name ?? "a region";
@@ -216,16 +268,7 @@ function Challenges({ store }: { store: SessionStore }) {
       <ul class="list" data-testid="challenge-rolls">
         {rolled.map((a) => (
           <li key={a.id}>
-            <strong>{a.challenge_name}</strong> · {store.characters.value[a.character_id]?.name ?? "a PC"} rolled <strong>{a.total}</strong>{" "}
-            <span class="muted">(suggested: {a.suggested_outcome})</span>{" "}
-            <button onClick={() => store.run({ type: "ResolveChallenge", attempt_id: a.id })}>Accept {a.suggested_outcome}</button>
-            {(["success", "failure"] as const)
-              .filter((o) => o !== a.suggested_outcome)
-              .map((o) => (
-                <button key={o} class="small" onClick={() => store.run({ type: "ResolveChallenge", attempt_id: a.id, outcome: o })}>
-                  {o}
-                </button>
-              ))}
+            <RollToResolve store={store} attempt={a} />
           </li>
         ))}
         {rolled.length === 0 && <li class="muted">None.</li>}
@@ -257,7 +300,9 @@ function Challenges({ store }: { store: SessionStore }) {
           { key: "name", label: "Challenge name", required: true },
           { key: "check_stat", label: "Check (stat or skill)", nullable: true },
           { key: "dc", label: "DC", type: "number" },
+          { key: "critical", label: "On a critical success", type: "textarea" },
           { key: "success", label: "On success", type: "textarea" },
+          { key: "partial", label: "On a partial success", type: "textarea" },
           { key: "failure", label: "On failure", type: "textarea" },
         ]}
         initial={{ dc: 12 }}
@@ -270,11 +315,73 @@ function Challenges({ store }: { store: SessionStore }) {
               name: String(d.name),
               ...(d.check_stat ? { check_stat: String(d.check_stat) } : {}),
               difficulty: { kind: "dc", value: Number(d.dc ?? 12) || 12 },
-              outcomes: { success: String(d.success ?? ""), failure: String(d.failure ?? "") },
+              outcomes: { critical: String(d.critical ?? ""), success: String(d.success ?? ""), partial: String(d.partial ?? ""), failure: String(d.failure ?? "") },
             },
-          })
+          }, { labels: { "data.name": "Challenge name", "data.difficulty.value": "DC", "data.check_stat": "Check (stat or skill)" } })
         }
       />
     </Section>
+  );
+}
+
+export const OUTCOMES = ["critical", "success", "partial", "failure"] as const;
+export const OUTCOME_WORDS: Record<ChallengeOutcome, string> = { critical: "Critical success", success: "Success", partial: "Partial success", failure: "Failure" };
+
+const difficultyWords = (c: Challenge | undefined) =>
+  !c ? "" : c.difficulty.kind === "dc" ? `DC ${c.difficulty.value}` : c.difficulty.kind === "percentage" ? `${c.difficulty.value}%` : "narrative";
+
+/**
+ * A roll to resolve (DM): the roll's breakdown against the difficulty, the four outcome tiers with
+ * their texts (the suggested one chosen), the DM's narration; one click accepts the suggestion.
+ */
+export function RollToResolve({ store, attempt: a }: { store: SessionStore; attempt: ChallengeAttempt & { challenge_name: string } }) {
+  const st = gameplay(store);
+  const challenge = st.challenges.value[a.challenge_id];
+  const [outcome, setOutcome] = useState<ChallengeOutcome>(a.suggested_outcome ?? "success");
+  const [narration, setNarration] = useState("");
+  const who = store.characters.value[a.character_id]?.name ?? "A player character";
+  const resolve = (o: ChallengeOutcome) =>
+    store.run({ type: "ResolveChallenge", attempt_id: a.id, outcome: o, ...(narration.trim() ? { narration: narration.trim() } : {}) }, { labels: { narration: "Narration" } });
+  const group = `outcome-${a.id}`;
+  return (
+    <div class="resolve" data-testid="roll-to-resolve">
+      <div>
+        <strong>{a.challenge_name}</strong> · {who} rolled <strong>{a.total}</strong>
+        {challenge && <span class="muted"> against {difficultyWords(challenge)}</span>}
+      </div>
+      {a.roll && (
+        <div class="muted small" data-testid="roll-breakdown">
+          {breakdown(a.roll, a.modifier)}
+          {a.modifier ? ` (${challenge?.check_stat ?? "stat"} ${a.modifier >= 0 ? "+" : ""}${a.modifier})` : ""}
+        </div>
+      )}
+      <fieldset class="outcomes">
+        <legend>Outcome{a.suggested_outcome ? ` (suggested: ${OUTCOME_WORDS[a.suggested_outcome].toLowerCase()})` : ""}</legend>
+        {OUTCOMES.map((o) => {
+          const text = challenge?.outcomes?.[o];
+          return (
+            <label key={o} class="check outcome">
+              <input type="radio" name={group} value={o} checked={outcome === o} onChange={() => setOutcome(o)} />
+              <span>
+                {OUTCOME_WORDS[o]}
+                {text ? <span class="muted small"> — {text}</span> : o === "critical" || o === "partial" ? <span class="muted small"> (no text)</span> : null}
+              </span>
+            </label>
+          );
+        })}
+      </fieldset>
+      <label class="field">
+        <span>Narration (what the table hears)</span>
+        <textarea rows={2} value={narration} maxLength={5000} onInput={(e) => setNarration(e.currentTarget.value)} />
+      </label>
+      <div class="buttons">
+        <button onClick={() => resolve(outcome)}>Resolve: {OUTCOME_WORDS[outcome].toLowerCase()}</button>
+        {a.suggested_outcome && outcome !== a.suggested_outcome && (
+          <button class="small" onClick={() => resolve(a.suggested_outcome!)}>
+            Accept {OUTCOME_WORDS[a.suggested_outcome].toLowerCase()}
+          </button>
+        )}
+      </div>
+    </div>
   );
 }
