@@ -9,7 +9,7 @@ import { Section } from "./ui";
  * Dialogue in the page (docs/dialogue.md): the exchanges this participant may see, kept live from
  * the dialogue events, and the words streaming right now (by stream id = the exchange's job id).
  */
-class DialogueState {
+export class DialogueState {
   readonly exchanges: Signal<Record<string, DialogueExchange>> = signal({});
   readonly live: Signal<Record<string, string>> = signal({});
   readonly failures: Signal<Record<string, string>> = signal({});
@@ -51,15 +51,26 @@ class DialogueState {
 }
 
 const states = new WeakMap<SessionStore, DialogueState>();
-function dialogueOf(store: SessionStore): DialogueState {
+export function dialogueOf(store: SessionStore): DialogueState {
   let s = states.get(store);
   if (!s) states.set(store, (s = new DialogueState(store)));
   return s;
 }
 
 const nameOf = (store: SessionStore, id: string) => store.characters.value[id]?.name ?? "Someone";
-const ProviderTag = ({ ex }: { ex: DialogueExchange }) =>
-  ex.provider === "offline" ? <span class="tag" title="No language model is connected: a stand-in answered">offline</span> : null;
+/** Who wrote an answer: the DM's own words are labelled as the DM's; an edited draft says so; the offline stand-in too. */
+export const ProviderTag = ({ ex }: { ex: Pick<DialogueExchange, "provider" | "source"> }) =>
+  ex.source === "dm" ? (
+    <span class="tag dm" data-testid="said-by-dm">
+      written by the DM
+    </span>
+  ) : ex.source === "dm_edit" ? (
+    <span class="tag">edited by the DM</span>
+  ) : ex.provider === "offline" ? (
+    <span class="tag" title="No language model is connected: a stand-in answered">
+      offline
+    </span>
+  ) : null;
 
 /** The player's dialogue: speak to an NPC present with the PC, read the answers as they come. */
 export function DialoguePanel({ store, pc }: { store: SessionStore; pc: Character }) {
@@ -128,26 +139,7 @@ export function DialoguePanel({ store, pc }: { store: SessionStore; pc: Characte
   );
 }
 
-/** The DM's approval queue: drafts streaming in, drafts to accept, edit, reject with feedback or take over. */
-export function ApprovalQueue({ store }: { store: SessionStore }) {
-  const d = dialogueOf(store);
-  useEffect(() => void d.loadPending(), [d]);
-  const open = d.list((ex) => ex.status === "generating" || ex.status === "awaiting_approval");
-  return (
-    <Section title="Dialogue to approve" id="approvals">
-      <ul class="list">
-        {open.map((ex) => (
-          <li key={ex.id} data-testid="approval">
-            <Pending store={store} d={d} ex={ex} />
-          </li>
-        ))}
-        {open.length === 0 && <li class="muted">Nothing waiting.</li>}
-      </ul>
-    </Section>
-  );
-}
-
-function Pending({ store, d, ex }: { store: SessionStore; d: DialogueState; ex: DialogueExchange }) {
+export function Pending({ store, d, ex }: { store: SessionStore; d: DialogueState; ex: DialogueExchange }) {
   const [words, setWords] = useState(ex.dm_draft ?? "");
   const [feedback, setFeedback] = useState("");
   useEffect(() => setWords(ex.dm_draft ?? ""), [ex.dm_draft]);

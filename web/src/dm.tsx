@@ -1,7 +1,7 @@
 import { signal } from "@preact/signals";
 import { Characters, Goals, Places, Prompts, Scenes, Story } from "./dm-editors";
 import { DmGameplay, gameplay } from "./gameplay";
-import { ApprovalQueue } from "./dialogue-panel";
+import { NeedsYou, useQueueTitle } from "./needs-you";
 import { Images } from "./images";
 import type { SessionStore } from "./session-store";
 import { EntityForm, Section } from "./ui";
@@ -15,6 +15,7 @@ const tab = signal<Tab>("Overview");
 
 export function DmView({ store }: { store: SessionStore }) {
   gameplay(store); // follows stagings and challenges from the start, whichever tab is open
+  useQueueTitle(store);
   return (
     <>
       <nav class="tabs" aria-label="DM sections">
@@ -24,6 +25,7 @@ export function DmView({ store }: { store: SessionStore }) {
           </button>
         ))}
       </nav>
+      <NeedsYou store={store} />
       {tab.value === "Overview" && (
         <div class="columns">
           <div class="column">
@@ -33,7 +35,6 @@ export function DmView({ store }: { store: SessionStore }) {
             <WorldAndSettings store={store} />
           </div>
           <div class="column">
-            <ApprovalQueue store={store} />
             <Participants store={store} onKick={(id) => void store.run({ type: "KickParticipant", participant_id: id })} />
             <Timeline store={store} />
           </div>

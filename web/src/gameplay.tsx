@@ -201,28 +201,12 @@ export function DmGameplay({ store }: { store: SessionStore }) {
   return (
     <div class="columns">
       <div class="column">
-        <StagingApprovals store={store} />
         <DicePanel store={store} />
       </div>
       <div class="column">
         <Challenges store={store} />
       </div>
     </div>
-  );
-}
-
-function StagingApprovals({ store }: { store: SessionStore }) {
-  const st = gameplay(store);
-  const pending = Object.values(st.pending.value);
-  return (
-    <Section title="Staging approvals" id="staging">
-      <ul class="list" data-testid="staging-requests">
-        {pending.map((s) => (
-          <StagingRequest key={s.id} store={store} staging={s} />
-        ))}
-        {pending.length === 0 && <li class="muted">Nothing to approve.</li>}
-      </ul>
-    </Section>
   );
 }
 
@@ -259,20 +243,10 @@ export function StagingRequest({ store, staging }: { store: SessionStore; stagin
 function Challenges({ store }: { store: SessionStore }) {
   const st = gameplay(store);
   const pcs = Object.values(store.characters.value).filter((c) => c.kind === "pc" && c.owner_participant_id);
-  const rolled = Object.values(st.attempts.value).filter((a) => a.status === "rolled");
   const [pc, setPc] = useState("");
   const target = pc || pcs[0]?.id || "";
   return (
     <Section title="Challenges" id="challenges">
-      <h3>Rolls to resolve</h3>
-      <ul class="list" data-testid="challenge-rolls">
-        {rolled.map((a) => (
-          <li key={a.id}>
-            <RollToResolve store={store} attempt={a} />
-          </li>
-        ))}
-        {rolled.length === 0 && <li class="muted">None.</li>}
-      </ul>
       <h3>Trigger</h3>
       <label class="field">
         <span>Player character</span>

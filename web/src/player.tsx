@@ -3,6 +3,7 @@ import type { SessionStore } from "./session-store";
 import { EntityForm, Section } from "./ui";
 import { DicePanel, PlayerGameplay, gameplay } from "./gameplay";
 import { DialoguePanel } from "./dialogue-panel";
+import { PlayerWaits } from "./needs-you";
 import { CharacterLine, Npcs, Participants, regionLabel, SceneCard, Timeline, WorldHeader } from "./world-views";
 
 /** The player's page: the world, the scene, where its PC is, its sheet, who and what it may see. */
@@ -11,6 +12,8 @@ export function PlayerView({ store }: { store: SessionStore }) {
   const spectator = store.you.value?.role === "spectator";
   gameplay(store); // follows prompts and presence from the start
   return (
+    <>
+    <PlayerWaits store={store} />
     <div class="columns">
       <div class="column">
         <WorldHeader store={store} />
@@ -27,6 +30,7 @@ export function PlayerView({ store }: { store: SessionStore }) {
         <Participants store={store} />
       </div>
     </div>
+    </>
   );
 }
 
