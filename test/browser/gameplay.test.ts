@@ -82,21 +82,25 @@ describe("gameplay panels in Chromium", () => {
     await playerApi.request({ type: "MoveToRegion", character_id: ids.pc, region_id: ids.street });
     await playerApi.request({ type: "MoveToRegion", character_id: ids.pc, region_id: ids.hall });
     await player.getByTestId("staging-pending").getByText("Hall").waitFor(LIVE);
-    const request = dm.getByTestId("staging-request").filter({ hasText: "Hall" });
+    const request = dm.getByTestId("needs-you").getByTestId("staging-request").filter({ hasText: "Hall" });
     await request.getByText("Shadow Spy").waitFor(LIVE);
+    // Street (passed through) and Hall wait for the DM: the count is in the title and the top bar.
+    await expect.poll(() => dm.title(), LIVE).toBe("(2) WrldBldr");
+    expect(await dm.getByTestId("needs-you-count").textContent()).toContain("2");
     await request.getByRole("button", { name: "Approve staging for Hall" }).click();
     await player.getByTestId("staged-present").getByText("Mira").waitFor(LIVE);
     await expect.poll(() => player.getByTestId("staging-pending").count(), LIVE).toBe(0);
     expect(await player.content()).not.toContain("Shadow Spy");
-    await expect.poll(() => dm.getByTestId("staging-requests").getByText("Hall").count(), LIVE).toBe(0);
+    await expect.poll(() => dm.getByTestId("needs-you").getByText("Hall").count(), LIVE).toBe(0);
+    await expect.poll(() => dm.title(), LIVE).toBe("(1) WrldBldr");
   });
 
   it("the player rolls dice; the DM sees the roll", async () => {
     const form = player.getByTestId("dice-form");
-    await form.getByLabel("Dice formula").fill("2d6+1");
+    await form.getByLabel("Dice", { exact: true }).fill("2d6+1");
     await form.getByRole("button", { name: "Roll" }).click();
     await player.getByTestId("dice-rolls").getByText(/2d6\+1/).waitFor(LIVE);
-    await dm.getByTestId("dice-rolls").getByText(/2d6\+1 · .* · Pat/).waitFor(LIVE);
+    await dm.getByTestId("dice-rolls").getByText(/Aria \(Pat\) · 2d6\+1/).waitFor(LIVE);
   });
 
   it("a challenge goes trigger → roll → resolve across the two pages", async () => {
@@ -112,11 +116,14 @@ describe("gameplay panels in Chromium", () => {
     // The outcome texts are not the player's before the resolution.
     expect(await player.content()).not.toContain("You reach the top");
     await prompts.getByRole("button", { name: "Roll 1d20" }).click();
-    await prompts.getByText(/the DM decides/).waitFor(LIVE);
-    const rolls = dm.getByTestId("challenge-rolls");
-    await rolls.getByText("Climb the wall").waitFor(LIVE);
-    await rolls.getByRole("button", { name: "success", exact: true }).or(rolls.getByRole("button", { name: "Accept success" })).first().click();
-    await player.getByTestId("challenge-outcome").getByText("success: You reach the top").waitFor(LIVE);
+    await prompts.getByText(/the DM is deciding the outcome/).waitFor(LIVE);
+    const roll = dm.getByTestId("needs-you").getByTestId("roll-to-resolve");
+    await roll.getByText("Climb the wall").waitFor(LIVE);
+    expect(await roll.getByTestId("roll-breakdown").textContent()).toMatch(/^1d20: \[\d+\] \+3 \(stat\) = \d+/);
+    await roll.getByLabel(/^Success/).check();
+    await roll.getByLabel(/Narration/).fill("Your fingers find a crack just in time.");
+    await roll.getByRole("button", { name: "Resolve: success" }).click();
+    await player.getByTestId("challenge-outcome").getByText("Success: You reach the top — Your fingers find a crack just in time.").waitFor(LIVE);
     expect(errors).toEqual([]);
   });
 });
