@@ -3,6 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { DialogueExchange } from "../../src/client";
 import type { Character } from "../../src/client";
 import type { SessionStore } from "./session-store";
+import { usePresence } from "./gameplay";
 import { Section } from "./ui";
 
 /**
@@ -75,7 +76,9 @@ export const ProviderTag = ({ ex }: { ex: Pick<DialogueExchange, "provider" | "s
 /** The player's dialogue: speak to an NPC present with the PC, read the answers as they come. */
 export function DialoguePanel({ store, pc }: { store: SessionStore; pc: Character }) {
   const d = dialogueOf(store);
-  const present = Object.values(store.characters.value).filter((c) => c.kind === "npc" && !c.hidden && pc.region_id && c.region_id === pc.region_id);
+  // Only whom the server's presence offers (never the NPCs' own region; nobody while the DM decides).
+  const presence = usePresence(store, pc.region_id);
+  const present = presence && presence.status !== "pending" ? presence.npcs.map((n) => ({ id: n.character_id, name: n.name })) : [];
   const [npcId, setNpcId] = useState("");
   const [text, setText] = useState("");
   const target = present.find((c) => c.id === npcId) ?? present[0];
@@ -83,7 +86,7 @@ export function DialoguePanel({ store, pc }: { store: SessionStore; pc: Characte
   const speak = async (e: Event) => {
     e.preventDefault();
     if (!target || !text.trim()) return;
-    const ex = await store.run({ type: "SpeakToNpc", character_id: pc.id, npc_id: target.id, text: text.trim() });
+    const ex = await store.run({ type: "SpeakToNpc", character_id: pc.id, npc_id: target.id, text: text.trim() }, { labels: { text: "What you say" } });
     if (ex) {
       d.put(ex);
       setText("");
@@ -115,7 +118,9 @@ export function DialoguePanel({ store, pc }: { store: SessionStore; pc: Characte
         ))}
         {mine.length === 0 && <li class="muted">Nobody has said anything yet.</li>}
       </ul>
-      {present.length === 0 ? (
+      {presence?.status === "pending" ? (
+        <p class="muted">Waiting for the DM to set who is here…</p>
+      ) : present.length === 0 ? (
         <p class="muted">Nobody here to talk to.</p>
       ) : (
         <form onSubmit={speak} class="dialogue-form">

@@ -1,4 +1,4 @@
-import { signal, type Signal } from "@preact/signals";
+import { effect, signal, type Signal } from "@preact/signals";
 import { useState } from "preact/hooks";
 import type { ChallengeAttempt, Challenge, ChallengeOutcome, DiceRoll, PresentNpc, Staging } from "../../src/client";
 import type { SessionStore } from "./session-store";
@@ -18,10 +18,22 @@ interface GameplayState {
   waiting: Signal<{ staging_id: string; region_name: string } | null>;
   /** Player: who its PC sees in its region (the last PcSceneChanged). */
   seen: Signal<{ region_id: string; npcs: PresentNpc[] } | null>;
+  /**
+   * Who is present, by region, exactly as the server says (read, then its events): never derived
+   * from the NPCs' own region. `pending`: the DM has not decided yet — nobody is offered.
+   */
+  presence: Signal<Record<string, Presence>>;
   /** DM: pending stagings by id. */
   pending: Signal<Record<string, Staging & { region_name?: string }>>;
   /** DM: the challenges. */
   challenges: Signal<Record<string, Challenge>>;
+  /** Reads a region's presence from the server. */
+  loadPresence: (regionId: string) => Promise<void>;
+}
+
+export interface Presence {
+  status: "approved" | "pending" | "fallback" | "none";
+  npcs: PresentNpc[];
 }
 
 const states = new WeakMap<SessionStore, GameplayState>();
@@ -35,8 +47,10 @@ export function gameplay(store: SessionStore): GameplayState {
     attempts: signal({}),
     waiting: signal(null),
     seen: signal(null),
+    presence: signal({}),
     pending: signal({}),
     challenges: signal({}),
+    loadPresence: async () => undefined,
   };
   states.set(store, st);
   s = st;
@@ -51,13 +65,54 @@ export function gameplay(store: SessionStore): GameplayState {
   c.on("ChallengeResolved", (e) => {
     st.attempts.value = { ...st.attempts.value, [e.attempt.id]: { ...e.attempt, challenge_name: e.challenge_name, outcome_text: e.outcome_text } };
   });
-  c.on("StagingPending", (e) => (st.waiting.value = { staging_id: e.staging_id, region_name: e.region_name }));
+  // Presence: each event stamps its region, so a read sent before it cannot overwrite it.
+  const stamps = new Map<string, number>();
+  let clock = 0;
+  const setPresence = (regionId: string, p: Presence) => {
+    stamps.set(regionId, ++clock);
+    st.presence.value = { ...st.presence.value, [regionId]: p };
+  };
+  const loadPresence = async (regionId: string) => {
+    const sent = clock;
+    const r = await store.run({ type: "GetRegionPresence", region_id: regionId });
+    if (!r || (stamps.get(regionId) ?? 0) > sent) return;
+    const extra = r as typeof r & { status?: Presence["status"] };
+    setPresence(regionId, { status: extra.status ?? (r.staged ? "approved" : "none"), npcs: r.npcs_present });
+  };
+  st.loadPresence = loadPresence;
+  c.on("StagingPending", (e) => {
+    st.waiting.value = { staging_id: e.staging_id, region_name: e.region_name };
+    setPresence(e.region_id, { status: "pending", npcs: [] });
+  });
   c.on("PcSceneChanged", (e) => {
     st.seen.value = { region_id: e.region.id, npcs: e.npcs_present };
     st.waiting.value = null;
+    setPresence(e.region.id, { status: "approved", npcs: e.npcs_present });
   });
-  c.on("StagingApprovalRequest", (e) => (st.pending.value = { ...st.pending.value, [e.staging.id]: { ...e.staging, region_name: e.region_name } }));
-  c.on("StagingApproved", (e) => (st.pending.value = without(st.pending.value, e.staging_id)));
+  c.on("StagingApprovalRequest", (e) => {
+    st.pending.value = { ...st.pending.value, [e.staging.id]: { ...e.staging, region_name: e.region_name } };
+    setPresence(e.staging.region_id, { status: "pending", npcs: [] });
+  });
+  c.on("StagingApproved", (e) => {
+    st.pending.value = without(st.pending.value, e.staging_id);
+    setPresence(e.region_id, { status: "approved", npcs: e.npcs_present });
+  });
+  // The PC's region (players) or every region with a PC (DMs): read its presence when it changes.
+  const asked = new Set<string>();
+  effect(() => {
+    const regions = store.isDm.value
+      ? Object.values(store.characters.value).filter((ch) => ch.kind === "pc" && ch.region_id).map((ch) => ch.region_id!)
+      : [store.myPc.value?.region_id].filter((r): r is string => !!r);
+    for (const r of regions) {
+      if (asked.has(r)) continue;
+      asked.add(r);
+      void c.whenOpen().then(() => loadPresence(r));
+    }
+  });
+  c.onSnapshot(() => {
+    asked.clear();
+    st.presence.value = {};
+  });
   for (const type of ["ChallengeCreated", "ChallengeUpdated"] as const) c.on(type, (e) => (st.challenges.value = { ...st.challenges.value, [e.challenge.id]: e.challenge }));
   c.on("ChallengeDeleted", (e) => (st.challenges.value = without(st.challenges.value, e.challenge_id)));
   // What was pending before this page loaded.
@@ -72,6 +127,12 @@ export function gameplay(store: SessionStore): GameplayState {
     if (open) st.attempts.value = { ...Object.fromEntries(open.items.map((a) => [a.id, { ...a, challenge_name: name(a) }])), ...st.attempts.value };
   });
   return st;
+}
+
+/** The server's presence of a region (null while unknown). */
+export function usePresence(store: SessionStore, regionId: string | null | undefined): Presence | null {
+  const st = gameplay(store);
+  return regionId ? (st.presence.value[regionId] ?? null) : null;
 }
 
 /** Every die of a roll, dropped ones in brackets: "3 5 (1)". */
@@ -156,15 +217,6 @@ export function PlayerGameplay({ store }: { store: SessionStore }) {
   const mine = Object.values(st.attempts.value).filter((a) => a.participant_id === store.you.value?.id);
   return (
     <>
-      <Section title="Presence" id="presence">
-        {st.waiting.value && <p data-testid="staging-pending">The DM is deciding who is in {st.waiting.value.region_name}…</p>}
-        <ul class="list" data-testid="staged-present">
-          {(st.seen.value?.npcs ?? []).map((n) => (
-            <li key={n.character_id}>{n.name}</li>
-          ))}
-          {!st.waiting.value && (st.seen.value?.npcs.length ?? 0) === 0 && <li class="muted">Nobody you can see.</li>}
-        </ul>
-      </Section>
       {mine.length > 0 && (
         <Section title="Challenges" id="challenge-prompts">
           <ul class="list" data-testid="challenge-prompts">

@@ -1,7 +1,7 @@
 import type { Character, InventoryItem } from "../../src/client";
 import type { SessionStore } from "./session-store";
 import { EntityForm, Section } from "./ui";
-import { DicePanel, PlayerGameplay, gameplay } from "./gameplay";
+import { DicePanel, PlayerGameplay, gameplay, usePresence } from "./gameplay";
 import { DialoguePanel } from "./dialogue-panel";
 import { PlayerWaits } from "./needs-you";
 import { CharacterLine, Npcs, Participants, regionLabel, SceneCard, Timeline, WorldHeader } from "./world-views";
@@ -59,7 +59,6 @@ function CreatePc({ store }: { store: SessionStore }) {
 /** The PC's region, who is present there, and the ways out. */
 function Whereabouts({ store, pc }: { store: SessionStore; pc: Character }) {
   const region = pc.region_id ? store.regions.value[pc.region_id] : undefined;
-  const present = Object.values(store.characters.value).filter((c) => c.id !== pc.id && region && c.region_id === region.id);
   const ways = Object.values(store.connections.value)
     .filter((w) => region && (w.from_region_id === region.id || (w.bidirectional && w.to_region_id === region.id)))
     .map((w) => ({ way: w, to: store.regions.value[w.from_region_id === region!.id ? w.to_region_id : w.from_region_id] }))
@@ -74,14 +73,7 @@ function Whereabouts({ store, pc }: { store: SessionStore; pc: Character }) {
       {region?.description && <p>{region.description}</p>}
       {region?.atmosphere && <p class="muted">{region.atmosphere}</p>}
       <h3>Here with you</h3>
-      <ul class="list" data-testid="present">
-        {present.map((c) => (
-          <li key={c.id}>
-            <CharacterLine c={c} store={store} />
-          </li>
-        ))}
-        {present.length === 0 && <li class="muted">Nobody else.</li>}
-      </ul>
+      <HereWithYou store={store} regionId={region?.id ?? null} />
       <h3>Go to</h3>
       <div class="buttons">
         {region
@@ -99,6 +91,32 @@ function Whereabouts({ store, pc }: { store: SessionStore; pc: Character }) {
         {region && ways.length === 0 && <span class="muted">No way leads on from here.</span>}
       </div>
     </Section>
+  );
+}
+
+/**
+ * Who is here, as the server's presence says (the approved staging, or its fallback): never
+ * worked out from the NPCs' own region. While the DM decides, nobody is offered.
+ */
+function HereWithYou({ store, regionId }: { store: SessionStore; regionId: string | null }) {
+  const presence = usePresence(store, regionId);
+  if (!regionId) return <p class="muted">You are nowhere yet: enter a place below.</p>;
+  if (!presence) return <p class="muted">Looking around…</p>;
+  if (presence.status === "pending") {
+    return (
+      <p class="waiting" data-testid="staging-pending" role="status">
+        Waiting for the DM to set who is here…
+      </p>
+    );
+  }
+  return (
+    <ul class="list" data-testid="present">
+      {presence.npcs.map((n) => {
+        const c = store.characters.value[n.character_id];
+        return <li key={n.character_id}>{c ? <CharacterLine c={c} store={store} /> : <strong>{n.name}</strong>}</li>;
+      })}
+      {presence.npcs.length === 0 && <li class="muted">Nobody else.</li>}
+    </ul>
   );
 }
 
