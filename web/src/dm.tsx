@@ -9,9 +9,10 @@ import { Participants, SceneCard, Timeline, WorldHeader } from "./world-views";
 
 /** The DM's page: everything, with an editor per kind of world content. */
 
-const TABS = ["Overview", "Play", "Characters", "Places", "Scenes", "Goals", "Story", "Prompts", "Images"] as const;
+const TABS = ["Play", "Overview", "Characters", "Places", "Scenes", "Goals", "Story", "Prompts", "Images"] as const;
 type Tab = (typeof TABS)[number];
-const tab = signal<Tab>("Overview");
+/** The session opens on the table (the game log, who is where, dice, challenges). */
+const tab = signal<Tab>("Play");
 
 export function DmView({ store }: { store: SessionStore }) {
   gameplay(store); // follows stagings and challenges from the start, whichever tab is open

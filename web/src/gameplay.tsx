@@ -3,6 +3,7 @@ import { useState } from "preact/hooks";
 import type { ChallengeAttempt, Challenge, ChallengeOutcome, DiceRoll, PresentNpc, Staging } from "../../src/client";
 import type { SessionStore } from "./session-store";
 import { EntityForm, Section } from "./ui";
+import { GameLog } from "./game-log";
 
 /**
  * Gameplay panels: dice for everyone, the player's challenge prompts and staging wait, the DM's
@@ -253,9 +254,11 @@ export function DmGameplay({ store }: { store: SessionStore }) {
   return (
     <div class="columns">
       <div class="column">
-        <DicePanel store={store} />
+        <GameLog store={store} />
       </div>
       <div class="column">
+        <DmPresence store={store} />
+        <DicePanel store={store} />
         <Challenges store={store} />
       </div>
     </div>
@@ -289,6 +292,47 @@ export function StagingRequest({ store, staging }: { store: SessionStore; stagin
       </ul>
       <button onClick={approve}>Approve staging for {region}</button>
     </li>
+  );
+}
+
+/** The DM's view of presence: each region with a player character, who the server says is there. */
+function DmPresence({ store }: { store: SessionStore }) {
+  const st = gameplay(store);
+  const pcs = Object.values(store.characters.value).filter((c) => c.kind === "pc" && c.region_id);
+  const regions = [...new Set(pcs.map((c) => c.region_id!))];
+  return (
+    <Section title="Who is where" id="dm-presence">
+      <ul class="list" data-testid="dm-presence">
+        {regions.map((r) => {
+          const p = st.presence.value[r];
+          const region = store.regions.value[r];
+          return (
+            <li key={r}>
+              <strong>{region?.name ?? "A region"}</strong>{" "}
+              <span class="muted">· {pcs.filter((c) => c.region_id === r).map((c) => c.name).join(", ")}</span>
+              <div class="small">
+                {!p ? (
+                  <span class="muted">…</span>
+                ) : p.status === "pending" ? (
+                  <span class="waiting">Waiting for you to set who is here (see Needs you).</span>
+                ) : p.npcs.length === 0 ? (
+                  <span class="muted">Nobody else{p.status === "none" ? " (not staged)" : ""}.</span>
+                ) : (
+                  p.npcs.map((n, i) => (
+                    <span key={n.character_id}>
+                      {i > 0 && ", "}
+                      {n.name}
+                      {n.hidden && <span class="tag">hidden</span>}
+                    </span>
+                  ))
+                )}
+              </div>
+            </li>
+          );
+        })}
+        {regions.length === 0 && <li class="muted">No player character is anywhere yet.</li>}
+      </ul>
+    </Section>
   );
 }
 

@@ -4,6 +4,7 @@ import { EntityForm, Section } from "./ui";
 import { DicePanel, PlayerGameplay, gameplay, usePresence } from "./gameplay";
 import { DialoguePanel } from "./dialogue-panel";
 import { PlayerWaits } from "./needs-you";
+import { GameLog } from "./game-log";
 import { CharacterLine, Npcs, Participants, regionLabel, SceneCard, Timeline, WorldHeader } from "./world-views";
 
 /** The player's page: the world, the scene, where its PC is, its sheet, who and what it may see. */
@@ -18,14 +19,15 @@ export function PlayerView({ store }: { store: SessionStore }) {
       <div class="column">
         <WorldHeader store={store} />
         <SceneCard store={store} />
-        {pc ? <Whereabouts store={store} pc={pc} /> : !spectator && <CreatePc store={store} />}
-        {pc && <DialoguePanel store={store} pc={pc} />}
-        <Npcs store={store} />
+        <GameLog store={store} />
       </div>
       <div class="column">
+        {pc ? <Whereabouts store={store} pc={pc} /> : !spectator && <CreatePc store={store} />}
+        {pc && <DialoguePanel store={store} pc={pc} />}
         {pc && <PlayerGameplay store={store} />}
         <DicePanel store={store} />
         {pc && <Sheet store={store} pc={pc} />}
+        <Npcs store={store} />
         <Timeline store={store} />
         <Participants store={store} />
       </div>
