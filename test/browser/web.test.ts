@@ -114,6 +114,8 @@ describe("web client in Chromium", () => {
     await dm.getByRole("button", { name: "Create as DM" }).click();
     await dm.waitForURL(/\/s\/[^/#?]+$/, LIVE);
     await expect.poll(() => badge(dm).textContent(), LIVE).toBe("Connected");
+    // The DM's page opens on the table (Play); the invite and the world are in Overview.
+    await dm.getByRole("button", { name: "Overview" }).click();
     await dm.getByRole("heading", { name: "Emberfall" }).waitFor(LIVE);
     sessionId = new URL(dm.url()).pathname.split("/")[2]!;
     dmToken = (await dm.evaluate((id) => sessionStorage.getItem(`wrldbldr:token:${id}`), sessionId)) ?? "";
@@ -140,6 +142,7 @@ describe("web client in Chromium", () => {
       await page.getByLabel(/Creation secret/).fill(CREATE_SECRET);
       await page.getByRole("button", { name: "Create as DM" }).click();
       await page.waitForURL(/\/s\/[^/#?]+$/, LIVE);
+      await page.getByRole("button", { name: "Overview" }).click();
       await page.getByRole("heading", { name: "Guarded" }).waitFor(LIVE);
     } finally {
       await context.close();
@@ -152,6 +155,7 @@ describe("web client in Chromium", () => {
     try {
       await page.goto(`${engine.url}/s/${sessionId}#token=${dmToken}&invite=LINKCODE`);
       await expect.poll(() => badge(page).textContent(), LIVE).toBe("Connected");
+      await page.getByRole("button", { name: "Overview" }).click();
       await page.getByRole("heading", { name: "Emberfall" }).waitFor(LIVE);
       // The fragment is gone from the address bar; the DM view shows the invite code it carried.
       expect(page.url()).toBe(`${engine.url}/s/${sessionId}`);

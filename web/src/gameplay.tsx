@@ -4,6 +4,7 @@ import type { ChallengeAttempt, Challenge, ChallengeOutcome, DiceRoll, PresentNp
 import type { SessionStore } from "./session-store";
 import { EntityForm, Section } from "./ui";
 import { GameLog } from "./game-log";
+import { SceneCard } from "./world-views";
 
 /**
  * Gameplay panels: dice for everyone, the player's challenge prompts and staging wait, the DM's
@@ -254,6 +255,7 @@ export function DmGameplay({ store }: { store: SessionStore }) {
   return (
     <div class="columns">
       <div class="column">
+        <SceneCard store={store} />
         <GameLog store={store} />
       </div>
       <div class="column">
