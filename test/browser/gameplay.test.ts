@@ -81,14 +81,15 @@ describe("gameplay panels in Chromium", () => {
     await dm.getByRole("button", { name: "Play" }).click();
     await playerApi.request({ type: "MoveToRegion", character_id: ids.pc, region_id: ids.street });
     await playerApi.request({ type: "MoveToRegion", character_id: ids.pc, region_id: ids.hall });
-    await player.getByTestId("staging-pending").getByText("Hall").waitFor(LIVE);
+    await player.getByTestId("player-waits").getByText("Waiting for the DM to set who is here in Hall…").waitFor(LIVE);
+    await player.getByTestId("staging-pending").waitFor(LIVE);
     const request = dm.getByTestId("needs-you").getByTestId("staging-request").filter({ hasText: "Hall" });
     await request.getByText("Shadow Spy").waitFor(LIVE);
     // Street (passed through) and Hall wait for the DM: the count is in the title and the top bar.
     await expect.poll(() => dm.title(), LIVE).toBe("(2) WrldBldr");
     expect(await dm.getByTestId("needs-you-count").textContent()).toContain("2");
     await request.getByRole("button", { name: "Approve staging for Hall" }).click();
-    await player.getByTestId("staged-present").getByText("Mira").waitFor(LIVE);
+    await player.getByTestId("present").getByText("Mira").waitFor(LIVE);
     await expect.poll(() => player.getByTestId("staging-pending").count(), LIVE).toBe(0);
     expect(await player.content()).not.toContain("Shadow Spy");
     await expect.poll(() => dm.getByTestId("needs-you").getByText("Hall").count(), LIVE).toBe(0);
