@@ -125,6 +125,57 @@ describe("gameplay panels in Chromium", () => {
     await roll.getByLabel(/Narration/).fill("Your fingers find a crack just in time.");
     await roll.getByRole("button", { name: "Resolve: success" }).click();
     await player.getByTestId("challenge-outcome").getByText("Success: You reach the top — Your fingers find a crack just in time.").waitFor(LIVE);
+  });
+
+  it("the DM's queue shows a waiting draft from every tab, with its count in the title; one click answers it", async () => {
+    const talk = player.getByTestId("dialogue");
+    await talk.getByTestId("dialogue-text").fill("Is the wall always this slippery?");
+    await talk.getByRole("button", { name: "Speak" }).click();
+    await player.getByTestId("player-waits").getByText(/The DM is reviewing Mira's answer/).waitFor(LIVE);
+    for (const tab of ["Play", "Overview", "Characters", "Places", "Scenes", "Goals", "Story", "Prompts", "Images"]) {
+      await dm.getByRole("navigation", { name: "DM sections" }).getByRole("button", { name: tab, exact: true }).click();
+      const queue = dm.getByTestId("needs-you");
+      await queue.getByTestId("draft").waitFor(LIVE);
+      expect(await queue.getByTestId("needs-dialogue").textContent()).toContain("Is the wall always this slippery?");
+      expect(await dm.title()).toBe("(2) WrldBldr"); // the draft and Street's staging
+      expect(await dm.getByTestId("needs-you-count").textContent()).toContain("2");
+    }
+    await dm.getByTestId("needs-you").getByRole("button", { name: "Accept", exact: true }).click();
+    await expect.poll(() => dm.title(), LIVE).toBe("(1) WrldBldr");
+    await expect.poll(() => player.getByTestId("player-waits").count(), LIVE).toBe(0);
+    await dm.getByRole("button", { name: "Play", exact: true }).click();
+  });
+
+  it("says what went wrong in words: the five most common refusals", async () => {
+    const toast = (p: Page, text: string) => p.locator(".toasts").getByText(text).waitFor(LIVE);
+    // 1. A dice formula the server cannot read.
+    const dice = player.getByTestId("dice-form");
+    await dice.getByLabel("Dice", { exact: true }).fill("2x6");
+    await dice.getByRole("button", { name: "Roll" }).click();
+    await toast(player, "Dice: write them like 2d6+1, 1d20+5 or 4d6kh3 ('2x6' is not a term).");
+    // 2. A name over the limit (an optimistic edit, undone).
+    const sheet = player.getByTestId("sheet");
+    await sheet.getByLabel("Name").fill("Aria ".repeat(41));
+    await sheet.getByRole("button", { name: "Save" }).click();
+    await toast(player, "Change undone. Name: at most 200 characters.");
+    // 3. A challenge triggered twice for the same character.
+    await dm.getByRole("button", { name: "Trigger Climb the wall" }).click();
+    await player.getByTestId("challenge-prompts").getByRole("button", { name: "Roll 1d20" }).waitFor(LIVE);
+    await dm.getByRole("button", { name: "Trigger Climb the wall" }).click();
+    await toast(dm, "This challenge is already waiting for that character's roll.");
+    // 4. A difficulty out of range.
+    const form = dm.getByTestId("challenge-new");
+    await form.getByLabel("Challenge name").fill("Impossible");
+    await form.getByLabel("DC").fill("500");
+    await form.getByRole("button", { name: "Create challenge" }).click();
+    await toast(dm, "DC: a whole number from 1 to 100.");
+    // 5. A setting out of range.
+    await dm.getByRole("button", { name: "Overview", exact: true }).click();
+    const settings = dm.getByTestId("world-settings");
+    await settings.getByLabel("Seconds before staging is approved automatically").fill("2");
+    await settings.getByRole("button", { name: "Save settings" }).click();
+    await toast(dm, "Seconds before staging is approved automatically: a whole number from 5 to 3600.");
+    await dm.getByRole("button", { name: "Play", exact: true }).click();
     expect(errors).toEqual([]);
   });
 });
