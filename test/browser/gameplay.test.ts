@@ -176,6 +176,19 @@ describe("gameplay panels in Chromium", () => {
     await settings.getByRole("button", { name: "Save settings" }).click();
     await toast(dm, "Seconds before staging is approved automatically: a whole number from 5 to 3600.");
     await dm.getByRole("button", { name: "Play", exact: true }).click();
+  });
+
+  it("fits a phone; screenshots of the table (desktop and 390 px) for a look", async () => {
+    // Taken into a temporary directory (GAMEPLAY_SHOTS names another) for a person to look at.
+    const dir = process.env.GAMEPLAY_SHOTS ?? mkdtempSync(join(tmpdir(), "wrldbldr-gameplay-shots-"));
+    for (const [p, name] of [[dm, "dm"], [player, "player"]] as const) {
+      await p.screenshot({ path: join(dir, `${name}-table.png`), fullPage: true });
+      await p.setViewportSize({ width: 390, height: 844 });
+      expect(await p.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await p.screenshot({ path: join(dir, `${name}-table-phone.png`), fullPage: true });
+      await p.setViewportSize({ width: 1280, height: 900 });
+    }
+    if (!process.env.GAMEPLAY_SHOTS) rmSync(dir, { recursive: true, force: true });
     expect(errors).toEqual([]);
   });
 });

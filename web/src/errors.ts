@@ -79,11 +79,14 @@ export function ruleInWords(message: string): string {
 
 /** One validation issue as "Label: what is wrong — what is allowed." */
 export function issueInWords(path: string, message: string, labels: Record<string, string> = {}): string {
-  const key = path.replace(/^data\./, "");
+  const key = path.replace(/^(payload\.)?(data\.)?/, "");
   const field = FIELDS[key] ?? FIELDS[key.split(".").pop() ?? ""];
   const label = labels[key] ?? field?.label ?? cap(key.split(".").pop()!.replace(/_/g, " "));
-  const rule = ruleInWords(message);
-  if (field?.allowed && rule !== field.allowed) return rule === message ? `${label}: ${field.allowed} (${message}).` : `${label}: ${field.allowed}.`;
+  // The engine's own hint in brackets ("(expected NdM, …)") is for developers: the label's rule says it.
+  const raw = message.replace(/\s*\(expected [^)]*\)/, "");
+  const rule = ruleInWords(raw);
+  // A schema rule turned into words is what the allowed text says already; the engine's own words add to it.
+  if (field?.allowed) return rule !== raw ? `${label}: ${field.allowed}.` : `${label}: ${field.allowed} (${raw}).`;
   return `${label}: ${rule}.`;
 }
 

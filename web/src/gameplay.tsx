@@ -389,7 +389,7 @@ function Challenges({ store }: { store: SessionStore }) {
               difficulty: { kind: "dc", value: Number(d.dc ?? 12) || 12 },
               outcomes: { critical: String(d.critical ?? ""), success: String(d.success ?? ""), partial: String(d.partial ?? ""), failure: String(d.failure ?? "") },
             },
-          }, { labels: { "data.name": "Challenge name", "data.difficulty.value": "DC", "data.check_stat": "Check (stat or skill)" } })
+          }, { labels: { name: "Challenge name", "difficulty.value": "DC", check_stat: "Check (stat or skill)" } })
         }
       />
     </Section>
