@@ -28,9 +28,14 @@ const REASONS: Record<string, (d: Record<string, unknown>, message: string) => s
   not_connected: (_d, m) => `${cap(m)}.`,
   connection_locked: (_d, m) => `${cap(m)}.`,
   kicked: () => "The DM removed you from this session.",
-  not_present: (d) => `${String(d.npc_name ?? d.name ?? "They")} is not here.`,
-  not_here: (d) => `${String(d.npc_name ?? d.name ?? "They")} is not here.`,
+  // SpeakToNpc to someone presence does not offer ("Hask is not here to talk with Aria").
+  not_staged_here: (_d, m) => notHere(m),
+  not_in_same_region: (_d, m) => notHere(m),
+  npc_hidden: (_d, m) => notHere(m),
+  npc_inactive: (_d, m) => notHere(m),
+  npc_dead: (_d, m) => notHere(m),
   staging_pending: () => "The DM has not yet said who is here; wait a moment.",
+  pc_nowhere: () => "Your character is nowhere yet: enter a place first.",
 };
 
 /**
@@ -60,6 +65,7 @@ const FIELDS: Record<string, { label: string; allowed?: string }> = {
   cursor: { label: "Older entries" },
 };
 
+const notHere = (message: string) => `${message.match(/^(.+?) is not here/)?.[1] ?? "They"} is not here.`;
 const cap = (s: string) => (s ? s[0]!.toUpperCase() + s.slice(1) : s);
 
 /** A zod message ("Too big: expected string to have <=200 characters") as a rule in words. */
