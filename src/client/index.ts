@@ -23,3 +23,4 @@ export type { Character, InventoryItem, Participant, SessionSettings, World } fr
 export type { Goal, Location, PromptTemplate, Region, RegionConnection, Scene, StoryEvent } from "../protocol/world-entities";
 export type { Challenge, ChallengeAttempt, ChallengeOutcome, DiceRoll, PresentNpc, Staging, StagedNpc } from "../protocol/gameplay-entities";
 export type { AssetView } from "../protocol/image-entities";
+export type { PlayLogEntry, PlayLogKind, RegionPresence, PresenceStatus, DmQueue, MyWaits } from "../protocol/play-entities";

@@ -1,9 +1,9 @@
-import { signal, type Signal } from "@preact/signals";
+import { effect, signal, type Signal } from "@preact/signals";
 import { useEffect, useState } from "preact/hooks";
 import type { DialogueExchange } from "../../src/client";
 import type { Character } from "../../src/client";
 import type { SessionStore } from "./session-store";
-import { usePresence } from "./gameplay";
+import { gameplay, usePresence } from "./gameplay";
 import { Section } from "./ui";
 
 /**
@@ -27,21 +27,17 @@ export class DialogueState {
       if (ex) this.put({ ...ex, status: "failed", version: ex.version + 1 });
       this.failures.value = { ...this.failures.value, [e.exchange_id]: e.error.message };
     });
+    // What waited before the page opened (ListDmQueue / ListMyWaits, read by the gameplay state).
+    effect(() => gameplay(store).drafts.value.forEach((ex) => this.put(ex)));
     c.onStream((f) => {
       if (f.delta) this.live.value = { ...this.live.value, [f.stream_id]: (this.live.value[f.stream_id] ?? "") + f.delta };
     });
   }
 
   put(ex: DialogueExchange): void {
-    const old = this.exchanges.value[ex.id];
+    const old = this.exchanges.peek()[ex.id];
     if (old && old.version > ex.version) return;
-    this.exchanges.value = { ...this.exchanges.value, [ex.id]: ex };
-  }
-
-  /** A DM who opens the page late: what is still drafting or waiting for approval. */
-  async loadPending(): Promise<void> {
-    const page = await this.store.run({ type: "ListPendingDialogues", limit: 200 });
-    page?.items.forEach((ex) => this.put(ex));
+    this.exchanges.value = { ...this.exchanges.peek(), [ex.id]: ex };
   }
 
   list(filter: (ex: DialogueExchange) => boolean): DialogueExchange[] {
@@ -78,7 +74,7 @@ export function DialoguePanel({ store, pc }: { store: SessionStore; pc: Characte
   const d = dialogueOf(store);
   // Only whom the server's presence offers (never the NPCs' own region; nobody while the DM decides).
   const presence = usePresence(store, pc.region_id);
-  const present = presence && presence.status !== "pending" ? presence.npcs.map((n) => ({ id: n.character_id, name: n.name })) : [];
+  const present = presence && presence.status !== "pending" ? presence.npcs_present.filter((n) => !n.hidden).map((n) => ({ id: n.character_id, name: n.name })) : [];
   const [npcId, setNpcId] = useState("");
   const [text, setText] = useState("");
   const target = present.find((c) => c.id === npcId) ?? present[0];

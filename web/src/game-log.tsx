@@ -1,6 +1,7 @@
 import { signal, type Signal } from "@preact/signals";
 import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
 import type { ComponentChildren } from "preact";
+import type { PlayLogEntry } from "../../src/client";
 import type { SessionStore } from "./session-store";
 import { breakdown, OUTCOME_WORDS } from "./gameplay";
 import { Section } from "./ui";
@@ -13,8 +14,7 @@ import { Section } from "./ui";
  * order, once.
  */
 
-/** One entry as the page uses it (the server's entry, whatever its kind). */
-export type LogEntry = { id: string; seq: number; kind: string; at: number } & Record<string, any>;
+export type LogEntry = PlayLogEntry;
 
 /** Entries per page read. */
 const PAGE = 50;
@@ -33,12 +33,11 @@ export class PlayLog {
     let changed = false;
     for (const e of items) {
       if (!e?.id) continue;
-      const old = this.byId.get(e.id);
-      if (old && (old.version ?? 0) >= (e.version ?? 0)) continue;
+      if (this.byId.has(e.id)) continue;
       this.byId.set(e.id, e);
       changed = true;
     }
-    if (changed) this.entries.value = [...this.byId.values()].sort((a, b) => a.seq - b.seq || a.at - b.at || (a.id < b.id ? -1 : 1));
+    if (changed) this.entries.value = [...this.byId.values()].sort((a, b) => a.created_at - b.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   }
 
   /** The newest page, from scratch (first join, a snapshot resume). */
@@ -57,19 +56,18 @@ export class PlayLog {
     try {
       const page = await readLogPage(this.store, this.cursor);
       if (!page) return;
-      this.merge(page.items);
-      this.cursor = page.next_cursor;
-      this.more.value = !!page.next_cursor;
+      this.merge(page.entries);
+      this.cursor = page.next_before;
+      this.more.value = !!page.next_before;
     } finally {
       this.loading.value = false;
     }
   }
 }
 
-/** One page of the play log, newest first (null: the read failed; the page said why). */
-async function readLogPage(store: SessionStore, cursor: string | null): Promise<{ items: LogEntry[]; next_cursor: string | null } | null> {
-  const page = await store.run({ type: "ListPlayLog", limit: PAGE, ...(cursor ? { cursor } : {}) } as never);
-  return (page as unknown as { items: LogEntry[]; next_cursor: string | null } | undefined) ?? null;
+/** One page of the play log, newest first, before an entry (null: the read failed; the page said why). */
+async function readLogPage(store: SessionStore, before: string | null) {
+  return (await store.run({ type: "ListPlayLog", limit: PAGE, ...(before ? { before } : {}) })) ?? null;
 }
 
 const logs = new WeakMap<SessionStore, PlayLog>();
@@ -81,10 +79,7 @@ export function playLog(store: SessionStore): PlayLog {
   const l = new PlayLog(store);
   logs.set(store, l);
   log = l;
-  store.client.onAnyEvent((e) => {
-    const ev = e as unknown as { type: string; entry?: LogEntry; entries?: LogEntry[] };
-    if (ev.type === "PlayLogEntryAdded" || ev.type === "PlayLogAppended") l.merge(ev.entries ?? (ev.entry ? [ev.entry] : []));
-  });
+  store.client.on("PlayLogged", (e) => l.merge([e.entry]));
   store.client.onSnapshot(() => void l.reload());
   void store.client.whenOpen().then(() => l.reload(), () => undefined);
   return log;
@@ -147,7 +142,7 @@ export function GameLog({ store }: { store: SessionStore }) {
         <ol class="log-list">
           {entries.map((e) => (
             <li key={e.id} class={`log-entry log-${e.kind}`} data-testid="log-entry" data-kind={e.kind}>
-              <time class="muted small">{time(e.at)}</time> <Entry store={store} e={e} />
+              <time class="muted small" dateTime={new Date(e.created_at).toISOString()}>{time(e.created_at)}</time> <Entry store={store} e={e} />
             </li>
           ))}
         </ol>
@@ -157,22 +152,49 @@ export function GameLog({ store }: { store: SessionStore }) {
   );
 }
 
-function who(store: SessionStore, e: LogEntry): string {
-  const name = e.character_name ?? (e.character_id ? store.characters.value[e.character_id]?.name : undefined);
-  const by = e.participant_name ?? (e.participant_id ? store.participants.value[e.participant_id]?.name : undefined);
-  return name ?? by ?? "Someone";
-}
+const Tag = (p: { children: ComponentChildren; dm?: boolean }) => <span class={p.dm ? "tag dm" : "tag"}>{p.children}</span>;
 
-const Tag = (p: { children: ComponentChildren }) => <span class="tag">{p.children}</span>;
+/** What only DMs (or the roller and DMs) read, marked so the DM knows the table did not see it. */
+const Audience = ({ e, store }: { e: LogEntry; store: SessionStore }) =>
+  e.audience === "dm" ? <Tag dm>{store.isDm.value ? "DMs only" : "you and the DM"}</Tag> : e.audience === "participants" ? <Tag>not everyone</Tag> : null;
 
-/** One entry in words, by kind. */
+/** One entry in words, by kind: the server's text, with the parts a table reads at a glance. */
 function Entry({ store, e }: { store: SessionStore; e: LogEntry }) {
-  switch (e.kind) {
-    default:
-      return <span>{e.text ?? e.summary ?? e.kind}</span>;
+  const d = e.dialogue;
+  if (e.kind === "dialogue" && d) {
+    return (
+      <span data-testid="log-dialogue">
+        <strong>{d.speaker === "pc" ? d.pc_name : d.npc_name}:</strong> {d.words}
+        {d.speaker === "npc" && d.source_label && <Tag dm={/DM/.test(d.source_label)}>{d.source_label}</Tag>}
+        <Audience e={e} store={store} />
+      </span>
+    );
   }
+  if ((e.kind === "roll" || e.kind === "challenge_roll") && e.roll) {
+    const who = e.character_name ?? store.participants.value[e.participant_id ?? ""]?.name ?? "Someone";
+    return (
+      <span data-testid="log-roll">
+        <strong>{who}</strong> {e.kind === "challenge_roll" && e.challenge ? `rolled for ${e.challenge.challenge_name}` : "rolled"}{" "}
+        <strong class="total">{e.roll.total + (e.modifier ?? 0)}</strong> <span class="muted small">({breakdown(e.roll, e.modifier ?? 0)})</span>
+        <Audience e={e} store={store} />
+      </span>
+    );
+  }
+  const c = e.challenge;
+  if (e.kind === "challenge_outcome" && c) {
+    return (
+      <span data-testid="log-outcome">
+        <strong>{c.challenge_name}</strong> · {e.character_name ?? "a character"}: <strong>{c.outcome ? OUTCOME_WORDS[c.outcome] : "resolved"}</strong>
+        {c.total !== null && <span class="muted"> ({c.total})</span>}
+        {c.outcome_text && <> — {c.outcome_text}</>}
+        {c.narration && <div class="narration">{c.narration}</div>}
+      </span>
+    );
+  }
+  return (
+    <span>
+      {e.text}
+      <Audience e={e} store={store} />
+    </span>
+  );
 }
-void who;
-void Tag;
-void breakdown;
-void OUTCOME_WORDS;

@@ -1,6 +1,6 @@
 import { effect, signal, type Signal } from "@preact/signals";
 import { useState } from "preact/hooks";
-import type { ChallengeAttempt, Challenge, ChallengeOutcome, DiceRoll, PresentNpc, Staging } from "../../src/client";
+import type { ChallengeAttempt, Challenge, ChallengeOutcome, DiceRoll, PresentNpc, RegionPresence, Staging, DialogueExchange } from "../../src/client";
 import type { SessionStore } from "./session-store";
 import { EntityForm, Section } from "./ui";
 import { GameLog } from "./game-log";
@@ -29,16 +29,27 @@ interface GameplayState {
   pending: Signal<Record<string, Staging & { region_name?: string }>>;
   /** DM: the challenges. */
   challenges: Signal<Record<string, Challenge>>;
+  /** Dialogue exchanges waiting, from the first read (ListDmQueue / ListMyWaits): the dialogue state takes them. */
+  drafts: Signal<DialogueExchange[]>;
   /** Reads a region's presence from the server. */
   loadPresence: (regionId: string) => Promise<void>;
 }
 
-export interface Presence {
-  status: "approved" | "pending" | "fallback" | "none";
-  npcs: PresentNpc[];
-}
+/** A region's presence exactly as the server gives it (GetRegionPresence, RegionPresenceChanged). */
+export type Presence = RegionPresence;
 
 const states = new WeakMap<SessionStore, GameplayState>();
+
+/** Resolves once the store has loaded the session (the role is known then). */
+export function loaded(store: SessionStore): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = effect(() => {
+      if (!store.loaded.value) return;
+      resolve();
+      queueMicrotask(() => stop());
+    });
+  });
+}
 
 /** The gameplay state of a store, created (and subscribed to events) on first use: call it when a view mounts. */
 export function gameplay(store: SessionStore): GameplayState {
@@ -53,6 +64,7 @@ export function gameplay(store: SessionStore): GameplayState {
     pending: signal({}),
     challenges: signal({}),
     loadPresence: async () => undefined,
+    drafts: signal([]),
   };
   states.set(store, st);
   s = st;
@@ -67,37 +79,30 @@ export function gameplay(store: SessionStore): GameplayState {
   c.on("ChallengeResolved", (e) => {
     st.attempts.value = { ...st.attempts.value, [e.attempt.id]: { ...e.attempt, challenge_name: e.challenge_name, outcome_text: e.outcome_text } };
   });
-  // Presence: each event stamps its region, so a read sent before it cannot overwrite it.
+  // Presence: the server's word only. Each event stamps its region, so a read sent before it cannot overwrite it.
   const stamps = new Map<string, number>();
   let clock = 0;
-  const setPresence = (regionId: string, p: Presence) => {
-    stamps.set(regionId, ++clock);
-    st.presence.value = { ...st.presence.value, [regionId]: p };
+  const setPresence = (p: RegionPresence) => {
+    stamps.set(p.region_id, ++clock);
+    st.presence.value = { ...st.presence.value, [p.region_id]: p };
   };
   const loadPresence = async (regionId: string) => {
     const sent = clock;
     const r = await store.run({ type: "GetRegionPresence", region_id: regionId });
     if (!r || (stamps.get(regionId) ?? 0) > sent) return;
-    const extra = r as typeof r & { status?: Presence["status"] };
-    setPresence(regionId, { status: extra.status ?? (r.staged ? "approved" : "none"), npcs: r.npcs_present });
+    setPresence(r);
   };
   st.loadPresence = loadPresence;
-  c.on("StagingPending", (e) => {
-    st.waiting.value = { staging_id: e.staging_id, region_name: e.region_name };
-    setPresence(e.region_id, { status: "pending", npcs: [] });
-  });
+  c.on("RegionPresenceChanged", (e) => setPresence(e.presence));
+  c.on("StagingPending", (e) => (st.waiting.value = { staging_id: e.staging_id, region_name: e.region_name }));
   c.on("PcSceneChanged", (e) => {
     st.seen.value = { region_id: e.region.id, npcs: e.npcs_present };
     st.waiting.value = null;
-    setPresence(e.region.id, { status: "approved", npcs: e.npcs_present });
   });
-  c.on("StagingApprovalRequest", (e) => {
-    st.pending.value = { ...st.pending.value, [e.staging.id]: { ...e.staging, region_name: e.region_name } };
-    setPresence(e.staging.region_id, { status: "pending", npcs: [] });
-  });
+  c.on("StagingApprovalRequest", (e) => (st.pending.value = { ...st.pending.value, [e.staging.id]: { ...e.staging, region_name: e.region_name } }));
   c.on("StagingApproved", (e) => {
     st.pending.value = without(st.pending.value, e.staging_id);
-    setPresence(e.region_id, { status: "approved", npcs: e.npcs_present });
+    if (st.waiting.value?.staging_id === e.staging_id) st.waiting.value = null;
   });
   // The PC's region (players) or every region with a PC (DMs): read its presence when it changes.
   const asked = new Set<string>();
@@ -117,16 +122,26 @@ export function gameplay(store: SessionStore): GameplayState {
   });
   for (const type of ["ChallengeCreated", "ChallengeUpdated"] as const) c.on(type, (e) => (st.challenges.value = { ...st.challenges.value, [e.challenge.id]: e.challenge }));
   c.on("ChallengeDeleted", (e) => (st.challenges.value = without(st.challenges.value, e.challenge_id)));
-  // What was pending before this page loaded.
+  // What was waiting before this page loaded: the DM's queue, or what the player waits for / must do.
+  const attemptOf = (v: { attempt: ChallengeAttempt; challenge_name: string }) => [v.attempt.id, { ...v.attempt, challenge_name: v.challenge_name }] as const;
   void c.whenOpen().then(async () => {
-    const snap = await store.run({ type: "GetSessionSnapshot" });
-    if (snap?.pending_stagings) st.pending.value = Object.fromEntries(snap.pending_stagings.map((p) => [p.id, { ...p, ...st.pending.value[p.id] }]));
     const list = await store.run({ type: "ListChallenges", limit: 200 });
     if (list) st.challenges.value = Object.fromEntries(list.items.map((x) => [x.id, x]));
-    if (snap?.you.role !== "dm") return;
-    const open = await store.run({ type: "ListChallengeAttempts", open_only: true, limit: 200 });
-    const name = (a: ChallengeAttempt) => st.challenges.value[a.challenge_id]?.name ?? "Challenge";
-    if (open) st.attempts.value = { ...Object.fromEntries(open.items.map((a) => [a.id, { ...a, challenge_name: name(a) }])), ...st.attempts.value };
+    await loaded(store);
+    if (store.isDm.peek()) {
+      const q = await store.run({ type: "ListDmQueue" });
+      if (!q) return;
+      st.pending.value = { ...Object.fromEntries(q.stagings.map((p) => [p.staging.id, { ...p.staging, region_name: p.region_name }])), ...st.pending.value };
+      st.attempts.value = { ...Object.fromEntries(q.challenge_rolls.map(attemptOf)), ...st.attempts.value };
+      st.drafts.value = q.dialogue_drafts;
+      return;
+    }
+    const w = await store.run({ type: "ListMyWaits" });
+    if (!w) return;
+    st.attempts.value = { ...Object.fromEntries(w.challenges.map(attemptOf)), ...st.attempts.value };
+    const s0 = w.stagings[0];
+    if (s0 && !st.waiting.value) st.waiting.value = { staging_id: s0.staging_id, region_name: s0.region_name };
+    st.drafts.value = w.dialogues;
   });
   return st;
 }
@@ -317,10 +332,10 @@ function DmPresence({ store }: { store: SessionStore }) {
                   <span class="muted">…</span>
                 ) : p.status === "pending" ? (
                   <span class="waiting">Waiting for you to set who is here (see Needs you).</span>
-                ) : p.npcs.length === 0 ? (
-                  <span class="muted">Nobody else{p.status === "none" ? " (not staged)" : ""}.</span>
+                ) : p.npcs_present.length === 0 ? (
+                  <span class="muted">No NPC{p.status === "fallback" ? " (not staged: NPCs placed here)" : ""}.</span>
                 ) : (
-                  p.npcs.map((n, i) => (
+                  p.npcs_present.map((n, i) => (
                     <span key={n.character_id}>
                       {i > 0 && ", "}
                       {n.name}
@@ -328,6 +343,7 @@ function DmPresence({ store }: { store: SessionStore }) {
                     </span>
                   ))
                 )}
+                {p && p.status === "fallback" && p.npcs_present.length > 0 && <span class="muted"> (not staged: placed here)</span>}
               </div>
             </li>
           );
@@ -376,6 +392,7 @@ function Challenges({ store }: { store: SessionStore }) {
           { key: "success", label: "On success", type: "textarea" },
           { key: "partial", label: "On a partial success", type: "textarea" },
           { key: "failure", label: "On failure", type: "textarea" },
+          { key: "critical_failure", label: "On a critical failure", type: "textarea" },
         ]}
         initial={{ dc: 12 }}
         submitLabel="Create challenge"
@@ -387,7 +404,13 @@ function Challenges({ store }: { store: SessionStore }) {
               name: String(d.name),
               ...(d.check_stat ? { check_stat: String(d.check_stat) } : {}),
               difficulty: { kind: "dc", value: Number(d.dc ?? 12) || 12 },
-              outcomes: { critical: String(d.critical ?? ""), success: String(d.success ?? ""), partial: String(d.partial ?? ""), failure: String(d.failure ?? "") },
+              outcomes: {
+                critical: String(d.critical ?? ""),
+                success: String(d.success ?? ""),
+                partial: String(d.partial ?? ""),
+                failure: String(d.failure ?? ""),
+                critical_failure: String(d.critical_failure ?? ""),
+              },
             },
           }, { labels: { name: "Challenge name", "difficulty.value": "DC", check_stat: "Check (stat or skill)" } })
         }
@@ -396,8 +419,14 @@ function Challenges({ store }: { store: SessionStore }) {
   );
 }
 
-export const OUTCOMES = ["critical", "success", "partial", "failure"] as const;
-export const OUTCOME_WORDS: Record<ChallengeOutcome, string> = { critical: "Critical success", success: "Success", partial: "Partial success", failure: "Failure" };
+export const OUTCOMES = ["critical", "success", "partial", "failure", "critical_failure"] as const;
+export const OUTCOME_WORDS: Record<ChallengeOutcome, string> = {
+  critical: "Critical success",
+  success: "Success",
+  partial: "Partial success",
+  failure: "Failure",
+  critical_failure: "Critical failure",
+};
 
 const difficultyWords = (c: Challenge | undefined) =>
   !c ? "" : c.difficulty.kind === "dc" ? `DC ${c.difficulty.value}` : c.difficulty.kind === "percentage" ? `${c.difficulty.value}%` : "narrative";
@@ -436,7 +465,7 @@ export function RollToResolve({ store, attempt: a }: { store: SessionStore; atte
               <input type="radio" name={group} value={o} checked={outcome === o} onChange={() => setOutcome(o)} />
               <span>
                 {OUTCOME_WORDS[o]}
-                {text ? <span class="muted small"> — {text}</span> : o === "critical" || o === "partial" ? <span class="muted small"> (no text)</span> : null}
+                {text ? <span class="muted small"> — {text}</span> : <span class="muted small"> (no text)</span>}
               </span>
             </label>
           );

@@ -24,7 +24,6 @@ export function queueOf(store: SessionStore): ReadonlySignal<QueueItem[]> {
   if (q) return q;
   const st = gameplay(store);
   const d = dialogueOf(store);
-  void store.client.whenOpen().then(() => d.loadPending(), () => undefined);
   q = computed<QueueItem[]>(() => {
     if (!store.isDm.value) return [];
     const items: QueueItem[] = [

@@ -113,11 +113,18 @@ function HereWithYou({ store, regionId }: { store: SessionStore; regionId: strin
   }
   return (
     <ul class="list" data-testid="present">
-      {presence.npcs.map((n) => {
+      {presence.npcs_present.map((n) => {
         const c = store.characters.value[n.character_id];
         return <li key={n.character_id}>{c ? <CharacterLine c={c} store={store} /> : <strong>{n.name}</strong>}</li>;
       })}
-      {presence.npcs.length === 0 && <li class="muted">Nobody else.</li>}
+      {presence.pcs_present
+        .filter((p) => p.character_id !== store.myPc.value?.id)
+        .map((p) => (
+          <li key={p.character_id}>
+            <strong>{p.name}</strong> <span class="muted">· {store.participants.value[p.owner_participant_id ?? ""]?.name ?? "player character"}</span>
+          </li>
+        ))}
+      {presence.npcs_present.length === 0 && presence.pcs_present.filter((p) => p.character_id !== store.myPc.value?.id).length === 0 && <li class="muted">Nobody else.</li>}
     </ul>
   );
 }
