@@ -141,7 +141,7 @@ export function GameLog({ store }: { store: SessionStore }) {
         </div>
         <ol class="log-list">
           {entries.map((e) => (
-            <li key={e.id} class={`log-entry log-${e.kind}`} data-testid="log-entry" data-kind={e.kind}>
+            <li key={e.id} class={`log-entry log-${e.kind}`} data-testid="log-entry" data-kind={e.kind} data-id={e.id}>
               <time class="muted small" dateTime={new Date(e.created_at).toISOString()}>{time(e.created_at)}</time> <Entry store={store} e={e} />
             </li>
           ))}
