@@ -227,7 +227,7 @@ describe("gameplay panels in Chromium", () => {
     const text = before.join("\n");
     expect(text).toContain("Is the wall always this slippery?"); // words said
     expect(text).toMatch(/Aria rolled \d+ \(2d6\+1: /); // a roll with its character, formula and dice
-    expect(text).toContain("Success — You reach the top"); // an outcome with its text…
+    expect(text).toMatch(/Success( \(\d+\))? — You reach the top/); // an outcome with its text…
     expect(text).toContain("Your fingers find a crack just in time."); // …and the DM's narration
     expect(text).toMatch(/Hello, traveller\..*DM/); // a DM-written reply, labelled as the DM's
     expect(text).not.toContain("3d8");
@@ -266,6 +266,23 @@ describe("gameplay panels in Chromium", () => {
     await log.evaluate((el) => (el.scrollTop = 0));
     await log.getByText("The start of the session.").waitFor(LIVE);
     expect(await player.getByTestId("log-entry").first().textContent()).toMatch(/Street/);
+  });
+
+  it("after a reveal, the player's page offers the NPC and the server accepts it", async () => {
+    await dmApi.request({ type: "UpdateCharacter", character_id: ids.spy, data: { hidden: false } });
+    await dmApi.request({
+      type: "PreStageRegion",
+      region_id: ids.hall,
+      npcs: [
+        { character_id: ids.mira, present: true },
+        { character_id: ids.spy, present: true, hidden: false },
+        { character_id: ids.hask, present: false },
+      ],
+    });
+    await player.getByTestId("present").getByText("Shadow Spy").waitFor(LIVE);
+    expect(await offered(player)).toEqual(["Mira", "Shadow Spy"]);
+    expect(await serverSays(ids.spy)).toBe("ok");
+    expect(await serverSays(ids.hask)).not.toBe("ok");
   });
 
   it("fits a phone; screenshots of the table (desktop and 390 px) for a look", async () => {
