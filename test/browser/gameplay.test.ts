@@ -221,7 +221,7 @@ describe("gameplay panels in Chromium", () => {
     await dm.getByTestId("log").getByText(/3d8/).waitFor(LIVE);
     await dice.getByLabel("Secret roll (only DMs see it)").uncheck();
     const log = player.getByTestId("log");
-    await log.getByText("Is the wall always this slippery?").waitFor(LIVE);
+    await log.getByText("Aria: Is the wall always this slippery?").waitFor(LIVE);
     const entries = (p: Page) => p.getByTestId("log-entry").evaluateAll((els) => els.map((e) => `${e.getAttribute("data-id")}|${e.textContent}`));
     const before = await entries(player);
     const text = before.join("\n");

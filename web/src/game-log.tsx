@@ -156,7 +156,11 @@ const Tag = (p: { children: ComponentChildren; dm?: boolean }) => <span class={p
 
 /** What only DMs (or the roller and DMs) read, marked so the DM knows the table did not see it. */
 const Audience = ({ e, store }: { e: LogEntry; store: SessionStore }) =>
-  e.audience === "dm" ? <Tag dm>{store.isDm.value ? "DMs only" : "you and the DM"}</Tag> : e.audience === "participants" ? <Tag>not everyone</Tag> : null;
+  e.audience === "dm" ? (
+    <Tag dm>{store.isDm.value ? "DMs only" : "you and the DM"}</Tag>
+  ) : e.audience === "participants" ? (
+    <Tag>{store.isDm.value ? "not shown to everyone" : "you and the DM"}</Tag>
+  ) : null;
 
 /** One entry in words, by kind: the server's text, with the parts a table reads at a glance. */
 function Entry({ store, e }: { store: SessionStore; e: LogEntry }) {
