@@ -8,6 +8,7 @@ import { Table, bump, checkVersion, conditions, create } from "../engine/store";
 import { defineHandlers, type HandlerContext } from "../engine/context";
 import { npcRegionRelationships, regions } from "./world-tables";
 import { actantialViews, wants } from "./gameplay-tables";
+import { checkPlayerStats } from "./stat-rule";
 
 export const characters = new Table<Character>(
   "characters",
@@ -97,6 +98,7 @@ export const characterHandlers = defineHandlers({
         if (owned) throw new AppError("CONFLICT", "you already have a player character", { character_id: owned.id });
       }
       checkHiddenKind(kind, data.hidden ?? false);
+      checkPlayerStats(ctx, null, data.stats ?? {});
       checkOwner(ctx, data.owner_participant_id);
       await checkRegion(ctx, data.region_id);
       return insertEntity(ctx, CHARACTER, {
@@ -123,6 +125,7 @@ export const characterHandlers = defineHandlers({
       await requireAssetRefs(ctx, p.data);
       const before = await editableCharacter(ctx, p.character_id);
       forbidDmFields(ctx, p.data);
+      if (p.data.stats) checkPlayerStats(ctx, before.stats, p.data.stats);
       checkHiddenKind(before.kind, p.data.hidden ?? before.hidden);
       checkOwner(ctx, p.data.owner_participant_id);
       await checkRegion(ctx, p.data.region_id);
@@ -151,6 +154,7 @@ export const characterHandlers = defineHandlers({
       const stats = { ...before.stats };
       if (p.value === null) delete stats[p.stat];
       else stats[p.stat] = p.value;
+      checkPlayerStats(ctx, before.stats, { ...before.stats, [p.stat]: p.value });
       return updateEntity(ctx, CHARACTER, before, { stats }, p.expected_version);
     },
   },

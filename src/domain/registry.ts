@@ -14,6 +14,8 @@ import { stagingHandlers } from "./staging";
 import { dialogueHandlers } from "./dialogue";
 import { assetHandlers } from "./assets";
 import { generationHandlers } from "./generation";
+import { playHandlers } from "./play";
+import { playLogHandlers } from "./play-log";
 import type { HandlerMap } from "../engine/context";
 
 /** Every operation's handler, in one place. The registry test checks none is missing. */
@@ -34,4 +36,6 @@ export const HANDLERS = {
   ...dialogueHandlers,
   ...assetHandlers,
   ...generationHandlers,
+  ...playHandlers,
+  ...playLogHandlers,
 } satisfies HandlerMap;
