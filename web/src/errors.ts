@@ -28,7 +28,9 @@ const REASONS: Record<string, (d: Record<string, unknown>, message: string) => s
   not_connected: (_d, m) => `${cap(m)}.`,
   connection_locked: (_d, m) => `${cap(m)}.`,
   kicked: () => "The DM removed you from this session.",
-  // SpeakToNpc to someone presence does not offer ("Hask is not here to talk with Aria").
+  // SpeakToNpc to someone presence does not offer: FORBIDDEN, reason not_here, its message in words
+  // ("Hask is not here", "Hask is not here yet: the DM is deciding who is at Mill Yard").
+  not_here: (_d, m) => `${cap(m)}.`,
   not_staged_here: (_d, m) => notHere(m),
   not_in_same_region: (_d, m) => notHere(m),
   npc_hidden: (_d, m) => notHere(m),

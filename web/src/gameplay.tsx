@@ -82,9 +82,13 @@ export function gameplay(store: SessionStore): GameplayState {
   // Presence: the server's word only. Each event stamps its region, so a read sent before it cannot overwrite it.
   const stamps = new Map<string, number>();
   let clock = 0;
+  const expiries = new Map<string, ReturnType<typeof setTimeout>>();
   const setPresence = (p: RegionPresence) => {
     stamps.set(p.region_id, ++clock);
     st.presence.value = { ...st.presence.value, [p.region_id]: p };
+    // No event says that a staging ran out: read the region again when it does.
+    clearTimeout(expiries.get(p.region_id));
+    if (p.expires_at) expiries.set(p.region_id, setTimeout(() => void loadPresence(p.region_id), Math.max(0, Math.min(p.expires_at - Date.now() + 500, 2 ** 31 - 1))));
   };
   const loadPresence = async (regionId: string) => {
     const sent = clock;
@@ -94,6 +98,12 @@ export function gameplay(store: SessionStore): GameplayState {
   };
   st.loadPresence = loadPresence;
   c.on("RegionPresenceChanged", (e) => setPresence(e.presence));
+  // Nor that a DM's edit of an NPC (placed elsewhere, hidden, dead, inactive) changed who is there:
+  // the regions shown are read again (a player's one region; a DM's regions with a PC).
+  const npcChanged = () => Object.keys(st.presence.peek()).forEach((r) => void loadPresence(r));
+  c.on("CharacterUpdated", (e) => e.character.kind === "npc" && npcChanged());
+  c.on("CharacterCreated", (e) => e.character.kind === "npc" && npcChanged());
+  c.on("CharacterDeleted", () => npcChanged());
   c.on("StagingPending", (e) => (st.waiting.value = { staging_id: e.staging_id, region_name: e.region_name }));
   c.on("PcSceneChanged", (e) => {
     st.seen.value = { region_id: e.region.id, npcs: e.npcs_present };
