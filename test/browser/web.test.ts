@@ -242,13 +242,20 @@ describe("web client in Chromium", () => {
 
     await player.getByRole("button", { name: "Enter Common Room (The Gilded Lantern)" }).click();
     await player.getByTestId("region-name").getByText("Common Room (The Gilded Lantern)").waitFor(LIVE);
-    // The DM places Mira there: she appears beside the player's character.
-    await dm.getByRole("button", { name: "Characters" }).click();
-    const mira = await row(dm, "Mira Thornwood", true);
-    await mira.getByLabel("Region").selectOption({ label: "Common Room (The Gilded Lantern)" });
-    await mira.getByRole("button", { name: "Save" }).click();
+    // NPCs have ties to the Common Room: who is here waits for the DM, who approves it from the
+    // queue on whatever tab is open; then Mira appears beside the player's character (never the
+    // hidden stranger).
+    await player.getByTestId("staging-pending").waitFor(LIVE);
+    await dm.getByTestId("needs-you").getByRole("button", { name: /Approve staging for Common Room/ }).click();
     await player.getByTestId("present").getByText("Mira Thornwood").waitFor(LIVE);
-    await row(dm, "Mira Thornwood", false);
+    expect((await player.content()).toLowerCase()).not.toContain("hooded stranger");
+    // The DM lets players change their stats (0 to 30).
+    await dm.getByRole("button", { name: "Overview" }).click();
+    const rule = dm.getByTestId("stat-rule");
+    await rule.getByLabel(/Stats players may change/).fill("*");
+    await rule.getByLabel("Highest value a player may set").fill("30");
+    await rule.getByRole("button", { name: "Save stat rule" }).click();
+    await player.getByLabel("Dexterity").and(player.locator("input")).waitFor(LIVE);
     await player.getByRole("button", { name: "Kitchen" }).click();
     await player.getByTestId("region-name").getByText("Kitchen (The Gilded Lantern)").waitFor(LIVE);
     await player.getByRole("button", { name: /Common Room/ }).click();

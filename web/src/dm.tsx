@@ -115,6 +115,42 @@ function WorldAndSettings({ store }: { store: SessionStore }) {
           onSubmit={(data) => store.run({ type: "UpdateSessionSettings", data })}
         />
       )}
+      {settings?.player_stat_edits && <StatRule store={store} rule={settings.player_stat_edits} />}
     </Section>
+  );
+}
+
+/** Which stats players may change on their own character, within which bounds (DMs are not bound). */
+function StatRule({ store, rule }: { store: SessionStore; rule: { stats: string[]; min: number; max: number } }) {
+  return (
+    <EntityForm
+      key={`stats-${JSON.stringify(rule)}`}
+      testId="stat-rule"
+      fields={[
+        { key: "stats", label: "Stats players may change (comma-separated; * for all; empty for none)" },
+        { key: "min", label: "Lowest value a player may set", type: "number" },
+        { key: "max", label: "Highest value a player may set", type: "number" },
+      ]}
+      initial={{ stats: rule.stats.join(", "), min: rule.min, max: rule.max }}
+      submitLabel="Save stat rule"
+      onSubmit={(d) =>
+        store.run(
+          {
+            type: "UpdateSessionSettings",
+            data: {
+              player_stat_edits: {
+                stats: String(d.stats ?? rule.stats.join(","))
+                  .split(",")
+                  .map((x) => x.trim())
+                  .filter(Boolean),
+                min: d.min === undefined ? rule.min : Number(d.min),
+                max: d.max === undefined ? rule.max : Number(d.max),
+              },
+            },
+          },
+          { labels: { "player_stat_edits.min": "Lowest value a player may set", "player_stat_edits.max": "Highest value a player may set", "player_stat_edits.stats": "Stats players may change" } },
+        )
+      }
+    />
   );
 }

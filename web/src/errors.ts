@@ -27,6 +27,8 @@ const REASONS: Record<string, (d: Record<string, unknown>, message: string) => s
   already_exists: (_d, m) => `${cap(m)}.`,
   not_connected: (_d, m) => `${cap(m)}.`,
   connection_locked: (_d, m) => `${cap(m)}.`,
+  stat_locked: (d) => `The DM does not let players change ${String(d.stat ?? "that stat")}.`,
+  stat_out_of_bounds: (d) => `${cap(String(d.stat ?? "That stat"))}: a number from ${String(d.min)} to ${String(d.max)} (the DM's rule).`,
   kicked: () => "The DM removed you from this session.",
   // SpeakToNpc to someone presence does not offer: FORBIDDEN, reason not_here, its message in words
   // ("Hask is not here", "Hask is not here yet: the DM is deciding who is at Mill Yard").

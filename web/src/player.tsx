@@ -136,6 +136,9 @@ function Sheet({ store, pc }: { store: SessionStore; pc: Character }) {
   const label = (key: string) => defs.find((d) => d.key === key)?.label || key;
   const items = Object.values(store.items.value).filter((i) => i.character_id === pc.id);
   const flash = store.rolledBack.value.has(pc.id);
+  // The DM's rule (session setting player_stat_edits): which stats a player may change, within which bounds.
+  const rule = store.settings.value?.player_stat_edits;
+  const mayEdit = (key: string) => !rule || rule.stats.includes("*") || rule.stats.includes(key);
   const setStat = (stat: string, raw: string) => {
     const value = raw === "" ? null : Number(raw);
     if (value !== null && !Number.isFinite(value)) return;
@@ -158,11 +161,22 @@ function Sheet({ store, pc }: { store: SessionStore; pc: Character }) {
           onSubmit={(data) => store.edit(store.characters, pc.id, data, { type: "UpdateCharacter", character_id: pc.id, data, expected_version: pc.version })}
         />
         <h3>Stats</h3>
+        {rule && !statKeys.every(mayEdit) && (
+          <p class="muted small">
+            {rule.stats.length === 0 ? "The DM sets your stats." : `You may change ${rule.stats.join(", ")} (from ${rule.min} to ${rule.max}); the DM sets the others.`}
+          </p>
+        )}
         <div class="stats">
           {statKeys.map((key) => (
             <div class="field stat" key={`${key}-${pc.version}-${flash}`}>
               <label for={`stat-${key}`}>{label(key)}</label>
-              <input id={`stat-${key}`} type="number" inputMode="numeric" value={pc.stats[key] ?? ""} onChange={(e) => setStat(key, e.currentTarget.value)} />
+              {mayEdit(key) ? (
+                <input id={`stat-${key}`} type="number" inputMode="numeric" min={rule?.min} max={rule?.max} value={pc.stats[key] ?? ""} onChange={(e) => setStat(key, e.currentTarget.value)} />
+              ) : (
+                <output id={`stat-${key}`} class="stat-value" title="Set by the DM">
+                  {pc.stats[key] ?? "—"}
+                </output>
+              )}
             </div>
           ))}
         </div>
