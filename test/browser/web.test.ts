@@ -277,7 +277,14 @@ describe("web client in Chromium", () => {
   });
 
   it("saves screenshots of the DM and player views (desktop and phone)", async () => {
-    await dm.getByRole("button", { name: "Overview" }).click();
+    // The DM's page at the table: Play (scene, game log, who is where, dice, challenges) under Needs you.
+    await dm.getByRole("button", { name: "Play", exact: true }).click();
+    await dm.getByTestId("log-entry").first().waitFor(LIVE);
+    // Toasts dismissed, pages scrolled to the top (the sticky top bar stays at the top of the picture).
+    for (const p of [dm, player]) {
+      for (const b of await p.getByRole("button", { name: "Dismiss" }).all()) await b.click();
+      await p.evaluate(() => window.scrollTo(0, 0));
+    }
     await dm.screenshot({ path: join(SHOTS, "dm.png"), fullPage: true });
     await dm.getByRole("button", { name: "Characters" }).click();
     await row(dm, "Mira Thornwood", true);
@@ -286,6 +293,7 @@ describe("web client in Chromium", () => {
     await player.setViewportSize({ width: 390, height: 844 });
     // Nothing is wider than a phone.
     expect(await player.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await player.evaluate(() => window.scrollTo(0, 0));
     await player.screenshot({ path: join(SHOTS, "player-phone.png"), fullPage: false });
     await dm.setViewportSize({ width: 390, height: 844 });
     expect(await dm.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
