@@ -84,7 +84,7 @@ export function NeedsYou({ store }: { store: SessionStore }) {
   const d = dialogueOf(store);
   const n = waitingCount(items);
   return (
-    <details id="needs-you" class={`card needs-you${n > 0 ? " waiting" : ""}`} open data-testid="needs-you">
+    <details id="needs-you" class={`card needs-you${n > 0 ? " has-items" : ""}`} open data-testid="needs-you">
       <summary>
         <h2>
           Needs you <span class="count">{n}</span>
