@@ -306,22 +306,23 @@ describe("challenges at the table", () => {
     const chosen = await t.player.request({ type: "SubmitChallengeRoll", challenge_id: c.id, formula: "1d2+100" });
     expect(chosen).toMatchObject({ code: "VALIDATION_ERROR", details: { reason: "dice_fixed", suggested_dice: "1d20" } });
     expect((await t.dm.ok({ type: "ListChallengeAttempts", challenge_id: c.id })).items[0]).toMatchObject({ id: attempt.id, status: "prompted", version: 1 });
-    // Raising one's own stat before rolling is refused by default (locked), and out of bounds when allowed.
-    expect(await t.player.request({ type: "SetCharacterStat", character_id: hero.id, stat: "dex", value: 1000 })).toMatchObject({ code: "FORBIDDEN", details: { reason: "stat_locked" } });
-    expect(await t.player.request({ type: "UpdateCharacter", character_id: hero.id, data: { stats: { dex: 1000 } } })).toMatchObject({ code: "FORBIDDEN" });
+    // Out of the DM's bounds (by default any stat, -10 to 30) is refused; raising it within them after the prompt changes nothing.
+    expect(await t.player.request({ type: "SetCharacterStat", character_id: hero.id, stat: "dex", value: 1000 })).toMatchObject({ code: "VALIDATION_ERROR", details: { reason: "stat_out_of_bounds", min: -10, max: 30 } });
+    expect(await t.player.request({ type: "UpdateCharacter", character_id: hero.id, data: { stats: { dex: 1000 } } })).toMatchObject({ code: "VALIDATION_ERROR" });
+    expect((await t.player.ok({ type: "SetCharacterStat", character_id: hero.id, stat: "dex", value: 30 })).stats.dex).toBe(30);
     expect((await t.dm.request({ type: "UpdateSessionSettings", data: { player_stat_edits: { stats: ["dex"], min: 5, max: 1 } } })).code).toBe("VALIDATION_ERROR");
     await t.dm.ok({ type: "UpdateSessionSettings", data: { player_stat_edits: { stats: ["hp"], min: 0, max: 20 } } });
     expect(await t.player.request({ type: "SetCharacterStat", character_id: hero.id, stat: "dex", value: 3 })).toMatchObject({ code: "FORBIDDEN", details: { reason: "stat_locked" } });
     expect(await t.player.request({ type: "SetCharacterStat", character_id: hero.id, stat: "hp", value: 1000 })).toMatchObject({ code: "VALIDATION_ERROR", details: { reason: "stat_out_of_bounds" } });
-    expect((await t.player.ok({ type: "SetCharacterStat", character_id: hero.id, stat: "hp", value: 12 })).stats).toEqual({ dex: 2, hp: 12 });
-    expect((await t.player.ok({ type: "GetCharacter", character_id: hero.id })).stats).toEqual({ dex: 2, hp: 12 });
+    expect((await t.player.ok({ type: "SetCharacterStat", character_id: hero.id, stat: "hp", value: 12 })).stats).toEqual({ dex: 30, hp: 12 });
+    expect((await t.player.ok({ type: "GetCharacter", character_id: hero.id })).stats).toEqual({ dex: 30, hp: 12 });
     // DMs are not bound.
-    expect((await t.dm.ok({ type: "SetCharacterStat", character_id: hero.id, stat: "dex", value: 30 })).stats.dex).toBe(30);
-    await t.dm.ok({ type: "SetCharacterStat", character_id: hero.id, stat: "dex", value: 2 });
+    expect((await t.dm.ok({ type: "SetCharacterStat", character_id: hero.id, stat: "dex", value: 1000 })).stats.dex).toBe(1000);
 
     // The same dice written another way are fine; the DM sees the breakdown.
     const rolled = await t.player.ok({ type: "SubmitChallengeRoll", challenge_id: c.id, formula: "D20" });
     expect(rolled.roll.formula).toBe("1d20");
+    // The modifier is dex as it was when the DM asked for the roll.
     expect(rolled.modifier).toBe(2);
     expect(rolled.total).toBe(rolled.roll.total + 2);
     const queue = await t.dm.ok({ type: "ListDmQueue" });
