@@ -136,6 +136,34 @@ describe("presence: one rule, the server's", () => {
   });
 });
 
+describe("presence follows the DM's edits", () => {
+  it("placing, killing or hiding an NPC in a fallback region sends RegionPresenceChanged; a hidden NPC's moves reach DMs only", async () => {
+    const t = await table();
+    const w = await mill(t);
+    const from = t.player.frames.length;
+    const ghost = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "GHOST-NPC", hidden: true, region_id: w.street.id } });
+    await t.dm.ok({ type: "UpdateCharacter", character_id: w.tom.id, data: { region_id: w.street.id } });
+    const placed = await t.player.waitFor(ev("RegionPresenceChanged", (e) => e.presence.npcs_present.some((n: any) => n.name === "Tom")), 5000, from);
+    expect(placed.event.presence).toMatchObject({ region_id: w.street.id, status: "fallback" });
+    expect(names(placed.event.presence.npcs_present)).toEqual(["Mira", "Tom"]);
+    // What the page lists is what the server accepts: Tom may be spoken to now.
+    fakeLlm(sse(["Aye."]));
+    expect((await t.player.ok({ type: "SpeakToNpc", character_id: w.pc.id, npc_id: w.tom.id, text: "Hi Tom" })).status).toBe("generating");
+    await t.dm.ok({ type: "UpdateCharacter", character_id: w.mira.id, data: { is_alive: false } });
+    const dead = await t.player.waitFor(ev("RegionPresenceChanged", (e) => !e.presence.npcs_present.some((n: any) => n.name === "Mira")), 5000, from);
+    expect(names(dead.event.presence.npcs_present)).toEqual(["Tom"]);
+    expect((await t.player.request({ type: "SpeakToNpc", character_id: w.pc.id, npc_id: w.mira.id, text: "Mira?" })).message).toBe("Mira is dead");
+    const dmSees = await t.dm.waitFor(ev("RegionPresenceChanged", (e) => e.presence.npcs_present.some((n: any) => n.character_id === ghost.id)));
+    expect(dmSees.event.presence.npcs_present.find((n: any) => n.character_id === ghost.id).hidden).toBe(true);
+    const count = t.player.events("RegionPresenceChanged").length;
+    await t.dm.ok({ type: "UpdateCharacter", character_id: ghost.id, data: { region_id: w.yard.id } });
+    await fence(t, t.player);
+    expect(t.player.events("RegionPresenceChanged").length).toBe(count);
+    expect(JSON.stringify(t.player.frames.slice(from))).not.toContain(ghost.id);
+    t.close();
+  });
+});
+
 describe("the play log", () => {
   it("tells the table's history in words; live entries and the read are the same; DM-only things never reach players", async () => {
     const t = await table();
