@@ -183,7 +183,9 @@ describe("the play log", () => {
     // A DM-only timeline entry, and a public one.
     await t.dm.ok({ type: "CreateStoryEvent", data: { summary: "SECRET-MARKER the duke is a vampire", hidden: true } });
     await t.dm.ok({ type: "CreateStoryEvent", data: { summary: "Night falls" } });
-    // Moving.
+    // A scene change, and moving.
+    const scene = await t.dm.ok({ type: "CreateScene", data: { name: "Dusk at the mill" } });
+    await t.dm.ok({ type: "SetActiveScene", scene_id: scene.id });
     await t.player.ok({ type: "MoveToRegion", character_id: w.pc.id, region_id: w.yard.id });
     await fence(t, t.player, t.spectator, p2);
 
@@ -207,6 +209,8 @@ describe("the play log", () => {
     expect(playerTexts).toContain(`Ayla rolled 2d8: ${playerSecret.total} (secret)`);
     expect(playerTexts).toContain(`Dungeon Master rolled 1d12: ${ghostRoll.total}`);
     expect(playerTexts).toEqual(expect.arrayContaining(["Night falls", "Ayla left Mill Street", "Ayla arrived at Mill Yard"]));
+    expect(playerLog.find((e) => e.kind === "scene")).toMatchObject({ text: "The scene is now 'Dusk at the mill'", scene_id: scene.id });
+    expect(playerLog.find((e) => e.kind === "arrival")).toMatchObject({ character_id: w.pc.id, character_name: "Ayla", region: { region_id: w.yard.id, region_name: "Mill Yard" } });
     for (const s of [t.player, t.spectator, p2]) {
       const entries = await log(s);
       const text = JSON.stringify(entries);
