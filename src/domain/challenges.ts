@@ -200,8 +200,8 @@ export const challengeHandlers = defineHandlers({
         throw invalidField("formula", `'${challenge.name}' is rolled with ${mine.suggested_dice}: the challenge decides the dice`, { reason: "dice_fixed", suggested_dice: mine.suggested_dice });
       }
       const pc = await characters.find(ctx, mine.character_id);
-      // The modifier is the PC's stat as it is when rolling.
-      const modifier = challenge.check_stat && pc ? (pc.stats[challenge.check_stat] ?? 0) : mine.modifier;
+      // The modifier is the PC's stat when the DM asked for the roll: raising it meanwhile changes nothing.
+      const modifier = mine.modifier;
       const roll = diceRoll(ctx, mine.suggested_dice, "dm");
       const { outcome, total } = suggestOutcome(challenge, roll, modifier);
       const after = challengeAttempts.save(ctx, bump(mine, { status: "rolled", roll, modifier, total, suggested_outcome: outcome }, ctx.now));

@@ -72,6 +72,19 @@ function checkHiddenKind(kind: Character["kind"], hidden: boolean): void {
   if (kind === "pc" && hidden) throw invalidField("data.hidden", "only NPCs can be hidden");
 }
 
+/**
+ * Runs after a character is created, updated or deleted, inside the same Tx (null: it did not
+ * exist before / no longer exists). Staging registers here: who is present in a region may change.
+ */
+export type CharacterChangeHook = (ctx: HandlerContext, before: Character | null, after: Character | null) => Promise<void>;
+const characterChangeHooks: CharacterChangeHook[] = [];
+export function onCharacterChange(hook: CharacterChangeHook): void {
+  characterChangeHooks.push(hook);
+}
+async function changed(ctx: HandlerContext, before: Character | null, after: Character | null): Promise<void> {
+  for (const hook of characterChangeHooks) await hook(ctx, before, after);
+}
+
 export const characterHandlers = defineHandlers({
   ListCharacters: {
     async handle(ctx, p) {
@@ -101,7 +114,7 @@ export const characterHandlers = defineHandlers({
       checkPlayerStats(ctx, null, data.stats ?? {});
       checkOwner(ctx, data.owner_participant_id);
       await checkRegion(ctx, data.region_id);
-      return insertEntity(ctx, CHARACTER, {
+      const created = insertEntity(ctx, CHARACTER, {
           world_id: ctx.session.worldId,
           kind,
           name: data.name,
@@ -117,6 +130,8 @@ export const characterHandlers = defineHandlers({
           sprite_asset_id: data.sprite_asset_id ?? null,
           dm_notes: data.dm_notes ?? "",
       });
+      await changed(ctx, null, created);
+      return created;
     },
   },
 
@@ -129,7 +144,9 @@ export const characterHandlers = defineHandlers({
       checkHiddenKind(before.kind, p.data.hidden ?? before.hidden);
       checkOwner(ctx, p.data.owner_participant_id);
       await checkRegion(ctx, p.data.region_id);
-      return updateEntity(ctx, CHARACTER, before, p.data, p.expected_version);
+      const after = updateEntity(ctx, CHARACTER, before, p.data, p.expected_version);
+      await changed(ctx, before, after);
+      return after;
     },
   },
 
@@ -144,6 +161,7 @@ export const characterHandlers = defineHandlers({
       // Its wants and every actantial view of or about it (DM material, no events: as above).
       wants.removeWhere(ctx, wants.where({ character_id: before.id }));
       actantialViews.removeWhere(ctx, { sql: "character_id = ? OR target_character_id = ?", params: [before.id, before.id], match: (v) => v.character_id === before.id || v.target_character_id === before.id });
+      await changed(ctx, before, null);
       return result;
     },
   },

@@ -6,7 +6,7 @@ import { SYSTEM_ACTOR, registerTimerKind } from "../engine/timers";
 import { DMS, NON_DMS, only } from "../engine/tx";
 import { defineHandlers, type HandlerContext } from "../engine/context";
 import { requireVisible } from "./changes";
-import { characters } from "./characters";
+import { characters, onCharacterChange } from "./characters";
 import { stagings } from "./gameplay-tables";
 import { onRegionEntry } from "./scenes";
 import { appendStoryEvent } from "./story";
@@ -115,11 +115,30 @@ export async function regionPresence(ctx: PresenceScope, region: Region): Promis
 /** A presence as players may know it: no hidden NPC. */
 export const playersPresence = (p: RegionPresence): RegionPresence => ({ ...p, npcs_present: visibleToPlayers(p.npcs_present) });
 
-/** RegionPresenceChanged: DMs get the whole presence, everyone else the players' copy. */
-export async function emitPresence(ctx: HandlerContext, region: Region): Promise<void> {
+/** RegionPresenceChanged: DMs get the whole presence, everyone else the players' copy (unless `dmsOnly`). */
+export async function emitPresence(ctx: HandlerContext, region: Region, opts: { dmsOnly?: boolean } = {}): Promise<void> {
   const p = await regionPresence(ctx, region);
-  ctx.tx.emit({ type: "RegionPresenceChanged", presence: p }, DMS).emit({ type: "RegionPresenceChanged", presence: playersPresence(p) }, NON_DMS);
+  ctx.tx.emit({ type: "RegionPresenceChanged", presence: p }, DMS);
+  if (!opts.dmsOnly) ctx.tx.emit({ type: "RegionPresenceChanged", presence: playersPresence(p) }, NON_DMS);
 }
+
+/** What of a character presence depends on. */
+const PRESENCE_FIELDS = ["region_id", "hidden", "is_alive", "is_active", "name", "kind"] as const;
+
+/**
+ * A character created, edited or deleted may change who is present where it was and where it is
+ * (a fallback region lists placed NPCs; a staging lists names; PCs are listed too). A character
+ * hidden before and after is a DM matter: players get no event about it.
+ */
+onCharacterChange(async (ctx, before, after) => {
+  if (before && after && PRESENCE_FIELDS.every((f) => before[f] === after[f])) return;
+  const dmsOnly = (before?.hidden ?? true) && (after?.hidden ?? true);
+  const ids = new Set([before?.region_id, after?.region_id].filter((id): id is string => !!id));
+  for (const id of ids) {
+    const region = await REGION.table.find(ctx, id);
+    if (region) await emitPresence(ctx, region, { dmsOnly });
+  }
+});
 
 /** "Hask", "Hask and Mira", "Hask, Mira and Tom". */
 export function namesInProse(names: string[]): string {

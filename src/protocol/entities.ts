@@ -52,7 +52,7 @@ export const DEFAULT_SESSION_SETTINGS: SessionSettings = {
   staging_timeout_seconds: 30,
   auto_approve_staging: true,
   allow_player_characters: true,
-  player_stat_edits: { stats: [], min: 0, max: 20 },
+  player_stat_edits: { stats: ["*"], min: -10, max: 30 },
 };
 
 export const RuleSystemSchema = z.object({

@@ -29,10 +29,13 @@ describe("issue 17 in the play loop", () => {
     expect((await t.player.request({ type: "SetCharacterStat", character_id: hero.id, stat: "dex", value: 1000 })).status).toBe("error");
     expect((await t.player.request({ type: "UpdateCharacter", character_id: hero.id, data: { stats: { dex: 1000 } } })).status).toBe("error");
     expect((await t.player.ok({ type: "GetCharacter", character_id: hero.id })).stats).toEqual({ dex: 1 });
+    // Within the bounds, raising it after the prompt does not change the roll's modifier.
+    await t.player.ok({ type: "SetCharacterStat", character_id: hero.id, stat: "dex", value: 30 });
     const cheat = await t.player.request({ type: "SubmitChallengeRoll", challenge_id: c.id, formula: "1d2+100" });
     expect(cheat.code).toBe("VALIDATION_ERROR");
     const fair = await t.player.ok({ type: "SubmitChallengeRoll", challenge_id: c.id });
     expect(fair.roll.formula).toBe("1d20");
+    expect(fair.modifier).toBe(1);
     expect(fair.total).toBeLessThanOrEqual(21);
     t.close();
   });

@@ -136,6 +136,34 @@ describe("presence: one rule, the server's", () => {
   });
 });
 
+describe("presence follows the DM's edits", () => {
+  it("placing, killing or hiding an NPC in a fallback region sends RegionPresenceChanged; a hidden NPC's moves reach DMs only", async () => {
+    const t = await table();
+    const w = await mill(t);
+    const from = t.player.frames.length;
+    const ghost = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "GHOST-NPC", hidden: true, region_id: w.street.id } });
+    await t.dm.ok({ type: "UpdateCharacter", character_id: w.tom.id, data: { region_id: w.street.id } });
+    const placed = await t.player.waitFor(ev("RegionPresenceChanged", (e) => e.presence.npcs_present.some((n: any) => n.name === "Tom")), 5000, from);
+    expect(placed.event.presence).toMatchObject({ region_id: w.street.id, status: "fallback" });
+    expect(names(placed.event.presence.npcs_present)).toEqual(["Mira", "Tom"]);
+    // What the page lists is what the server accepts: Tom may be spoken to now.
+    fakeLlm(sse(["Aye."]));
+    expect((await t.player.ok({ type: "SpeakToNpc", character_id: w.pc.id, npc_id: w.tom.id, text: "Hi Tom" })).status).toBe("generating");
+    await t.dm.ok({ type: "UpdateCharacter", character_id: w.mira.id, data: { is_alive: false } });
+    const dead = await t.player.waitFor(ev("RegionPresenceChanged", (e) => !e.presence.npcs_present.some((n: any) => n.name === "Mira")), 5000, from);
+    expect(names(dead.event.presence.npcs_present)).toEqual(["Tom"]);
+    expect((await t.player.request({ type: "SpeakToNpc", character_id: w.pc.id, npc_id: w.mira.id, text: "Mira?" })).message).toBe("Mira is dead");
+    const dmSees = await t.dm.waitFor(ev("RegionPresenceChanged", (e) => e.presence.npcs_present.some((n: any) => n.character_id === ghost.id)));
+    expect(dmSees.event.presence.npcs_present.find((n: any) => n.character_id === ghost.id).hidden).toBe(true);
+    const count = t.player.events("RegionPresenceChanged").length;
+    await t.dm.ok({ type: "UpdateCharacter", character_id: ghost.id, data: { region_id: w.yard.id } });
+    await fence(t, t.player);
+    expect(t.player.events("RegionPresenceChanged").length).toBe(count);
+    expect(JSON.stringify(t.player.frames.slice(from))).not.toContain(ghost.id);
+    t.close();
+  });
+});
+
 describe("the play log", () => {
   it("tells the table's history in words; live entries and the read are the same; DM-only things never reach players", async () => {
     const t = await table();
@@ -155,7 +183,9 @@ describe("the play log", () => {
     // A DM-only timeline entry, and a public one.
     await t.dm.ok({ type: "CreateStoryEvent", data: { summary: "SECRET-MARKER the duke is a vampire", hidden: true } });
     await t.dm.ok({ type: "CreateStoryEvent", data: { summary: "Night falls" } });
-    // Moving.
+    // A scene change, and moving.
+    const scene = await t.dm.ok({ type: "CreateScene", data: { name: "Dusk at the mill" } });
+    await t.dm.ok({ type: "SetActiveScene", scene_id: scene.id });
     await t.player.ok({ type: "MoveToRegion", character_id: w.pc.id, region_id: w.yard.id });
     await fence(t, t.player, t.spectator, p2);
 
@@ -179,6 +209,8 @@ describe("the play log", () => {
     expect(playerTexts).toContain(`Ayla rolled 2d8: ${playerSecret.total} (secret)`);
     expect(playerTexts).toContain(`Dungeon Master rolled 1d12: ${ghostRoll.total}`);
     expect(playerTexts).toEqual(expect.arrayContaining(["Night falls", "Ayla left Mill Street", "Ayla arrived at Mill Yard"]));
+    expect(playerLog.find((e) => e.kind === "scene")).toMatchObject({ text: "The scene is now 'Dusk at the mill'", scene_id: scene.id });
+    expect(playerLog.find((e) => e.kind === "arrival")).toMatchObject({ character_id: w.pc.id, character_name: "Ayla", region: { region_id: w.yard.id, region_name: "Mill Yard" } });
     for (const s of [t.player, t.spectator, p2]) {
       const entries = await log(s);
       const text = JSON.stringify(entries);
@@ -306,22 +338,23 @@ describe("challenges at the table", () => {
     const chosen = await t.player.request({ type: "SubmitChallengeRoll", challenge_id: c.id, formula: "1d2+100" });
     expect(chosen).toMatchObject({ code: "VALIDATION_ERROR", details: { reason: "dice_fixed", suggested_dice: "1d20" } });
     expect((await t.dm.ok({ type: "ListChallengeAttempts", challenge_id: c.id })).items[0]).toMatchObject({ id: attempt.id, status: "prompted", version: 1 });
-    // Raising one's own stat before rolling is refused by default (locked), and out of bounds when allowed.
-    expect(await t.player.request({ type: "SetCharacterStat", character_id: hero.id, stat: "dex", value: 1000 })).toMatchObject({ code: "FORBIDDEN", details: { reason: "stat_locked" } });
-    expect(await t.player.request({ type: "UpdateCharacter", character_id: hero.id, data: { stats: { dex: 1000 } } })).toMatchObject({ code: "FORBIDDEN" });
+    // Out of the DM's bounds (by default any stat, -10 to 30) is refused; raising it within them after the prompt changes nothing.
+    expect(await t.player.request({ type: "SetCharacterStat", character_id: hero.id, stat: "dex", value: 1000 })).toMatchObject({ code: "VALIDATION_ERROR", details: { reason: "stat_out_of_bounds", min: -10, max: 30 } });
+    expect(await t.player.request({ type: "UpdateCharacter", character_id: hero.id, data: { stats: { dex: 1000 } } })).toMatchObject({ code: "VALIDATION_ERROR" });
+    expect((await t.player.ok({ type: "SetCharacterStat", character_id: hero.id, stat: "dex", value: 30 })).stats.dex).toBe(30);
     expect((await t.dm.request({ type: "UpdateSessionSettings", data: { player_stat_edits: { stats: ["dex"], min: 5, max: 1 } } })).code).toBe("VALIDATION_ERROR");
     await t.dm.ok({ type: "UpdateSessionSettings", data: { player_stat_edits: { stats: ["hp"], min: 0, max: 20 } } });
     expect(await t.player.request({ type: "SetCharacterStat", character_id: hero.id, stat: "dex", value: 3 })).toMatchObject({ code: "FORBIDDEN", details: { reason: "stat_locked" } });
     expect(await t.player.request({ type: "SetCharacterStat", character_id: hero.id, stat: "hp", value: 1000 })).toMatchObject({ code: "VALIDATION_ERROR", details: { reason: "stat_out_of_bounds" } });
-    expect((await t.player.ok({ type: "SetCharacterStat", character_id: hero.id, stat: "hp", value: 12 })).stats).toEqual({ dex: 2, hp: 12 });
-    expect((await t.player.ok({ type: "GetCharacter", character_id: hero.id })).stats).toEqual({ dex: 2, hp: 12 });
+    expect((await t.player.ok({ type: "SetCharacterStat", character_id: hero.id, stat: "hp", value: 12 })).stats).toEqual({ dex: 30, hp: 12 });
+    expect((await t.player.ok({ type: "GetCharacter", character_id: hero.id })).stats).toEqual({ dex: 30, hp: 12 });
     // DMs are not bound.
-    expect((await t.dm.ok({ type: "SetCharacterStat", character_id: hero.id, stat: "dex", value: 30 })).stats.dex).toBe(30);
-    await t.dm.ok({ type: "SetCharacterStat", character_id: hero.id, stat: "dex", value: 2 });
+    expect((await t.dm.ok({ type: "SetCharacterStat", character_id: hero.id, stat: "dex", value: 1000 })).stats.dex).toBe(1000);
 
     // The same dice written another way are fine; the DM sees the breakdown.
     const rolled = await t.player.ok({ type: "SubmitChallengeRoll", challenge_id: c.id, formula: "D20" });
     expect(rolled.roll.formula).toBe("1d20");
+    // The modifier is dex as it was when the DM asked for the roll.
     expect(rolled.modifier).toBe(2);
     expect(rolled.total).toBe(rolled.roll.total + 2);
     const queue = await t.dm.ok({ type: "ListDmQueue" });
