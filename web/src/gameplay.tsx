@@ -98,12 +98,6 @@ export function gameplay(store: SessionStore): GameplayState {
   };
   st.loadPresence = loadPresence;
   c.on("RegionPresenceChanged", (e) => setPresence(e.presence));
-  // Nor that a DM's edit of an NPC (placed elsewhere, hidden, dead, inactive) changed who is there:
-  // the regions shown are read again (a player's one region; a DM's regions with a PC).
-  const npcChanged = () => Object.keys(st.presence.peek()).forEach((r) => void loadPresence(r));
-  c.on("CharacterUpdated", (e) => e.character.kind === "npc" && npcChanged());
-  c.on("CharacterCreated", (e) => e.character.kind === "npc" && npcChanged());
-  c.on("CharacterDeleted", () => npcChanged());
   c.on("StagingPending", (e) => (st.waiting.value = { staging_id: e.staging_id, region_name: e.region_name }));
   c.on("PcSceneChanged", (e) => {
     st.seen.value = { region_id: e.region.id, npcs: e.npcs_present };
