@@ -112,7 +112,7 @@ export function DialoguePanel({ store, pc }: { store: SessionStore; pc: Characte
             </div>
           </li>
         ))}
-        {mine.length === 0 && <li class="muted">Nobody has said anything yet.</li>}
+        {mine.length === 0 && <li class="muted">Speak to someone here; everything said is in the game log.</li>}
       </ul>
       {presence?.status === "pending" ? (
         <p class="muted">Waiting for the DM to set who is here…</p>
