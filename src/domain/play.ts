@@ -4,6 +4,7 @@ import { characters } from "./characters";
 import { dialogueExchanges } from "./dialogue";
 import { challengeAttempts, challenges, stagings } from "./gameplay-tables";
 import { regions } from "./world-tables";
+import { rollBreakdown } from "./dice";
 
 /**
  * What waits for whom: the DM's queue (ListDmQueue) and a player's waits (ListMyWaits). Both are
@@ -18,7 +19,10 @@ async function withNames(ctx: HandlerContext, attempts: ChallengeAttempt[]) {
   for (const attempt of attempts) {
     const challenge = await challenges.find(ctx, attempt.challenge_id);
     const pc = await characters.find(ctx, attempt.character_id);
-    out.push({ attempt, challenge_name: challenge?.name ?? "a challenge", character_name: pc?.name ?? "a character" });
+    const stat = challenge?.check_stat ? ` (${challenge.check_stat})` : "";
+    const mod = attempt.modifier === 0 ? "" : ` ${attempt.modifier > 0 ? "+" : "-"} ${Math.abs(attempt.modifier)}${stat}`;
+    const breakdown = attempt.roll ? `${rollBreakdown(attempt.roll)}${mod} = ${attempt.total}` : null;
+    out.push({ attempt, challenge_name: challenge?.name ?? "a challenge", character_name: pc?.name ?? "a character", breakdown });
   }
   return out;
 }

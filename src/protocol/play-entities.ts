@@ -121,6 +121,8 @@ export const AttemptViewSchema = z.object({
   attempt: ChallengeAttemptSchema,
   challenge_name: z.string(),
   character_name: z.string(),
+  /** Once rolled, the roll in words: "2d20kh1 (17, ~4~) + 2 (dex) = 19" (dropped dice between tildes); else null. */
+  breakdown: z.string().nullable(),
 });
 
 /** Everything waiting for a DM. */

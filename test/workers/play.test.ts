@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { suggestOutcome } from "../../src/domain/challenges";
+import { parseFormula, rollBreakdown, rollTerms } from "../../src/domain/dice";
 import type { Challenge, DiceRoll } from "../../src/protocol";
 import { TestSocket, joinSession, table } from "./helpers";
 import { fakeLlm, sse } from "./dialogue-fixtures";
@@ -358,7 +359,9 @@ describe("challenges at the table", () => {
     expect(rolled.modifier).toBe(2);
     expect(rolled.total).toBe(rolled.roll.total + 2);
     const queue = await t.dm.ok({ type: "ListDmQueue" });
-    expect(queue.challenge_rolls).toEqual([{ attempt: expect.objectContaining({ id: attempt.id, status: "rolled" }), challenge_name: "Climb", character_name: "Hero" }]);
+    expect(queue.challenge_rolls).toEqual([
+      { attempt: expect.objectContaining({ id: attempt.id, status: "rolled" }), challenge_name: "Climb", character_name: "Hero", breakdown: `1d20 (${rolled.roll.total}) + 2 (dex) = ${rolled.total}` },
+    ]);
     expect(queue.challenge_rolls[0].attempt.roll.terms[0].dice).toHaveLength(1);
     const logged = (await t.dm.ok({ type: "ListPlayLog" })).entries.find((e: any) => e.kind === "challenge_roll");
     expect(logged).toMatchObject({ text: `Hero rolled 1d20 for 'Climb': ${rolled.roll.total} + 2 (dex) = ${rolled.total}`, modifier: 2, roll: { formula: "1d20" } });
@@ -373,7 +376,7 @@ describe("challenges at the table", () => {
     const p2 = await TestSocket.open(other);
     await p2.join();
     const attempt = await t.dm.ok({ type: "TriggerChallenge", challenge_id: c.id, character_id: hero.id });
-    expect((await t.player.ok({ type: "ListMyWaits" })).challenges).toEqual([{ attempt: expect.objectContaining({ id: attempt.id, status: "prompted" }), challenge_name: "Climb", character_name: "Hero" }]);
+    expect((await t.player.ok({ type: "ListMyWaits" })).challenges).toEqual([{ attempt: expect.objectContaining({ id: attempt.id, status: "prompted" }), challenge_name: "Climb", character_name: "Hero", breakdown: null }]);
     await t.player.ok({ type: "SubmitChallengeRoll", challenge_id: c.id });
     // Hidden again before it is resolved.
     await t.dm.ok({ type: "UpdateChallenge", challenge_id: c.id, data: { hidden: true } });
@@ -401,6 +404,12 @@ describe("challenges at the table", () => {
     expect((await p2.ok({ type: "ListPlayLog" })).entries[0].text).toBe("Hero faced 'Swim': partial success. You make it, soaked. Cold water");
     p2.close();
     t.close();
+  });
+
+  it("writes a roll's breakdown with every die, dropped ones marked", () => {
+    const faces = [17, 4, 5, 2];
+    const rolled = rollTerms(parseFormula("2d20kh1+1d6-1d4+2"), () => faces.shift()!);
+    expect(rollBreakdown(rolled)).toBe("2d20kh1 (17, ~4~) + 1d6 (5) - 1d4 (2) + 2");
   });
 
   it("suggests critical failures: a natural 1 on a d20, 96+ on a d100, 2 on 2d6 (failure without a text)", () => {
