@@ -17,3 +17,10 @@ export type { ErrorCode, ErrorBody } from "../protocol/errors";
 export type { AuthGrant } from "../protocol/http";
 export { approveDialogue, followDialogue, speakToNpc, type DialogueClient, type DialogueFollow, type DialogueOutcome } from "./dialogue";
 export type { DialogueExchange, DialogueTurn, DialogueDecision } from "../protocol/dialogue-entities";
+export { isReadOperation } from "../protocol/generated/operation-kinds";
+/** The entities the protocol carries, for apps (the web client imports only this module). */
+export type { Character, InventoryItem, Participant, SessionSettings, World } from "../protocol/entities";
+export type { Goal, Location, PromptTemplate, Region, RegionConnection, Scene, StoryEvent } from "../protocol/world-entities";
+export type { Challenge, ChallengeAttempt, ChallengeOutcome, DiceRoll, PresentNpc, Staging, StagedNpc } from "../protocol/gameplay-entities";
+export type { AssetView } from "../protocol/image-entities";
+export type { PlayLogEntry, PlayLogKind, RegionPresence, PresenceStatus, DmQueue, MyWaits } from "../protocol/play-entities";

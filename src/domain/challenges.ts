@@ -5,9 +5,10 @@ import { defineHandlers, type HandlerContext } from "../engine/context";
 import { ALL, only } from "../engine/tx";
 import { deleteEntity, emitChange, insertEntity, pageView, requireVisible, updateEntity, viewOf } from "./changes";
 import { characters } from "./characters";
-import { diceRoll } from "./dice";
+import { diceRoll, parseFormula } from "./dice";
 import { CHALLENGE, challengeAttempts, challenges } from "./gameplay-tables";
 import { appendStoryEvent } from "./story";
+import { LOG_ALL, logPlay, logTo } from "./play-log";
 import { worlds } from "./world";
 
 /**
@@ -39,7 +40,8 @@ function naturalDie(roll: DiceRoll): { value: number; sides: number } | null {
  *   partial when within 2 below;
  * - percentage: the roll must be at most the percentage plus the modifier; 1–5 is critical;
  * - narrative (2d6 bands): 10+ success, 7–9 partial, else failure; a total of 12+ is critical.
- * A critical or partial with no text for it becomes success or failure.
+ * Critical failures: a natural 1 on a d20, 96–100 on a d100, a total of 2 or less on 2d6.
+ * A critical, partial or critical failure with no text for it becomes success, failure or failure.
  */
 export function suggestOutcome(c: Challenge, roll: DiceRoll, modifier: number): { outcome: ChallengeOutcome; total: number } {
   const outcomes = c.outcomes ?? { success: "", failure: "", partial: "", critical: "" };
@@ -51,20 +53,36 @@ export function suggestOutcome(c: Challenge, roll: DiceRoll, modifier: number): 
   if (d.kind === "percentage") {
     total = roll.total;
     const target = d.value + modifier;
-    outcome = total <= Math.min(5, target) ? "critical" : total <= target ? "success" : "failure";
+    outcome = total <= Math.min(5, target) ? "critical" : total <= target ? "success" : total >= 96 ? "critical_failure" : "failure";
   } else if (d.kind === "dc") {
     if (natural?.sides === 20 && natural.value === 20) outcome = "critical";
-    else if (natural?.sides === 20 && natural.value === 1) outcome = "failure";
+    else if (natural?.sides === 20 && natural.value === 1) outcome = "critical_failure";
     else outcome = total >= d.value ? "success" : total >= d.value - 2 ? "partial" : "failure";
   } else {
-    outcome = total >= 12 ? "critical" : total >= 10 ? "success" : total >= 7 ? "partial" : "failure";
+    outcome = total >= 12 ? "critical" : total >= 10 ? "success" : total >= 7 ? "partial" : total <= 2 ? "critical_failure" : "failure";
   }
   if (outcome === "critical" && !has("critical")) outcome = "success";
   if (outcome === "partial" && !has("partial")) outcome = d.kind === "narrative" ? "success" : "failure";
+  if (outcome === "critical_failure" && !has("critical_failure")) outcome = "failure";
   return { outcome, total };
 }
 
-const emptyOutcomes = { success: "", failure: "", partial: "", critical: "" };
+const emptyOutcomes = { success: "", failure: "", partial: "", critical: "", critical_failure: "" };
+
+/** An outcome in words. */
+export const OUTCOME_WORDS: Record<ChallengeOutcome, string> = {
+  critical: "critical success",
+  success: "success",
+  partial: "partial success",
+  failure: "failure",
+  critical_failure: "critical failure",
+};
+
+/** Whether a formula rolls the same dice as the one asked for ("d%" is "1d100"); a bad one is VALIDATION_ERROR. */
+function sameFormula(a: string, b: string): boolean {
+  const shape = (f: string) => JSON.stringify(parseFormula(f).map(({ text: _text, ...t }) => t));
+  return shape(a) === shape(b);
+}
 
 async function openAttempts(ctx: HandlerContext, challengeId: string): Promise<ChallengeAttempt[]> {
   const all = await challengeAttempts.rows(ctx, challengeAttempts.where({ challenge_id: challengeId }));
@@ -150,6 +168,18 @@ export const challengeHandlers = defineHandlers({
       );
       // An audience of participants includes DMs; they get the player's view of the challenge too.
       ctx.tx.emit({ type: "ChallengePrompt", attempt, challenge: CHALLENGE.playerView!(challenge) }, only(pc.owner_participant_id));
+      const stat = challenge.check_stat ? ` + ${challenge.check_stat}` : "";
+      logPlay(
+        ctx,
+        {
+          kind: "challenge_prompt",
+          text: `${pc.name} must roll for '${challenge.name}' (${attempt.suggested_dice}${stat})`,
+          character_id: pc.id,
+          character_name: pc.name,
+          challenge: { challenge_id: challenge.id, attempt_id: attempt.id, challenge_name: challenge.name, total: null, outcome: null, outcome_text: null, narration: null },
+        },
+        logTo(pc.owner_participant_id),
+      );
       return attempt;
     },
   },
@@ -165,13 +195,32 @@ export const challengeHandlers = defineHandlers({
         }
         throw new AppError("CONFLICT", `no roll awaits '${challenge.name}' (trigger it first, or it was rolled already)`, { reason: "no_prompt" });
       }
+      // The challenge decides the dice: a player may not choose its own.
+      if (p.formula !== undefined && !sameFormula(p.formula, mine.suggested_dice)) {
+        throw invalidField("formula", `'${challenge.name}' is rolled with ${mine.suggested_dice}: the challenge decides the dice`, { reason: "dice_fixed", suggested_dice: mine.suggested_dice });
+      }
       const pc = await characters.find(ctx, mine.character_id);
-      // The modifier is the PC's stat as it is when rolling.
-      const modifier = challenge.check_stat && pc ? (pc.stats[challenge.check_stat] ?? 0) : mine.modifier;
-      const roll = diceRoll(ctx, p.formula ?? mine.suggested_dice, "dm");
+      // The modifier is the PC's stat when the DM asked for the roll: raising it meanwhile changes nothing.
+      const modifier = mine.modifier;
+      const roll = diceRoll(ctx, mine.suggested_dice, "dm");
       const { outcome, total } = suggestOutcome(challenge, roll, modifier);
       const after = challengeAttempts.save(ctx, bump(mine, { status: "rolled", roll, modifier, total, suggested_outcome: outcome }, ctx.now));
       ctx.tx.emit({ type: "ChallengeRollSubmitted", attempt: after }, only(after.participant_id));
+      const name = pc?.name ?? "A character";
+      const mod = modifier === 0 ? "" : ` ${modifier > 0 ? "+" : "-"} ${Math.abs(modifier)} (${challenge.check_stat})`;
+      logPlay(
+        ctx,
+        {
+          kind: "challenge_roll",
+          text: `${name} rolled ${roll.formula} for '${challenge.name}': ${roll.total}${mod} = ${total}`,
+          character_id: pc?.id ?? null,
+          character_name: pc?.name ?? null,
+          roll,
+          modifier,
+          challenge: { challenge_id: challenge.id, attempt_id: after.id, challenge_name: challenge.name, total, outcome: null, outcome_text: null, narration: null },
+        },
+        logTo(after.participant_id),
+      );
       return after;
     },
   },
@@ -187,14 +236,31 @@ export const challengeHandlers = defineHandlers({
       const challenge = await challenges.require(ctx, attempt.challenge_id, "challenge");
       const after = challengeAttempts.save(ctx, bump(attempt, { status: "resolved", outcome, narration: p.narration ?? null }, ctx.now));
       const text = challenge.outcomes?.[outcome] ?? "";
-      ctx.tx.emit({ type: "ChallengeResolved", attempt: after, challenge_name: challenge.name, outcome, outcome_text: text, narration: after.narration }, ALL);
+      // A challenge hidden again since its trigger stays between the DM and the prompted player.
+      const audience = challenge.hidden ? only(attempt.participant_id) : ALL;
+      ctx.tx.emit({ type: "ChallengeResolved", attempt: after, challenge_name: challenge.name, outcome, outcome_text: text, narration: after.narration }, audience);
       const pc = await characters.find(ctx, attempt.character_id);
+      const summary = `${pc?.name ?? "A character"} faced '${challenge.name}': ${OUTCOME_WORDS[outcome]}`;
       await appendStoryEvent(ctx, {
         kind: "challenge_resolved",
-        summary: `${pc?.name ?? "A character"} faced '${challenge.name}': ${outcome}`,
+        summary,
         character_ids: pc ? [pc.id] : [],
+        hidden: challenge.hidden,
         details: { challenge_id: challenge.id, attempt_id: after.id, outcome, total: after.total, narration: after.narration },
       });
+      logPlay(
+        ctx,
+        {
+          kind: "challenge_outcome",
+          text: [summary, text, after.narration].filter((x) => x).join(". "),
+          character_id: pc?.id ?? null,
+          character_name: pc?.name ?? null,
+          roll: after.roll,
+          modifier: after.roll ? after.modifier : null,
+          challenge: { challenge_id: challenge.id, attempt_id: after.id, challenge_name: challenge.name, total: after.total, outcome, outcome_text: text, narration: after.narration },
+        },
+        challenge.hidden ? logTo(attempt.participant_id) : LOG_ALL,
+      );
       return after;
     },
   },

@@ -8,6 +8,7 @@ import { Table, bump, checkVersion, conditions, create } from "../engine/store";
 import { defineHandlers, type HandlerContext } from "../engine/context";
 import { npcRegionRelationships, regions } from "./world-tables";
 import { actantialViews, wants } from "./gameplay-tables";
+import { checkPlayerStats } from "./stat-rule";
 
 export const characters = Table.of("characters", CharacterSchema);
 export const inventory = Table.of("inventory_items", InventoryItemSchema);
@@ -59,6 +60,11 @@ function checkHiddenKind(kind: Character["kind"], hidden: boolean): void {
   if (kind === "pc" && hidden) throw invalidField("data.hidden", "only NPCs can be hidden");
 }
 
+/** The character-change hooks (src/domain/registry.ts), after a create, update or delete in its Tx. */
+async function changed(ctx: HandlerContext, before: Character | null, after: Character | null): Promise<void> {
+  for (const hook of ctx.hooks.characterChange) await hook.run(ctx, before, after);
+}
+
 export const characterHandlers = defineHandlers({
   ListCharacters: {
     async handle(ctx, p) {
@@ -85,14 +91,17 @@ export const characterHandlers = defineHandlers({
         if (owned) throw new AppError("CONFLICT", "you already have a player character", { character_id: owned.id });
       }
       checkHiddenKind(kind, data.hidden ?? false);
+      checkPlayerStats(ctx, null, data.stats ?? {});
       checkOwner(ctx, data.owner_participant_id);
       await checkRegion(ctx, data.region_id);
-      return insertEntity(ctx, CHARACTER, {
+      const created = insertEntity(ctx, CHARACTER, {
         world_id: ctx.session.worldId,
         kind,
         ...CharacterEntity.complete(data),
         owner_participant_id: isDm(ctx.actor) ? (data.owner_participant_id ?? null) : ctx.actor.participant_id,
       });
+      await changed(ctx, null, created);
+      return created;
     },
   },
 
@@ -101,10 +110,13 @@ export const characterHandlers = defineHandlers({
       await requireAssetRefs(ctx, p.data);
       const before = await editableCharacter(ctx, p.character_id);
       forbidDmFields(ctx, p.data);
+      if (p.data.stats) checkPlayerStats(ctx, before.stats, p.data.stats);
       checkHiddenKind(before.kind, p.data.hidden ?? before.hidden);
       checkOwner(ctx, p.data.owner_participant_id);
       await checkRegion(ctx, p.data.region_id);
-      return updateEntity(ctx, CHARACTER, before, p.data, p.expected_version);
+      const after = updateEntity(ctx, CHARACTER, before, p.data, p.expected_version);
+      await changed(ctx, before, after);
+      return after;
     },
   },
 
@@ -119,6 +131,7 @@ export const characterHandlers = defineHandlers({
       // Its wants and every actantial view of or about it (DM material, no events: as above).
       wants.removeWhere(ctx, wants.where({ character_id: before.id }));
       actantialViews.removeWhere(ctx, { sql: "character_id = ? OR target_character_id = ?", params: [before.id, before.id], match: (v) => v.character_id === before.id || v.target_character_id === before.id });
+      await changed(ctx, before, null);
       return result;
     },
   },
@@ -129,6 +142,7 @@ export const characterHandlers = defineHandlers({
       const stats = { ...before.stats };
       if (p.value === null) delete stats[p.stat];
       else stats[p.stat] = p.value;
+      checkPlayerStats(ctx, before.stats, { ...before.stats, [p.stat]: p.value });
       return updateEntity(ctx, CHARACTER, before, { stats }, p.expected_version);
     },
   },

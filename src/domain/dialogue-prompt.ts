@@ -5,6 +5,8 @@ import { renderPromptTemplate } from "./prompts";
 import { wants } from "./gameplay-tables";
 import { worlds } from "./world";
 import { locations, regions, scenes } from "./world-tables";
+import { regionPresence } from "./staging";
+import { PendingChanges } from "../engine/overlay";
 
 /** Turns looked at for a prompt, at most (then the token budget decides). */
 const MAX_TURNS = 40;
@@ -58,8 +60,13 @@ export async function buildDialoguePrompt(
     .bind(s.sessionId, s.worldId)
     .first<{ active_scene_id: string | null }>();
   const scene = sceneRow?.active_scene_id ? await scenes.get(s.db, s.sessionId, sceneRow.active_scene_id) : null;
-  const present = region
-    ? (await characters.page(s.db, s.sessionId, { where: "region_id = ? AND hidden = 0 AND is_active = 1 AND id NOT IN (?, ?)", params: [region.id, npc.id, pc.id], limit: MAX_PRESENT })).items
+  // Who else is here by the rule dialogue itself applies (staging.regionPresence), never a hidden NPC.
+  const presence = region ? await regionPresence({ db: s.db, session: { sessionId: s.sessionId }, tx: { pending: new PendingChanges() }, now: Date.now() }, region) : null;
+  const present = presence
+    ? [
+        ...presence.npcs_present.filter((n) => !n.hidden && n.character_id !== npc.id),
+        ...presence.pcs_present.filter((c) => c.character_id !== pc.id),
+      ].slice(0, MAX_PRESENT)
     : [];
   const turns = await recentTurns(s, npc.id, pc.id, historyTokens * CHARS_PER_TOKEN);
   const npcWants = (await wants.page(s.db, s.sessionId, { where: "character_id = ?", params: [npc.id], limit: 200 })).items

@@ -10,8 +10,9 @@ import { emitChange, requireVisible } from "./changes";
 import { CHARACTER, characters } from "./characters";
 import { AnswerSplitter, AnswerStream } from "./dialogue-answer";
 import { buildDialoguePrompt } from "./dialogue-prompt";
-import { npcAbsence } from "./presence";
-import { STORY_EVENT } from "./world-tables";
+import { absenceMessage, npcAbsence } from "./presence";
+import { REGION, STORY_EVENT } from "./world-tables";
+import { LOG_ALL, LOG_DMS, logPlay } from "./play-log";
 
 export const dialogueExchanges = new Table<DialogueExchange>(
   "dialogue_exchanges",
@@ -96,7 +97,8 @@ async function sayAnswer(
   const after = saveExchange(s, ex, { status: "answered", text: answer.text, source: answer.source, provider: answer.provider, model: answer.model, error: null, ...(answer.reasoning !== undefined ? { dm_reasoning: answer.reasoning } : {}) });
   const turn = (speaker: DialogueTurn["speaker"], text: string, provider: string | null) =>
     dialogueTurns.add(s, create<DialogueTurn>({ world_id: s.session.worldId, exchange_id: ex.id, npc_id: ex.npc_id, character_id: ex.character_id, speaker, text, provider }, s.now));
-  const turns = [turn("pc", ex.player_text, null), turn("npc", answer.text, answer.provider)];
+  // Words a DM wrote (edited or their own) are the DM's, whatever model drafted them first.
+  const turns = [turn("pc", ex.player_text, null), turn("npc", answer.text, answer.source === "llm" ? answer.provider : "dm")];
   const hidden = !npc || npc.hidden;
   const story = create<StoryEvent>(
     {
@@ -118,6 +120,21 @@ async function sayAnswer(
   STORY_EVENT.table.add(s, story);
   emitChange(s.tx, STORY_EVENT, null, story);
   s.tx.emit({ type: "NpcSpeaks", exchange: after, turns }, hidden ? DMS : ALL);
+  if (npc && pc) {
+    const sourceLabel = answer.source === "llm" ? (answer.provider ?? "the model") : "the DM";
+    logPlay(
+      s,
+      {
+        kind: "dialogue",
+        text: `${npc.name}: “${answer.text}”`,
+        participant_id: null,
+        character_id: npc.id,
+        character_name: npc.name,
+        dialogue: { exchange_id: ex.id, npc_id: npc.id, npc_name: npc.name, pc_id: pc.id, pc_name: pc.name, speaker: "npc", words: answer.text, source_label: sourceLabel },
+      },
+      hidden ? LOG_DMS : LOG_ALL,
+    );
+  }
   return after;
 }
 
@@ -187,7 +204,7 @@ interface ReplyOutput {
 export const dialogueReplyJob = defineJobKind({
   kind: DIALOGUE_JOB,
   input: ReplyInputSchema,
-  events: ["NpcSpeaks", "StoryEventCreated", "DialogueApprovalRequired", "DialogueFailed"],
+  events: ["NpcSpeaks", "StoryEventCreated", "DialogueApprovalRequired", "DialogueFailed", "PlayLogged"],
   // An answer cut by a restart is drafted again from the start (its stream restarts at index 0).
   onRestart: "resume",
   async run({ exchange_id }, ctx): Promise<ReplyOutput> {
@@ -283,7 +300,11 @@ export const dialogueHandlers = defineHandlers({
       const npc = await requireVisible(ctx, CHARACTER, p.npc_id);
       if (npc.kind !== "npc") throw invalidField("npc_id", `'${npc.name}' is not an NPC`);
       const absence = await npcAbsence(ctx, pc, npc);
-      if (absence) throw new AppError("CONFLICT", `${npc.name} is not here to talk with ${pc.name}`, { reason: absence, npc_id: npc.id, character_id: pc.id });
+      if (absence) {
+        // Its own reason (not a CONFLICT: nobody changed anything at the same time), in words.
+        const region = pc.region_id ? await REGION.table.find(ctx, pc.region_id) : null;
+        throw new AppError("FORBIDDEN", absenceMessage(absence, npc, pc, region?.name ?? null), { reason: "not_here", absence, npc_id: npc.id, character_id: pc.id, region_id: pc.region_id });
+      }
       const open = await dialogueExchanges.rows(ctx, {
         sql: "character_id = ? AND npc_id = ? AND status IN ('generating', 'awaiting_approval')",
         params: [pc.id, npc.id],
@@ -318,6 +339,13 @@ export const dialogueHandlers = defineHandlers({
       ex.job_id = ctx.jobs.start(dialogueReplyJob, replyInput(ex), { audience: draftAudience(ex) }).id;
       dialogueExchanges.add(ctx, ex);
       ctx.tx.emit({ type: "DialogueStarted", exchange: ex }, ALL);
+      logPlay(ctx, {
+        kind: "dialogue",
+        text: `${pc.name} to ${npc.name}: “${p.text}”`,
+        character_id: pc.id,
+        character_name: pc.name,
+        dialogue: { exchange_id: ex.id, npc_id: npc.id, npc_name: npc.name, pc_id: pc.id, pc_name: pc.name, speaker: "pc", words: p.text, source_label: null },
+      });
       return ex;
     },
   },

@@ -2,7 +2,8 @@ import { invalidField, type DiceRoll } from "../protocol";
 import { authorize } from "../engine/authorize";
 import { defineHandlers, type HandlerContext } from "../engine/context";
 import { newId } from "../engine/store";
-import { ALL, only, type Audience } from "../engine/tx";
+import { ALL, DMS, NON_DMS, only, type Audience } from "../engine/tx";
+import { LOG_ALL, logPlay, logPlaySplit, logTo } from "./play-log";
 import { requireVisible } from "./changes";
 import { CHARACTER } from "./characters";
 
@@ -111,6 +112,22 @@ export function rollTerms(terms: DiceTerm[], die: (sides: number) => number = ro
   return { total, terms: out };
 }
 
+/** "2d20kh1 (17, 4) +3" — each term with its dice, dropped ones struck as "~4~". */
+export function rollBreakdown(r: Pick<DiceRoll, "terms">): string {
+  return r.terms
+    .map((t, i) => {
+      const sign = t.sign < 0 ? "- " : i > 0 ? "+ " : "";
+      const body = t.kind === "constant" ? String(Math.abs(t.value)) : `${t.term.replace(/^[+-]/, "")} (${t.dice.map((d) => (d.kept ? String(d.value) : `~${d.value}~`)).join(", ")})`;
+      return sign + body;
+    })
+    .join(" ");
+}
+
+/** Who rolled, in words: the character when the roll is for one, else the participant's name. */
+export function rollerName(ctx: HandlerContext, characterName: string | null): string {
+  return characterName ?? ctx.session.participant(ctx.actor.participant_id)?.name ?? "Someone";
+}
+
 /** Parses and rolls a formula. */
 export function roll(formula: string): RolledTerms {
   return rollTerms(parseFormula(formula));
@@ -133,8 +150,24 @@ export const diceHandlers = defineHandlers({
     async handle(ctx, p) {
       const r = diceRoll(ctx, p.formula, p.visibility ?? "public");
       // A roll may name the character it is for: a player's own PC, any character for a DM.
-      if (p.character_id) authorize(ctx.actor, "own", await requireVisible(ctx, CHARACTER, p.character_id), "roll for a character that is not its own");
-      ctx.tx.emit({ type: "DiceRolled", roll: r, character_id: p.character_id ?? null }, audienceOf(r.visibility, ctx.actor.participant_id));
+      const character = p.character_id ? await requireVisible(ctx, CHARACTER, p.character_id) : null;
+      if (character) authorize(ctx.actor, "own", character, "roll for a character that is not its own");
+      const name = rollerName(ctx, character?.name ?? null);
+      const entry = { kind: "roll" as const, text: `${name} rolled ${r.formula}: ${r.total}`, roll: r, character_id: character?.id ?? null, character_name: character?.name ?? null };
+      const audience = audienceOf(r.visibility, ctx.actor.participant_id);
+      if (audience.kind !== "all") {
+        // A secret roll: the roller and DMs (a DM's own secret roll: DMs only).
+        ctx.tx.emit({ type: "DiceRolled", roll: r, character_id: character?.id ?? null }, audience);
+        logPlay(ctx, { ...entry, text: `${entry.text} (secret)` }, logTo(ctx.actor.participant_id));
+      } else if (character?.hidden) {
+        // A public roll for a hidden NPC: players see the roll, never whom it was for.
+        const anonymous = rollerName(ctx, null);
+        ctx.tx.emit({ type: "DiceRolled", roll: r, character_id: character.id }, DMS).emit({ type: "DiceRolled", roll: r, character_id: null }, NON_DMS);
+        logPlaySplit(ctx, entry, { ...entry, text: `${anonymous} rolled ${r.formula}: ${r.total}`, character_id: null, character_name: null });
+      } else {
+        ctx.tx.emit({ type: "DiceRolled", roll: r, character_id: character?.id ?? null }, ALL);
+        logPlay(ctx, entry, LOG_ALL);
+      }
       return r;
     },
   },

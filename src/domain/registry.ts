@@ -14,10 +14,12 @@ import { stagingHandlers } from "./staging";
 import { dialogueHandlers } from "./dialogue";
 import { assetHandlers } from "./assets";
 import { generationHandlers } from "./generation";
+import { playHandlers } from "./play";
+import { playLogHandlers } from "./play-log";
 import { dialogueReplyJob } from "./dialogue";
 import { GENERATE } from "./generation";
-import { stagingOnRegionEntry, stagingTimeout } from "./staging";
-import type { HandlerMap, Hooks, RegionEntryHook } from "../engine/context";
+import { stagingOnCharacterChange, stagingOnRegionEntry, stagingTimeout } from "./staging";
+import type { CharacterChangeHook, HandlerMap, Hooks, RegionEntryHook } from "../engine/context";
 import type { JobKind } from "../engine/jobs";
 import type { TimerKind } from "../engine/timers";
 import { Registry, mergeOnce } from "../engine/registry";
@@ -45,6 +47,8 @@ export const HANDLERS = mergeOnce("handler", [
   dialogueHandlers,
   assetHandlers,
   generationHandlers,
+  playHandlers,
+  playLogHandlers,
 ] as const) as unknown as typeof sessionHandlers &
   typeof characterHandlers &
   typeof worldHandlers &
@@ -60,7 +64,9 @@ export const HANDLERS = mergeOnce("handler", [
   typeof stagingHandlers &
   typeof dialogueHandlers &
   typeof assetHandlers &
-  typeof generationHandlers;
+  typeof generationHandlers &
+  typeof playHandlers &
+  typeof playLogHandlers;
 HANDLERS satisfies HandlerMap;
 
 /** Long-running work, by kind name (src/session/jobs.ts runs it). */
@@ -72,4 +78,5 @@ export const TIMER_KINDS = new Registry<TimerKind<any>>("timer kind", (k) => k.k
 /** What handlers call at moments of the game (ctx.hooks), in this order. */
 export const HOOKS = {
   regionEntry: new Registry<RegionEntryHook>("region-entry hook", (h) => h.name, [stagingOnRegionEntry]),
+  characterChange: new Registry<CharacterChangeHook>("character-change hook", (h) => h.name, [stagingOnCharacterChange]),
 } satisfies Hooks;

@@ -7,6 +7,7 @@ import { ROSTER_PAGE, participants, requireParticipant, toParticipant, type Part
 import { defineHandlers, type HandlerContext } from "../engine/context";
 import { worlds } from "./world";
 import { stagings } from "./gameplay-tables";
+import { checkStatRule } from "./stat-rule";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -104,6 +105,7 @@ export const sessionHandlers = defineHandlers({
 
   UpdateSessionSettings: {
     async handle(ctx, p) {
+      checkStatRule(p.data.player_stat_edits);
       const settings = { ...ctx.session.settings, ...p.data };
       ctx.tx
         .write(

@@ -1,14 +1,15 @@
 import { z } from "zod";
-import { AppError, invalidField, type Character, type PresentNpc, type Region, type StagedNpc, type Staging } from "../protocol";
+import { OPERATIONS, AppError, invalidField, type Character, type PresentNpc, type Region, type RegionPresence, type StagedNpc, type Staging } from "../protocol";
 import { isDm } from "../engine/authorize";
-import { bump, conditions, create } from "../engine/store";
+import { bump, conditions, create, type ReadScope } from "../engine/store";
 import { SYSTEM_ACTOR, defineTimerKind } from "../engine/timers";
 import { DMS, NON_DMS, only } from "../engine/tx";
-import { defineHandlers, type HandlerContext, type RegionEntryHook } from "../engine/context";
+import { defineHandlers, type HandlerContext, type RegionEntryHook, type CharacterChangeHook } from "../engine/context";
 import { requireVisible } from "./changes";
 import { characters } from "./characters";
 import { stagings } from "./gameplay-tables";
 import { appendStoryEvent } from "./story";
+import { LOG_ALL, logPlay, logPlaySplit } from "./play-log";
 import { REGION, npcRegionRelationships } from "./world-tables";
 
 /**
@@ -55,28 +56,100 @@ async function proposalFor(ctx: HandlerContext, region: Region): Promise<StagedN
   return [...byId.values()];
 }
 
+/** What reading presence needs (a HandlerContext is one; the dialogue job builds one). */
+export type PresenceScope = ReadScope & { now: number };
+
 /** The approved, unexpired staging of a region, if any. */
-async function validStaging(ctx: HandlerContext, regionId: string): Promise<Staging | null> {
+async function validStaging(ctx: PresenceScope, regionId: string): Promise<Staging | null> {
   const approved = await stagings.rows(ctx, stagings.where({ region_id: regionId, status: "approved" }));
   const valid = approved.filter((s) => (s.expires_at ?? 0) > ctx.now);
   return valid.sort((a, b) => (b.approved_at ?? 0) - (a.approved_at ?? 0))[0] ?? null;
 }
 
-async function pendingStaging(ctx: HandlerContext, regionId: string): Promise<Staging | null> {
+async function pendingStaging(ctx: PresenceScope, regionId: string): Promise<Staging | null> {
   return (await stagings.rows(ctx, stagings.where({ region_id: regionId, status: "pending" })))[0] ?? null;
 }
 
-/** The present NPCs of a staging with their names (NPCs deleted since are left out). */
-async function presentOf(ctx: HandlerContext, staging: Staging): Promise<PresentNpc[]> {
+/** The present NPCs of a staging with their names (NPCs deleted, dead or inactive since are left out). */
+async function presentOf(ctx: PresenceScope, staging: Staging): Promise<PresentNpc[]> {
   const out: PresentNpc[] = [];
   for (const n of staging.npcs.filter((x) => x.present)) {
     const c = await characters.find(ctx, n.character_id);
-    if (c) out.push({ character_id: c.id, name: c.name, hidden: n.hidden || c.hidden });
+    if (c && c.is_alive && c.is_active) out.push({ character_id: c.id, name: c.name, hidden: n.hidden || c.hidden });
   }
   return out;
 }
 
 const visibleToPlayers = (npcs: PresentNpc[]) => npcs.filter((n) => !n.hidden);
+
+/**
+ * Who is in a region, by the one rule dialogue applies (DM view: hidden NPCs included, marked):
+ * - `approved`: the region's valid staging says who is present;
+ * - `pending`: a staging waits for the DM: nobody may be spoken to until it is answered;
+ * - `fallback`: no staging (never entered, or the last one expired): the NPCs placed in the
+ *   region (`region_id`), alive and active.
+ */
+export async function regionPresence(ctx: PresenceScope, region: Region): Promise<RegionPresence> {
+  const valid = await validStaging(ctx, region.id);
+  const pending = valid ? null : await pendingStaging(ctx, region.id);
+  const here = await characters.rows(ctx, characters.where({ region_id: region.id }));
+  let npcs: PresentNpc[] = [];
+  if (valid) npcs = await presentOf(ctx, valid);
+  else if (!pending) {
+    npcs = here.filter((c) => c.kind === "npc" && c.is_alive && c.is_active).map((c) => ({ character_id: c.id, name: c.name, hidden: c.hidden }));
+  }
+  const status = valid ? "approved" : pending ? "pending" : "fallback";
+  return {
+    region_id: region.id,
+    region_name: region.name,
+    status,
+    staged: !!valid,
+    staging_id: (valid ?? pending)?.id ?? null,
+    expires_at: valid?.expires_at ?? null,
+    npcs_present: npcs,
+    pcs_present: here.filter((c) => c.kind === "pc").map((c) => ({ character_id: c.id, name: c.name, owner_participant_id: c.owner_participant_id })),
+  };
+}
+
+/** A presence as players may know it: no hidden NPC. */
+export const playersPresence = (p: RegionPresence): RegionPresence => ({ ...p, npcs_present: visibleToPlayers(p.npcs_present) });
+
+/** RegionPresenceChanged: DMs get the whole presence, everyone else the players' copy (unless `dmsOnly`). */
+export async function emitPresence(ctx: HandlerContext, region: Region, opts: { dmsOnly?: boolean } = {}): Promise<void> {
+  const p = await regionPresence(ctx, region);
+  ctx.tx.emit({ type: "RegionPresenceChanged", presence: p }, DMS);
+  if (!opts.dmsOnly) ctx.tx.emit({ type: "RegionPresenceChanged", presence: playersPresence(p) }, NON_DMS);
+}
+
+/** What of a character presence depends on. */
+const PRESENCE_FIELDS = ["region_id", "hidden", "is_alive", "is_active", "name", "kind"] as const;
+
+/**
+ * A character created, edited or deleted may change who is present where it was and where it is
+ * (a fallback region lists placed NPCs; a staging lists names; PCs are listed too). A character
+ * hidden before and after is a DM matter: players get no event about it.
+ */
+export const stagingOnCharacterChange: CharacterChangeHook = { name: "staging", run: async (ctx, before, after) => {
+  if (before && after && PRESENCE_FIELDS.every((f) => before[f] === after[f])) return;
+  const dmsOnly = (before?.hidden ?? true) && (after?.hidden ?? true);
+  const ids = new Set([before?.region_id, after?.region_id].filter((id): id is string => !!id));
+  for (const id of ids) {
+    const region = await REGION.table.find(ctx, id);
+    if (region) await emitPresence(ctx, region, { dmsOnly });
+  }
+} };
+
+/** "Hask", "Hask and Mira", "Hask, Mira and Tom". */
+export function namesInProse(names: string[]): string {
+  if (names.length <= 1) return names[0] ?? "";
+  return `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`;
+}
+
+/** "Hask and Mira are at the Mill Yard" / "Nobody is at the Mill Yard". */
+function presenceProse(names: string[], regionName: string): string {
+  if (names.length === 0) return `Nobody is at ${regionName}`;
+  return `${namesInProse(names)} ${names.length === 1 ? "is" : "are"} at ${regionName}`;
+}
 
 /**
  * Who is present in a region now, by its valid staging (empty when it has none): the one
@@ -107,7 +180,8 @@ function emitPcScene(ctx: HandlerContext, pc: Character, region: Region, present
 export const stagingTimeout = defineTimerKind({
   kind: "staging.timeout",
   data: z.object({ staging_id: z.string() }),
-  events: ["StagingApproved", "PcSceneChanged", "StoryEventCreated"],
+  // It approves as ApproveStaging does.
+  events: OPERATIONS.ApproveStaging.events,
   async fire(ctx, data) {
     // At-least-once: a staging answered meanwhile, or auto-approval turned off, leaves nothing to do.
     if (!ctx.session.settings.auto_approve_staging) return;
@@ -138,8 +212,22 @@ async function newStaging(ctx: HandlerContext, region: Region, opts: { waiting: 
   );
 }
 
-/** A PC entered a region (MoveToRegion): reuse the valid staging, join a pending one, or start one. */
-export const stagingOnRegionEntry: RegionEntryHook = { name: "staging", run: async (ctx, { character: pc, to: region }) => {
+/**
+ * A PC entered a region (MoveToRegion): the play log's departure and arrival, the staging (reuse
+ * the valid one, join a pending one, or start one), then both regions' presence.
+ */
+export const stagingOnRegionEntry: RegionEntryHook = {
+  name: "staging",
+  async run(ctx, { character: pc, from, to: region }) {
+    if (from) logPlay(ctx, { kind: "departure", text: `${pc.name} left ${from.name}`, character_id: pc.id, character_name: pc.name, region: { region_id: from.id, region_name: from.name } }, LOG_ALL);
+    logPlay(ctx, { kind: "arrival", text: `${pc.name} arrived at ${region.name}`, character_id: pc.id, character_name: pc.name, region: { region_id: region.id, region_name: region.name } }, LOG_ALL);
+    await stageOnEntry(ctx, pc, region);
+    if (from) await emitPresence(ctx, from);
+    await emitPresence(ctx, region);
+  },
+};
+
+async function stageOnEntry(ctx: HandlerContext, pc: Character, region: Region): Promise<void> {
   const valid = await validStaging(ctx, region.id);
   if (valid) return emitPcScene(ctx, pc, region, await presentOf(ctx, valid));
   const settings = ctx.session.settings;
@@ -159,7 +247,7 @@ export const stagingOnRegionEntry: RegionEntryHook = { name: "staging", run: asy
     const timeout = staging.auto_approve_at === null ? null : Math.max(0, Math.ceil((staging.auto_approve_at - ctx.now) / 1000));
     ctx.tx.emit({ type: "StagingPending", staging_id: staging.id, region_id: region.id, region_name: region.name, timeout_seconds: timeout }, only(player));
   }
-} };
+}
 
 /** NPCs given by a DM must be NPCs of this world; hidden defaults to the NPC's own flag. */
 async function stagedFromInput(ctx: HandlerContext, input: { character_id: string; present: boolean; hidden?: boolean }[]): Promise<StagedNpc[]> {
@@ -208,15 +296,22 @@ async function approve(
     // A PC that walked on meanwhile sees the region it is in now, not this one.
     if (pc && pc.region_id === after.region_id) emitPcScene(ctx, pc, region, present);
   }
-  await appendStoryEvent(ctx, {
+  // The timeline and the play log name only the NPCs players may see: an NPC staged hidden is
+  // nowhere in them (DMs have the staging itself).
+  const seen = visibleToPlayers(present);
+  const story = await appendStoryEvent(ctx, {
     kind: "staging_approved",
-    summary: `Presence in ${region.name} was settled (${opts.source})`,
+    summary: presenceProse(seen.map((n) => n.name), region.name),
     region_id: region.id,
     location_id: region.location_id,
-    // Hidden NPCs are left out of the players' copy at commit (character-refs.ts).
-    character_ids: present.map((n) => n.character_id),
-    details: { staging_id: after.id, source: opts.source },
+    character_ids: seen.map((n) => n.character_id),
+    details: { staging_id: after.id },
   });
+  const entry = { kind: "presence" as const, region: { region_id: region.id, region_name: region.name }, story_event_id: story.id };
+  const hidden = present.filter((n) => n.hidden);
+  if (hidden.length === 0) logPlay(ctx, { ...entry, text: story.summary }, LOG_ALL);
+  else logPlaySplit(ctx, { ...entry, text: `${story.summary} (hidden: ${namesInProse(hidden.map((n) => n.name))})` }, { ...entry, text: story.summary });
+  await emitPresence(ctx, region);
   return after;
 }
 
@@ -254,9 +349,8 @@ export const stagingHandlers = defineHandlers({
   GetRegionPresence: {
     async handle(ctx, p) {
       const region = await requireVisible(ctx, REGION, p.region_id);
-      const staging = await validStaging(ctx, region.id);
-      const present = staging ? await presentOf(ctx, staging) : [];
-      return { region_id: region.id, staged: !!staging, npcs_present: isDm(ctx.actor) ? present : visibleToPlayers(present) };
+      const presence = await regionPresence(ctx, region);
+      return isDm(ctx.actor) ? presence : playersPresence(presence);
     },
   },
 });

@@ -8,6 +8,13 @@ import type { HandlerContext } from "../engine/context";
 import { conditions } from "../engine/store";
 import { defineHandlers } from "../engine/context";
 import { STORY_EVENT, locations, regions, scenes, storyEvents } from "./world-tables";
+import { LOG_ALL, LOG_DMS, logPlay } from "./play-log";
+
+/**
+ * Timeline kinds the play log takes from the timeline itself; the others (arrivals, dialogue,
+ * challenges, presence) are logged by their workflows with more than a summary.
+ */
+const LOGGED_KINDS: Partial<Record<StoryEventKind, "scene" | "story">> = { scene_changed: "scene", dm_marker: "story", custom: "story", item_given: "story" };
 
 /**
  * Story events as the actor may see them: players learn only the ids of characters they can see
@@ -35,7 +42,7 @@ export async function appendStoryEvent(
   entry: { kind: StoryEventKind; summary: string; hidden?: boolean } & Refs & Partial<Pick<StoryEvent, "details" | "game_time" | "tags">>,
 ): Promise<StoryEvent> {
   // Entries written in one millisecond keep their order: ids are time-ordered (store.newId).
-  return insertEntity(ctx, STORY_EVENT, {
+  const story = insertEntity(ctx, STORY_EVENT, {
     world_id: ctx.session.worldId,
     kind: entry.kind,
     summary: entry.summary,
@@ -50,6 +57,9 @@ export async function appendStoryEvent(
     // Work the session does by itself (a staging timeout) has no participant behind it.
     created_by: ctx.actor.participant_id === SYSTEM_ACTOR.participant_id ? null : ctx.actor.participant_id,
   });
+  const kind = LOGGED_KINDS[story.kind];
+  if (kind) logPlay(ctx, { kind, text: story.summary, scene_id: story.scene_id, story_event_id: story.id }, story.hidden ? LOG_DMS : LOG_ALL);
+  return story;
 }
 
 /** The timeline: newest first; hidden entries exist for DMs only (lists, gets and events). */

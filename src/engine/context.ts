@@ -37,9 +37,19 @@ export interface RegionEntryHook {
   run(ctx: HandlerContext, move: { character: Character; from: Region | null; to: Region }): Promise<void>;
 }
 
+/**
+ * Runs after a character is created, updated or deleted, inside the same Tx (null: it did not
+ * exist before / no longer exists). Staging's presence is one: who is where may change.
+ */
+export interface CharacterChangeHook {
+  readonly name: string;
+  run(ctx: HandlerContext, before: Character | null, after: Character | null): Promise<void>;
+}
+
+/** The domain's hooks, each list in the order it was declared. */
 export interface Hooks {
-  /** In the order they were listed. */
   regionEntry: Iterable<RegionEntryHook>;
+  characterChange: Iterable<CharacterChangeHook>;
 }
 
 /**

@@ -36,6 +36,15 @@ export const SessionSettingsSchema = z.object({
   auto_approve_staging: z.boolean(),
   /** Players may create their own player character. */
   allow_player_characters: z.boolean(),
+  /**
+   * Which stats a player may set on its own PC (SetCharacterStat, UpdateCharacter, CreateCharacter)
+   * and within which bounds: `stats` lists the keys (["*"]: any; []: none). DMs are not bound.
+   */
+  player_stat_edits: z.object({
+    stats: z.array(z.string().min(1).max(40)).max(100),
+    min: z.number().finite(),
+    max: z.number().finite(),
+  }),
 });
 export type SessionSettings = z.infer<typeof SessionSettingsSchema>;
 
@@ -44,6 +53,7 @@ export const DEFAULT_SESSION_SETTINGS: SessionSettings = {
   staging_timeout_seconds: 30,
   auto_approve_staging: true,
   allow_player_characters: true,
+  player_stat_edits: { stats: ["*"], min: -10, max: 30 },
 };
 
 export const RuleSystemSchema = z.object({

@@ -4,6 +4,7 @@ import { JOB_EVENTS } from "./events/jobs";
 import { ACTANTIAL_EVENTS, CHALLENGE_EVENTS, DICE_EVENTS, STAGING_EVENTS } from "./events/gameplay";
 import { DIALOGUE_EVENTS } from "./events/dialogue";
 import { IMAGE_EVENTS } from "./events/images";
+import { PLAY_EVENTS } from "./events/play";
 import { GOAL_EVENTS, LOCATION_EVENTS, PROMPT_EVENTS, SCENE_EVENTS, STORY_EVENTS, WORLD_EVENTS } from "./events/world";
 
 /**
@@ -26,6 +27,7 @@ export const EVENTS = {
   ...STAGING_EVENTS,
   ...DIALOGUE_EVENTS,
   ...IMAGE_EVENTS,
+  ...PLAY_EVENTS,
 } as const;
 
 export type EventType = keyof typeof EVENTS;

@@ -137,7 +137,8 @@ export const DifficultySchema = z.discriminatedUnion("kind", [
 ]);
 export type Difficulty = z.infer<typeof DifficultySchema>;
 
-export const ChallengeOutcomeSchema = z.enum(["success", "failure", "partial", "critical"]);
+/** `critical` is a critical success. */
+export const ChallengeOutcomeSchema = z.enum(["success", "failure", "partial", "critical", "critical_failure"]);
 export type ChallengeOutcome = z.infer<typeof ChallengeOutcomeSchema>;
 
 export const ChallengeOutcomesSchema = z.object({
@@ -145,6 +146,8 @@ export const ChallengeOutcomesSchema = z.object({
   failure: z.string().max(5_000),
   partial: z.string().max(5_000),
   critical: z.string().max(5_000),
+  /** Absent from challenges written before it existed (read as ""). */
+  critical_failure: z.string().max(5_000).optional(),
 });
 
 export const ChallengeSchema = z.object({

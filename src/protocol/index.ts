@@ -11,3 +11,4 @@ export * from "./jobs";
 export * from "./gameplay-entities";
 export * from "./dialogue-entities";
 export * from "./image-entities";
+export * from "./play-entities";

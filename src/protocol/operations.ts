@@ -11,6 +11,7 @@ import { JOB_OPS } from "./ops/jobs";
 import { ACTANTIAL_OPS, CHALLENGE_OPS, DICE_OPS, STAGING_OPS } from "./ops/gameplay";
 import { DIALOGUE_OPS } from "./ops/dialogue";
 import { IMAGE_OPS } from "./ops/images";
+import { PLAY_OPS } from "./ops/play";
 import { op, type FrameLimit } from "./ops/define";
 
 export { ACCESS, FRAME_LIMITS, type Access, type FrameLimit, type OperationDef } from "./ops/define";
@@ -48,6 +49,7 @@ export const OPERATION_AREAS = {
   "actantial model": ACTANTIAL_OPS,
   challenges: CHALLENGE_OPS,
   staging: STAGING_OPS,
+  "play loop": PLAY_OPS,
   dialogue: DIALOGUE_OPS,
   images: IMAGE_OPS,
   composition: COMPOSITION_OPS,
@@ -77,6 +79,7 @@ export const OPERATIONS = {
   ...STAGING_OPS,
   ...DIALOGUE_OPS,
   ...IMAGE_OPS,
+  ...PLAY_OPS,
   ...COMPOSITION_OPS,
 } as const;
 

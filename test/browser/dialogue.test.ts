@@ -64,16 +64,16 @@ describe("dialogue in the web client", () => {
     await talk.getByRole("button", { name: "Speak" }).click();
     await expect.poll(() => talk.getByTestId("npc-answer").first().textContent(), LIVE).toContain("the DM is reviewing");
 
-    const queue = dmPage.getByTestId("approvals");
+    const queue = dmPage.getByTestId("needs-you");
     const draft = queue.getByTestId("draft");
     await draft.waitFor(LIVE);
     expect(await draft.textContent()).toContain("I am Mira");
     expect(await draft.textContent()).toContain("offline");
-    await queue.getByRole("button", { name: "Accept" }).click();
+    await queue.getByRole("button", { name: "Accept", exact: true }).click();
 
     await expect.poll(() => talk.getByTestId("npc-answer").first().textContent(), LIVE).toContain('"Good evening!", you say? I am Mira.');
     expect(await talk.getByTestId("npc-answer").first().textContent()).toContain("offline");
-    await expect.poll(() => queue.textContent(), LIVE).toContain("Nothing waiting.");
+    await expect.poll(() => queue.textContent(), LIVE).toContain("Nothing waits for you.");
     expect(await playerPage.content()).not.toContain("SECRET smuggler");
   });
 
@@ -89,7 +89,7 @@ describe("dialogue in the web client", () => {
     await dm.request({ type: "UpdateSessionSettings", data: { dialogue_approval: true } });
     await talk.getByTestId("dialogue-text").fill("And a room?");
     await talk.getByRole("button", { name: "Speak" }).click();
-    const queue = dmPage.getByTestId("approvals");
+    const queue = dmPage.getByTestId("needs-you");
     await queue.getByTestId("draft").waitFor(LIVE);
     await queue.getByTestId("draft-text").fill("*smiles* The room upstairs is yours.");
     await queue.getByRole("button", { name: "Say edited" }).click();

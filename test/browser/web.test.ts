@@ -114,6 +114,8 @@ describe("web client in Chromium", () => {
     await dm.getByRole("button", { name: "Create as DM" }).click();
     await dm.waitForURL(/\/s\/[^/#?]+$/, LIVE);
     await expect.poll(() => badge(dm).textContent(), LIVE).toBe("Connected");
+    // The DM's page opens on the table (Play); the invite and the world are in Overview.
+    await dm.getByRole("button", { name: "Overview" }).click();
     await dm.getByRole("heading", { name: "Emberfall" }).waitFor(LIVE);
     sessionId = new URL(dm.url()).pathname.split("/")[2]!;
     dmToken = (await dm.evaluate((id) => sessionStorage.getItem(`wrldbldr:token:${id}`), sessionId)) ?? "";
@@ -140,6 +142,7 @@ describe("web client in Chromium", () => {
       await page.getByLabel(/Creation secret/).fill(CREATE_SECRET);
       await page.getByRole("button", { name: "Create as DM" }).click();
       await page.waitForURL(/\/s\/[^/#?]+$/, LIVE);
+      await page.getByRole("button", { name: "Overview" }).click();
       await page.getByRole("heading", { name: "Guarded" }).waitFor(LIVE);
     } finally {
       await context.close();
@@ -152,6 +155,7 @@ describe("web client in Chromium", () => {
     try {
       await page.goto(`${engine.url}/s/${sessionId}#token=${dmToken}&invite=LINKCODE`);
       await expect.poll(() => badge(page).textContent(), LIVE).toBe("Connected");
+      await page.getByRole("button", { name: "Overview" }).click();
       await page.getByRole("heading", { name: "Emberfall" }).waitFor(LIVE);
       // The fragment is gone from the address bar; the DM view shows the invite code it carried.
       expect(page.url()).toBe(`${engine.url}/s/${sessionId}`);
@@ -238,13 +242,20 @@ describe("web client in Chromium", () => {
 
     await player.getByRole("button", { name: "Enter Common Room (The Gilded Lantern)" }).click();
     await player.getByTestId("region-name").getByText("Common Room (The Gilded Lantern)").waitFor(LIVE);
-    // The DM places Mira there: she appears beside the player's character.
-    await dm.getByRole("button", { name: "Characters" }).click();
-    const mira = await row(dm, "Mira Thornwood", true);
-    await mira.getByLabel("Region").selectOption({ label: "Common Room (The Gilded Lantern)" });
-    await mira.getByRole("button", { name: "Save" }).click();
+    // NPCs have ties to the Common Room: who is here waits for the DM, who approves it from the
+    // queue on whatever tab is open; then Mira appears beside the player's character (never the
+    // hidden stranger).
+    await player.getByTestId("staging-pending").waitFor(LIVE);
+    await dm.getByTestId("needs-you").getByRole("button", { name: /Approve staging for Common Room/ }).click();
     await player.getByTestId("present").getByText("Mira Thornwood").waitFor(LIVE);
-    await row(dm, "Mira Thornwood", false);
+    expect((await player.content()).toLowerCase()).not.toContain("hooded stranger");
+    // The DM lets players change their stats (0 to 30).
+    await dm.getByRole("button", { name: "Overview" }).click();
+    const rule = dm.getByTestId("stat-rule");
+    await rule.getByLabel(/Stats players may change/).fill("*");
+    await rule.getByLabel("Highest value a player may set").fill("30");
+    await rule.getByRole("button", { name: "Save stat rule" }).click();
+    await player.getByLabel("Dexterity").and(player.locator("input")).waitFor(LIVE);
     await player.getByRole("button", { name: "Kitchen" }).click();
     await player.getByTestId("region-name").getByText("Kitchen (The Gilded Lantern)").waitFor(LIVE);
     await player.getByRole("button", { name: /Common Room/ }).click();
@@ -266,7 +277,15 @@ describe("web client in Chromium", () => {
   });
 
   it("saves screenshots of the DM and player views (desktop and phone)", async () => {
-    await dm.getByRole("button", { name: "Overview" }).click();
+    // The DM's page at the table: Play (scene, game log, who is where, dice, challenges) under Needs you.
+    await dm.getByRole("button", { name: "Play", exact: true }).click();
+    await dm.getByTestId("log-entry").first().waitFor(LIVE);
+    // Toasts dismissed, pages scrolled to the top (the sticky top bar stays at the top of the picture).
+    for (const p of [dm, player]) {
+      const dismiss = p.getByRole("button", { name: "Dismiss" });
+      for (let i = 0; i < 10 && (await dismiss.count()) > 0; i++) await dismiss.first().click({ timeout: 2000 }).catch(() => undefined);
+      await p.evaluate(() => window.scrollTo(0, 0));
+    }
     await dm.screenshot({ path: join(SHOTS, "dm.png"), fullPage: true });
     await dm.getByRole("button", { name: "Characters" }).click();
     await row(dm, "Mira Thornwood", true);
@@ -275,6 +294,7 @@ describe("web client in Chromium", () => {
     await player.setViewportSize({ width: 390, height: 844 });
     // Nothing is wider than a phone.
     expect(await player.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await player.evaluate(() => window.scrollTo(0, 0));
     await player.screenshot({ path: join(SHOTS, "player-phone.png"), fullPage: false });
     await dm.setViewportSize({ width: 390, height: 844 });
     expect(await dm.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
@@ -288,7 +308,7 @@ describe("web client in Chromium", () => {
     // A name over the 200-character limit: shown at once, refused by the server, undone.
     await sheet.getByLabel("Name").fill("Aria ".repeat(41));
     await sheet.getByRole("button", { name: "Save" }).click();
-    await player.getByText(/Change undone\. Some input is not valid\./).waitFor(LIVE);
+    await player.getByText("Change undone. Name: at most 200 characters.").waitFor(LIVE);
     await player.getByRole("heading", { name: "Your character: Aria Vale" }).waitFor(LIVE);
     await expect.poll(() => sheet.getByLabel("Name").inputValue(), LIVE).toBe("Aria Vale");
   });
@@ -334,7 +354,7 @@ describe("web client in Chromium", () => {
     await dm.getByRole("button", { name: "Overview" }).click();
     await dm.getByRole("button", { name: "Kick Pat" }).click();
     await expect.poll(() => badge(player).textContent(), LIVE).toBe("Offline");
-    await player.getByText(/Disconnected for good: You are not allowed to do that/).waitFor(LIVE);
+    await player.getByText(/Disconnected for good: The DM removed you from this session/).waitFor(LIVE);
     await expect.poll(() => dm.getByTestId("participants").getByText("Pat").count(), LIVE).toBe(0);
   });
 

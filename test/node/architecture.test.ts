@@ -122,3 +122,55 @@ describe("src/ architecture", () => {
     expect(cycles(new Map([[a, [b]], [b, [a]]]))).toEqual([["a.ts", "b.ts", "a.ts"]]);
   });
 });
+
+/**
+ * The web client (web/) speaks to the engine only through the SDK: it may import its own files,
+ * Preact and its signals, and `src/client` (the SDK's entry, which re-exports the protocol's types
+ * and helpers such as `isReadOperation`) — never another file of src/ (protocol, domain, …).
+ */
+const WEB = resolve(__dirname, "../../web");
+const WEB_PACKAGES = new Set(["preact", "preact/hooks", "@preact/signals"]);
+
+function webImportViolations(file: string, source: string): string[] {
+  const sdk = join(SRC, "client", "index.ts");
+  const wrong: string[] = [];
+  for (const { fileName: spec } of ts.preProcessFile(source, true, true).importedFiles) {
+    if (!spec.startsWith(".")) {
+      if (!WEB_PACKAGES.has(spec)) wrong.push(`${relative(WEB, file)} → ${spec}`);
+      continue;
+    }
+    const target = resolve(dirname(file), spec);
+    if (target.startsWith(WEB + "/")) continue;
+    if (target === join(SRC, "client") || target === sdk) continue;
+    wrong.push(`${relative(WEB, file)} → ${spec}`);
+  }
+  return wrong;
+}
+
+function webFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    return statSync(p).isDirectory() ? webFiles(p) : /\.(ts|tsx)$/.test(p) ? [p] : [];
+  });
+}
+
+describe("web/ architecture", () => {
+  it("imports only src/client (the SDK), Preact and its own files", () => {
+    const all = webFiles(join(WEB, "src"));
+    expect(all.length).toBeGreaterThan(5);
+    expect(all.flatMap((f) => webImportViolations(f, readFileSync(f, "utf8")))).toEqual([]);
+  });
+
+  it("catches an import of the protocol, the domain or an unknown package (the check itself works)", () => {
+    const f = join(WEB, "src", "x.tsx");
+    const src = [
+      'import type { Character } from "../../src/protocol/entities";',
+      'import { x } from "../../src/client/client";',
+      'import "zod";',
+      'import { connect } from "../../src/client";',
+      'import { h } from "preact";',
+      'import { y } from "./y";',
+    ].join("\n");
+    expect(webImportViolations(f, src)).toEqual(["src/x.tsx → ../../src/protocol/entities", "src/x.tsx → ../../src/client/client", "src/x.tsx → zod"]);
+  });
+});

@@ -41,7 +41,7 @@ describe("challenges", () => {
       type: "CreateChallenge",
       data: { name: "Climb the wall", check_stat: "athletics", difficulty: { kind: "dc", value: 12 }, outcomes: { success: "SECRET-OUTCOME over", failure: "You slip" }, hidden: true },
     });
-    expect(c.outcomes).toEqual({ success: "SECRET-OUTCOME over", failure: "You slip", partial: "", critical: "" });
+    expect(c.outcomes).toEqual({ success: "SECRET-OUTCOME over", failure: "You slip", partial: "", critical: "", critical_failure: "" });
     // Hidden: players do not see it at all.
     expect((await t.player.request({ type: "GetChallenge", challenge_id: c.id })).code).toBe("NOT_FOUND");
     expect((await t.player.ok({ type: "ListChallenges" })).items).toEqual([]);

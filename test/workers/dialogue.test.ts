@@ -255,9 +255,9 @@ describe("who may speak to whom", () => {
     const llm = fakeLlm();
     const other = await t.dm.ok({ type: "CreateCharacter", data: { kind: "pc", name: "Someone else's", region_id: w.hall.id } });
     const speak = (s: TestSocket, character_id: string, npc_id: string, text = "Hi") => s.request({ type: "SpeakToNpc", character_id, npc_id, text });
-    expect(await speak(t.player, w.pc.id, w.rat.id)).toMatchObject({ code: "CONFLICT", details: { reason: "not_in_same_region" } });
+    expect(await speak(t.player, w.pc.id, w.rat.id)).toMatchObject({ code: "FORBIDDEN", message: "Rat king is not here", details: { reason: "not_here", absence: "not_in_same_region" } });
     expect(await speak(t.player, w.pc.id, w.ghost.id)).toMatchObject({ code: "NOT_FOUND" }); // a hidden NPC does not exist for players
-    expect(await speak(t.dm, w.pc.id, w.ghost.id)).toMatchObject({ code: "CONFLICT", details: { reason: "npc_hidden" } });
+    expect(await speak(t.dm, w.pc.id, w.ghost.id)).toMatchObject({ code: "FORBIDDEN", details: { reason: "not_here", absence: "npc_hidden" } });
     expect(await speak(t.player, other.id, w.npc.id)).toMatchObject({ code: "FORBIDDEN" });
     expect(await speak(t.spectator, w.pc.id, w.npc.id)).toMatchObject({ code: "FORBIDDEN" });
     expect(await speak(t.player, w.npc.id, w.bard.id)).toMatchObject({ code: "VALIDATION_ERROR", details: { issues: [{ path: "character_id" }] } });
@@ -284,7 +284,7 @@ describe("dialogue and staging", () => {
     fakeLlm(sse(["Hm."]));
     await t.dm.ok({ type: "PreStageRegion", region_id: w.hall.id, npcs: [{ character_id: w.npc.id, present: false }] });
     const refused = await t.player.request({ type: "SpeakToNpc", character_id: w.pc.id, npc_id: w.npc.id, text: "Hello?" });
-    expect(refused).toMatchObject({ status: "error", code: "CONFLICT", details: { reason: "not_staged_here" } });
+    expect(refused).toMatchObject({ status: "error", code: "FORBIDDEN", details: { reason: "not_here", absence: "not_staged_here" } });
     await t.dm.ok({ type: "PreStageRegion", region_id: w.hall.id, npcs: [{ character_id: w.npc.id, present: true }] });
     const ex = await t.player.ok({ type: "SpeakToNpc", character_id: w.pc.id, npc_id: w.npc.id, text: "Hello!" });
     await t.player.waitFor(isEvent("NpcSpeaks", (e) => e.exchange.id === ex.id));

@@ -1,15 +1,16 @@
-import { signal, type Signal } from "@preact/signals";
+import { effect, signal, type Signal } from "@preact/signals";
 import { useEffect, useState } from "preact/hooks";
-import type { DialogueExchange } from "../../src/protocol/dialogue-entities";
-import type { Character } from "../../src/protocol/entities";
+import type { DialogueExchange } from "../../src/client";
+import type { Character } from "../../src/client";
 import type { SessionStore } from "./session-store";
+import { gameplay, usePresence } from "./gameplay";
 import { Section } from "./ui";
 
 /**
  * Dialogue in the page (docs/dialogue.md): the exchanges this participant may see, kept live from
  * the dialogue events, and the words streaming right now (by stream id = the exchange's job id).
  */
-class DialogueState {
+export class DialogueState {
   readonly exchanges: Signal<Record<string, DialogueExchange>> = signal({});
   readonly live: Signal<Record<string, string>> = signal({});
   readonly failures: Signal<Record<string, string>> = signal({});
@@ -26,21 +27,17 @@ class DialogueState {
       if (ex) this.put({ ...ex, status: "failed", version: ex.version + 1 });
       this.failures.value = { ...this.failures.value, [e.exchange_id]: e.error.message };
     });
+    // What waited before the page opened (ListDmQueue / ListMyWaits, read by the gameplay state).
+    effect(() => gameplay(store).drafts.value.forEach((ex) => this.put(ex)));
     c.onStream((f) => {
       if (f.delta) this.live.value = { ...this.live.value, [f.stream_id]: (this.live.value[f.stream_id] ?? "") + f.delta };
     });
   }
 
   put(ex: DialogueExchange): void {
-    const old = this.exchanges.value[ex.id];
+    const old = this.exchanges.peek()[ex.id];
     if (old && old.version > ex.version) return;
-    this.exchanges.value = { ...this.exchanges.value, [ex.id]: ex };
-  }
-
-  /** A DM who opens the page late: what is still drafting or waiting for approval. */
-  async loadPending(): Promise<void> {
-    const page = await this.store.run({ type: "ListPendingDialogues", limit: 200 });
-    page?.items.forEach((ex) => this.put(ex));
+    this.exchanges.value = { ...this.exchanges.peek(), [ex.id]: ex };
   }
 
   list(filter: (ex: DialogueExchange) => boolean): DialogueExchange[] {
@@ -51,20 +48,33 @@ class DialogueState {
 }
 
 const states = new WeakMap<SessionStore, DialogueState>();
-function dialogueOf(store: SessionStore): DialogueState {
+export function dialogueOf(store: SessionStore): DialogueState {
   let s = states.get(store);
   if (!s) states.set(store, (s = new DialogueState(store)));
   return s;
 }
 
 const nameOf = (store: SessionStore, id: string) => store.characters.value[id]?.name ?? "Someone";
-const ProviderTag = ({ ex }: { ex: DialogueExchange }) =>
-  ex.provider === "offline" ? <span class="tag" title="No language model is connected: a stand-in answered">offline</span> : null;
+/** Who wrote an answer: the DM's own words are labelled as the DM's; an edited draft says so; the offline stand-in too. */
+export const ProviderTag = ({ ex }: { ex: Pick<DialogueExchange, "provider" | "source"> }) =>
+  ex.source === "dm" ? (
+    <span class="tag dm" data-testid="said-by-dm">
+      written by the DM
+    </span>
+  ) : ex.source === "dm_edit" ? (
+    <span class="tag">edited by the DM</span>
+  ) : ex.provider === "offline" ? (
+    <span class="tag" title="No language model is connected: a stand-in answered">
+      offline
+    </span>
+  ) : null;
 
 /** The player's dialogue: speak to an NPC present with the PC, read the answers as they come. */
 export function DialoguePanel({ store, pc }: { store: SessionStore; pc: Character }) {
   const d = dialogueOf(store);
-  const present = Object.values(store.characters.value).filter((c) => c.kind === "npc" && !c.hidden && pc.region_id && c.region_id === pc.region_id);
+  // Only whom the server's presence offers (never the NPCs' own region; nobody while the DM decides).
+  const presence = usePresence(store, pc.region_id);
+  const present = presence && presence.status !== "pending" ? presence.npcs_present.filter((n) => !n.hidden).map((n) => ({ id: n.character_id, name: n.name })) : [];
   const [npcId, setNpcId] = useState("");
   const [text, setText] = useState("");
   const target = present.find((c) => c.id === npcId) ?? present[0];
@@ -72,7 +82,7 @@ export function DialoguePanel({ store, pc }: { store: SessionStore; pc: Characte
   const speak = async (e: Event) => {
     e.preventDefault();
     if (!target || !text.trim()) return;
-    const ex = await store.run({ type: "SpeakToNpc", character_id: pc.id, npc_id: target.id, text: text.trim() });
+    const ex = await store.run({ type: "SpeakToNpc", character_id: pc.id, npc_id: target.id, text: text.trim() }, { labels: { text: "What you say" } });
     if (ex) {
       d.put(ex);
       setText("");
@@ -102,9 +112,11 @@ export function DialoguePanel({ store, pc }: { store: SessionStore; pc: Characte
             </div>
           </li>
         ))}
-        {mine.length === 0 && <li class="muted">Nobody has said anything yet.</li>}
+        {mine.length === 0 && <li class="muted">Speak to someone here; everything said is in the game log.</li>}
       </ul>
-      {present.length === 0 ? (
+      {presence?.status === "pending" ? (
+        <p class="muted">Waiting for the DM to set who is here…</p>
+      ) : present.length === 0 ? (
         <p class="muted">Nobody here to talk to.</p>
       ) : (
         <form onSubmit={speak} class="dialogue-form">
@@ -128,26 +140,7 @@ export function DialoguePanel({ store, pc }: { store: SessionStore; pc: Characte
   );
 }
 
-/** The DM's approval queue: drafts streaming in, drafts to accept, edit, reject with feedback or take over. */
-export function ApprovalQueue({ store }: { store: SessionStore }) {
-  const d = dialogueOf(store);
-  useEffect(() => void d.loadPending(), [d]);
-  const open = d.list((ex) => ex.status === "generating" || ex.status === "awaiting_approval");
-  return (
-    <Section title="Dialogue to approve" id="approvals">
-      <ul class="list">
-        {open.map((ex) => (
-          <li key={ex.id} data-testid="approval">
-            <Pending store={store} d={d} ex={ex} />
-          </li>
-        ))}
-        {open.length === 0 && <li class="muted">Nothing waiting.</li>}
-      </ul>
-    </Section>
-  );
-}
-
-function Pending({ store, d, ex }: { store: SessionStore; d: DialogueState; ex: DialogueExchange }) {
+export function Pending({ store, d, ex }: { store: SessionStore; d: DialogueState; ex: DialogueExchange }) {
   const [words, setWords] = useState(ex.dm_draft ?? "");
   const [feedback, setFeedback] = useState("");
   useEffect(() => setWords(ex.dm_draft ?? ""), [ex.dm_draft]);

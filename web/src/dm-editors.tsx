@@ -1,5 +1,5 @@
-import type { Character } from "../../src/protocol/entities";
-import type { Scene } from "../../src/protocol/world-entities";
+import type { Character } from "../../src/client";
+import type { Scene } from "../../src/client";
 import { ListEditor, locationOptions, opts, regionOptions, sorted } from "./list-editor";
 import { Inventory } from "./player";
 import type { SessionStore } from "./session-store";

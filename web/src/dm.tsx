@@ -1,7 +1,7 @@
 import { signal } from "@preact/signals";
 import { Characters, Goals, Places, Prompts, Scenes, Story } from "./dm-editors";
 import { DmGameplay, gameplay } from "./gameplay";
-import { ApprovalQueue } from "./dialogue-panel";
+import { NeedsYou, useQueueTitle } from "./needs-you";
 import { Images } from "./images";
 import type { SessionStore } from "./session-store";
 import { EntityForm, Section } from "./ui";
@@ -9,12 +9,14 @@ import { Participants, SceneCard, Timeline, WorldHeader } from "./world-views";
 
 /** The DM's page: everything, with an editor per kind of world content. */
 
-const TABS = ["Overview", "Play", "Characters", "Places", "Scenes", "Goals", "Story", "Prompts", "Images"] as const;
+const TABS = ["Play", "Overview", "Characters", "Places", "Scenes", "Goals", "Story", "Prompts", "Images"] as const;
 type Tab = (typeof TABS)[number];
-const tab = signal<Tab>("Overview");
+/** The session opens on the table (the game log, who is where, dice, challenges). */
+const tab = signal<Tab>("Play");
 
 export function DmView({ store }: { store: SessionStore }) {
   gameplay(store); // follows stagings and challenges from the start, whichever tab is open
+  useQueueTitle(store);
   return (
     <>
       <nav class="tabs" aria-label="DM sections">
@@ -24,6 +26,7 @@ export function DmView({ store }: { store: SessionStore }) {
           </button>
         ))}
       </nav>
+      <NeedsYou store={store} />
       {tab.value === "Overview" && (
         <div class="columns">
           <div class="column">
@@ -33,7 +36,6 @@ export function DmView({ store }: { store: SessionStore }) {
             <WorldAndSettings store={store} />
           </div>
           <div class="column">
-            <ApprovalQueue store={store} />
             <Participants store={store} onKick={(id) => void store.run({ type: "KickParticipant", participant_id: id })} />
             <Timeline store={store} />
           </div>
@@ -113,6 +115,42 @@ function WorldAndSettings({ store }: { store: SessionStore }) {
           onSubmit={(data) => store.run({ type: "UpdateSessionSettings", data })}
         />
       )}
+      {settings?.player_stat_edits && <StatRule store={store} rule={settings.player_stat_edits} />}
     </Section>
+  );
+}
+
+/** Which stats players may change on their own character, within which bounds (DMs are not bound). */
+function StatRule({ store, rule }: { store: SessionStore; rule: { stats: string[]; min: number; max: number } }) {
+  return (
+    <EntityForm
+      key={`stats-${JSON.stringify(rule)}`}
+      testId="stat-rule"
+      fields={[
+        { key: "stats", label: "Stats players may change (comma-separated; * for all; empty for none)" },
+        { key: "min", label: "Lowest value a player may set", type: "number" },
+        { key: "max", label: "Highest value a player may set", type: "number" },
+      ]}
+      initial={{ stats: rule.stats.join(", "), min: rule.min, max: rule.max }}
+      submitLabel="Save stat rule"
+      onSubmit={(d) =>
+        store.run(
+          {
+            type: "UpdateSessionSettings",
+            data: {
+              player_stat_edits: {
+                stats: String(d.stats ?? rule.stats.join(","))
+                  .split(",")
+                  .map((x) => x.trim())
+                  .filter(Boolean),
+                min: d.min === undefined ? rule.min : Number(d.min),
+                max: d.max === undefined ? rule.max : Number(d.max),
+              },
+            },
+          },
+          { labels: { "player_stat_edits.min": "Lowest value a player may set", "player_stat_edits.max": "Highest value a player may set", "player_stat_edits.stats": "Stats players may change" } },
+        )
+      }
+    />
   );
 }

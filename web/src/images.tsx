@@ -1,6 +1,6 @@
 import { signal } from "@preact/signals";
 import { useEffect } from "preact/hooks";
-import type { AssetView } from "../../src/protocol/image-entities";
+import type { AssetView } from "../../src/client";
 import { describeError } from "./errors";
 import type { SessionStore } from "./session-store";
 import { Section } from "./ui";

@@ -1,8 +1,10 @@
-import type { Character, InventoryItem } from "../../src/protocol/entities";
+import type { Character, InventoryItem } from "../../src/client";
 import type { SessionStore } from "./session-store";
 import { EntityForm, Section } from "./ui";
-import { DicePanel, PlayerGameplay, gameplay } from "./gameplay";
+import { DicePanel, PlayerGameplay, gameplay, usePresence } from "./gameplay";
 import { DialoguePanel } from "./dialogue-panel";
+import { PlayerWaits } from "./needs-you";
+import { GameLog } from "./game-log";
 import { CharacterLine, Npcs, Participants, regionLabel, SceneCard, Timeline, WorldHeader } from "./world-views";
 
 /** The player's page: the world, the scene, where its PC is, its sheet, who and what it may see. */
@@ -11,22 +13,26 @@ export function PlayerView({ store }: { store: SessionStore }) {
   const spectator = store.you.value?.role === "spectator";
   gameplay(store); // follows prompts and presence from the start
   return (
+    <>
+    <PlayerWaits store={store} />
     <div class="columns">
       <div class="column">
         <WorldHeader store={store} />
         <SceneCard store={store} />
-        {pc ? <Whereabouts store={store} pc={pc} /> : !spectator && <CreatePc store={store} />}
-        {pc && <DialoguePanel store={store} pc={pc} />}
-        <Npcs store={store} />
+        <GameLog store={store} />
       </div>
       <div class="column">
+        {pc ? <Whereabouts store={store} pc={pc} /> : !spectator && <CreatePc store={store} />}
+        {pc && <DialoguePanel store={store} pc={pc} />}
         {pc && <PlayerGameplay store={store} />}
         <DicePanel store={store} />
         {pc && <Sheet store={store} pc={pc} />}
+        <Npcs store={store} />
         <Timeline store={store} />
         <Participants store={store} />
       </div>
     </div>
+    </>
   );
 }
 
@@ -55,7 +61,6 @@ function CreatePc({ store }: { store: SessionStore }) {
 /** The PC's region, who is present there, and the ways out. */
 function Whereabouts({ store, pc }: { store: SessionStore; pc: Character }) {
   const region = pc.region_id ? store.regions.value[pc.region_id] : undefined;
-  const present = Object.values(store.characters.value).filter((c) => c.id !== pc.id && region && c.region_id === region.id);
   const ways = Object.values(store.connections.value)
     .filter((w) => region && (w.from_region_id === region.id || (w.bidirectional && w.to_region_id === region.id)))
     .map((w) => ({ way: w, to: store.regions.value[w.from_region_id === region!.id ? w.to_region_id : w.from_region_id] }))
@@ -70,14 +75,7 @@ function Whereabouts({ store, pc }: { store: SessionStore; pc: Character }) {
       {region?.description && <p>{region.description}</p>}
       {region?.atmosphere && <p class="muted">{region.atmosphere}</p>}
       <h3>Here with you</h3>
-      <ul class="list" data-testid="present">
-        {present.map((c) => (
-          <li key={c.id}>
-            <CharacterLine c={c} store={store} />
-          </li>
-        ))}
-        {present.length === 0 && <li class="muted">Nobody else.</li>}
-      </ul>
+      <HereWithYou store={store} regionId={region?.id ?? null} />
       <h3>Go to</h3>
       <div class="buttons">
         {region
@@ -98,6 +96,39 @@ function Whereabouts({ store, pc }: { store: SessionStore; pc: Character }) {
   );
 }
 
+/**
+ * Who is here, as the server's presence says (the approved staging, or its fallback): never
+ * worked out from the NPCs' own region. While the DM decides, nobody is offered.
+ */
+function HereWithYou({ store, regionId }: { store: SessionStore; regionId: string | null }) {
+  const presence = usePresence(store, regionId);
+  if (!regionId) return <p class="muted">You are nowhere yet: enter a place below.</p>;
+  if (!presence) return <p class="muted">Looking around…</p>;
+  if (presence.status === "pending") {
+    return (
+      <p class="waiting" data-testid="staging-pending" role="status">
+        Waiting for the DM to set who is here…
+      </p>
+    );
+  }
+  return (
+    <ul class="list" data-testid="present">
+      {presence.npcs_present.map((n) => {
+        const c = store.characters.value[n.character_id];
+        return <li key={n.character_id}>{c ? <CharacterLine c={c} store={store} /> : <strong>{n.name}</strong>}</li>;
+      })}
+      {presence.pcs_present
+        .filter((p) => p.character_id !== store.myPc.value?.id)
+        .map((p) => (
+          <li key={p.character_id}>
+            <strong>{p.name}</strong> <span class="muted">· {store.participants.value[p.owner_participant_id ?? ""]?.name ?? "player character"}</span>
+          </li>
+        ))}
+      {presence.npcs_present.length === 0 && presence.pcs_present.filter((p) => p.character_id !== store.myPc.value?.id).length === 0 && <li class="muted">Nobody else.</li>}
+    </ul>
+  );
+}
+
 /** The PC's sheet with the edits a player may make: description, stats, inventory. */
 function Sheet({ store, pc }: { store: SessionStore; pc: Character }) {
   const defs = store.world.value?.rule_system.stat_definitions ?? [];
@@ -105,6 +136,9 @@ function Sheet({ store, pc }: { store: SessionStore; pc: Character }) {
   const label = (key: string) => defs.find((d) => d.key === key)?.label || key;
   const items = Object.values(store.items.value).filter((i) => i.character_id === pc.id);
   const flash = store.rolledBack.value.has(pc.id);
+  // The DM's rule (session setting player_stat_edits): which stats a player may change, within which bounds.
+  const rule = store.settings.value?.player_stat_edits;
+  const mayEdit = (key: string) => !rule || rule.stats.includes("*") || rule.stats.includes(key);
   const setStat = (stat: string, raw: string) => {
     const value = raw === "" ? null : Number(raw);
     if (value !== null && !Number.isFinite(value)) return;
@@ -127,11 +161,22 @@ function Sheet({ store, pc }: { store: SessionStore; pc: Character }) {
           onSubmit={(data) => store.edit(store.characters, pc.id, data, { type: "UpdateCharacter", character_id: pc.id, data, expected_version: pc.version })}
         />
         <h3>Stats</h3>
+        {rule && !statKeys.every(mayEdit) && (
+          <p class="muted small">
+            {rule.stats.length === 0 ? "The DM sets your stats." : `You may change ${rule.stats.join(", ")} (from ${rule.min} to ${rule.max}); the DM sets the others.`}
+          </p>
+        )}
         <div class="stats">
           {statKeys.map((key) => (
             <div class="field stat" key={`${key}-${pc.version}-${flash}`}>
               <label for={`stat-${key}`}>{label(key)}</label>
-              <input id={`stat-${key}`} type="number" inputMode="numeric" value={pc.stats[key] ?? ""} onChange={(e) => setStat(key, e.currentTarget.value)} />
+              {mayEdit(key) ? (
+                <input id={`stat-${key}`} type="number" inputMode="numeric" min={rule?.min} max={rule?.max} value={pc.stats[key] ?? ""} onChange={(e) => setStat(key, e.currentTarget.value)} />
+              ) : (
+                <output id={`stat-${key}`} class="stat-value" title="Set by the DM">
+                  {pc.stats[key] ?? "—"}
+                </output>
+              )}
             </div>
           ))}
         </div>

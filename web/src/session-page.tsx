@@ -3,6 +3,7 @@ import { loadToken, takeTokenFromFragment } from "./auth";
 import { DmView } from "./dm";
 import { PlayerView } from "./player";
 import { SessionStore } from "./session-store";
+import { NeedsYouBadge } from "./needs-you";
 import { ConnectionBadge, Toasts } from "./ui";
 
 /** `/s/<session_id>`: one page for DMs and players; the role decides the view. */
@@ -43,6 +44,7 @@ export function SessionPage({ sessionId }: { sessionId: string }) {
             "…"
           )}
         </span>
+        {store.loaded.value && store.isDm.value && <NeedsYouBadge store={store} />}
         <ConnectionBadge store={store} />
       </header>
       {store.closedReason.value && (

@@ -2,6 +2,7 @@ import { batch, computed, signal, type Signal } from "@preact/signals";
 import {
   connect,
   IndexedDBOutboxStore,
+  isReadOperation,
   isWrldbldrError,
   refreshViaHttp,
   type AnyEvent,
@@ -10,8 +11,8 @@ import {
   type ResultOf,
   type WrldbldrClient,
 } from "../../src/client";
-import type { Character, InventoryItem, Participant, SessionSettings, World } from "../../src/protocol/entities";
-import type { Goal, Location, PromptTemplate, Region, RegionConnection, Scene, StoryEvent } from "../../src/protocol/world-entities";
+import type { Character, InventoryItem, Participant, SessionSettings, World } from "../../src/client";
+import type { Goal, Location, PromptTemplate, Region, RegionConnection, Scene, StoryEvent } from "../../src/client";
 import { loadInvite, saveInvite, saveToken, sessionWsUrl, tokenClaims } from "./auth";
 import { describeError } from "./errors";
 
@@ -256,11 +257,15 @@ export class SessionStore {
    * wait without a timeout, as `mutate` does: made offline, they are sent after the rejoin (the
    * outbox makes that exactly once) rather than reported as failed and perhaps applied later.
    */
-  async run<K extends OperationType>(payload: Payload<K>): Promise<ResultOf<K> | undefined> {
+  async run<K extends OperationType>(payload: Payload<K>, opts: RunOptions = {}): Promise<ResultOf<K> | undefined> {
+    const read = isReadOperation(payload.type);
     try {
-      return await this.client.request(payload, READ.test(payload.type) ? {} : { timeout: 0 });
+      const result = await this.client.request(payload, read ? {} : { timeout: 0 });
+      const done = opts.done ?? (read ? undefined : doneWords(payload as { type: string; scene_id?: unknown }));
+      if (done) this.toast("info", done);
+      return result;
     } catch (err) {
-      this.toast("error", describeError(err));
+      this.toast("error", describeError(err, opts.labels));
       return undefined;
     }
   }
@@ -275,7 +280,10 @@ export class SessionStore {
     try {
       await this.client.mutate(payload, {
         apply: () => put(t, id, { ...before, ...patch }, true),
-        confirm: (result) => put(t, id, result as unknown as T),
+        confirm: (result) => {
+          put(t, id, result as unknown as T);
+          this.toast("info", "Saved.");
+        },
         rollback: (err) => {
           put(t, id, before, true);
           this.flash(id);
@@ -298,7 +306,44 @@ export class SessionStore {
   }
 }
 
-const READ = /^(Get|List|Ping$)/;
+
+export interface RunOptions {
+  /** The words shown when it worked (default: from the operation, see doneWords; "" shows nothing). */
+  done?: string;
+  /** Field path → the label the form shows, for validation errors in words. */
+  labels?: Record<string, string>;
+}
+
+/** What a write that worked says; the ones whose result shows by itself in the page say nothing. */
+const DONE: Record<string, string> = {
+  RollDice: "",
+  SpeakToNpc: "",
+  MoveToRegion: "",
+  SubmitChallengeRoll: "",
+  ApproveDialogue: "",
+  RotateInviteCode: "New invite code made; the old one no longer works.",
+  KickParticipant: "The participant was removed.",
+  TriggerChallenge: "Challenge sent to the player.",
+  ResolveChallenge: "Outcome sent to the table.",
+  ApproveStaging: "Staging approved: the players see who is here.",
+  PreStageRegion: "Region staged.",
+  UpdateSessionSettings: "Settings saved.",
+  UpdateWorld: "World saved.",
+  SetPromptTemplate: "Prompt saved.",
+  ResetPromptTemplate: "Prompt reset to the default.",
+  StartGeneration: "Generation started.",
+  AddInventoryItem: "Item added.",
+  GiveItem: "Item given.",
+};
+
+export function doneWords(payload: { type: string; scene_id?: unknown }): string | undefined {
+  if (payload.type === "SetActiveScene") return payload.scene_id ? "Scene made active: the players see it now." : "No scene is active now.";
+  if (payload.type in DONE) return DONE[payload.type] || undefined;
+  if (/^Create/.test(payload.type)) return "Created.";
+  if (/^(Delete|Remove)/.test(payload.type)) return "Deleted.";
+  if (/^(Update|Set)/.test(payload.type)) return "Saved.";
+  return undefined;
+}
 
 type TableName = "characters" | "items" | "locations" | "regions" | "connections" | "scenes" | "goals" | "storyEvents" | "prompts";
 

@@ -49,6 +49,8 @@ export function EntityForm(props: {
   const start = () => Object.fromEntries(props.fields.map((f) => [f.key, toInput(f, props.initial?.[f.key])])) as Values;
   const [values, setValues] = useState<Values>(start);
   const [busy, setBusy] = useState(false);
+  /** Inline feedback beside the button: it worked, or it did not (the message says why). */
+  const [status, setStatus] = useState<"ok" | "failed" | null>(null);
   const submit = async (ev: Event) => {
     ev.preventDefault();
     const data: Record<string, unknown> = {};
@@ -58,9 +60,13 @@ export function EntityForm(props: {
     }
     if (props.initial && Object.keys(data).length === 0) return;
     setBusy(true);
+    setStatus(null);
     try {
-      await props.onSubmit(data);
-      if (!props.initial) setValues(start());
+      const result = await props.onSubmit(data);
+      const ok = result !== undefined && result !== false;
+      setStatus(ok ? "ok" : "failed");
+      setTimeout(() => setStatus(null), 4000);
+      if (!props.initial && ok) setValues(start());
     } finally {
       setBusy(false);
     }
@@ -104,6 +110,9 @@ export function EntityForm(props: {
           {props.submitLabel}
         </button>
         {props.children}
+        <span class={`form-status ${status ?? ""}`} role="status">
+          {status === "ok" ? "Done ✓" : status === "failed" ? "Not done — see the message" : ""}
+        </span>
       </div>
     </form>
   );

@@ -1,5 +1,5 @@
-import type { Character } from "../../src/protocol/entities";
-import type { Region } from "../../src/protocol/world-entities";
+import type { Character } from "../../src/client";
+import type { Region } from "../../src/client";
 import type { SessionStore } from "./session-store";
 import { AssetImage } from "./asset-image";
 import { Section } from "./ui";

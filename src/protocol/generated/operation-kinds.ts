@@ -102,6 +102,9 @@ export const OPERATION_KINDS = {
   StartGeneration: { write: true, access: "dm" },
   CancelGeneration: { write: true, access: "dm" },
   ListGenerationBatches: { write: false, access: "dm" },
+  ListPlayLog: { write: false, access: "read" },
+  ListDmQueue: { write: false, access: "dm" },
+  ListMyWaits: { write: false, access: "read" },
   Batch: { write: true, access: "read" },
 } as const;
 

@@ -20,7 +20,7 @@ export const CHARACTER_OPS = {
   CreateCharacter: op({
     access: "play",
     write: true,
-    events: ["CharacterCreated"],
+    events: ["CharacterCreated", "RegionPresenceChanged"],
     input: { data: CharacterEntity.create.extend({ kind: CharacterKindSchema }) },
     output: CharacterSchema,
   }),
@@ -28,14 +28,14 @@ export const CHARACTER_OPS = {
   UpdateCharacter: op({
     access: "play",
     write: true,
-    events: ["CharacterUpdated", "CharacterCreated", "CharacterDeleted"],
+    events: ["CharacterUpdated", "CharacterCreated", "CharacterDeleted", "RegionPresenceChanged"],
     input: { character_id: Id, data: CharacterEntity.update, ...ExpectedVersion },
     output: CharacterSchema,
   }),
   DeleteCharacter: op({
     access: "play",
     write: true,
-    events: ["CharacterDeleted"],
+    events: ["CharacterDeleted", "RegionPresenceChanged"],
     input: { character_id: Id, ...ExpectedVersion },
     output: Deleted,
   }),

@@ -14,7 +14,7 @@ export const DIALOGUE_OPS = {
   SpeakToNpc: op({
     access: "play",
     write: true,
-    events: ["DialogueStarted", "JobUpdated"],
+    events: ["DialogueStarted", "JobUpdated", "PlayLogged"],
     input: { character_id: Id, npc_id: Id, text: Words },
     output: DialogueExchangeSchema,
   }),
@@ -25,7 +25,7 @@ export const DIALOGUE_OPS = {
   ApproveDialogue: op({
     access: "dm",
     write: true,
-    events: ["NpcSpeaks", "DialogueRegenerating", "JobUpdated", "StoryEventCreated"],
+    events: ["NpcSpeaks", "DialogueRegenerating", "JobUpdated", "StoryEventCreated", "PlayLogged"],
     input: {
       exchange_id: Id,
       decision: DialogueDecisionSchema,

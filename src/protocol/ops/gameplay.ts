@@ -10,13 +10,13 @@ import {
   ChallengeSchema,
   DiceRollSchema,
   DiceVisibilitySchema,
-  PresentNpcSchema,
   StagedNpcInputSchema,
   StagingSchema,
   WantEntity,
   WantSchema,
   WantTargetSchema,
 } from "../gameplay-entities";
+import { RegionPresenceSchema } from "../play-entities";
 import { Deleted, ExpectedVersion, Id, op } from "./define";
 
 /** A dice formula: parsed on the server (src/domain/dice.ts names what is wrong with it). */
@@ -27,7 +27,7 @@ export const DICE_OPS = {
   RollDice: op({
     access: "play",
     write: true,
-    events: ["DiceRolled"],
+    events: ["DiceRolled", "PlayLogged"],
     input: { formula: Formula, visibility: DiceVisibilitySchema.optional(), character_id: Id.optional() },
     output: DiceRollSchema,
   }),
@@ -95,15 +95,18 @@ export const CHALLENGE_OPS = {
   TriggerChallenge: op({
     access: "dm",
     write: true,
-    events: ["ChallengePrompt", "ChallengeUpdated", "ChallengeCreated"],
+    events: ["ChallengePrompt", "ChallengeUpdated", "ChallengeCreated", "PlayLogged"],
     input: { challenge_id: Id, character_id: Id },
     output: ChallengeAttemptSchema,
   }),
-  /** The prompted player rolls (default dice by the difficulty); the PC's check_stat is added. */
+  /**
+   * The prompted player rolls the challenge's dice (`attempt.suggested_dice`: the challenge decides
+   * them; any other `formula` is VALIDATION_ERROR); the PC's check_stat is added.
+   */
   SubmitChallengeRoll: op({
     access: "play",
     write: true,
-    events: ["ChallengeRollSubmitted"],
+    events: ["ChallengeRollSubmitted", "PlayLogged"],
     input: { challenge_id: Id, formula: Formula.optional() },
     output: ChallengeAttemptSchema,
   }),
@@ -111,7 +114,7 @@ export const CHALLENGE_OPS = {
   ResolveChallenge: op({
     access: "dm",
     write: true,
-    events: ["ChallengeResolved", "StoryEventCreated"],
+    events: ["ChallengeResolved", "StoryEventCreated", "PlayLogged"],
     input: { attempt_id: Id, outcome: ChallengeOutcomeSchema.optional(), narration: z.string().max(5_000).optional() },
     output: ChallengeAttemptSchema,
   }),
@@ -132,7 +135,7 @@ export const STAGING_OPS = {
   ApproveStaging: op({
     access: "dm",
     write: true,
-    events: ["StagingApproved", "PcSceneChanged", "StoryEventCreated"],
+    events: ["StagingApproved", "PcSceneChanged", "StoryEventCreated", "PlayLogged", "RegionPresenceChanged"],
     input: { staging_id: Id, npcs: StagedNpcs.optional(), ttl_minutes: TtlMinutes.optional() },
     output: StagingSchema,
   }),
@@ -140,7 +143,7 @@ export const STAGING_OPS = {
   PreStageRegion: op({
     access: "dm",
     write: true,
-    events: ["StagingApproved", "PcSceneChanged", "StoryEventCreated"],
+    events: ["StagingApproved", "PcSceneChanged", "StoryEventCreated", "PlayLogged", "RegionPresenceChanged"],
     input: { region_id: Id, npcs: StagedNpcs, ttl_minutes: TtlMinutes.optional() },
     output: StagingSchema,
   }),
@@ -150,10 +153,10 @@ export const STAGING_OPS = {
     input: { status: z.enum(["pending", "approved"]).optional(), region_id: Id.optional(), ...PageParams },
     output: pageOf(StagingSchema),
   }),
-  /** Who is present in a region as the caller may know it (players: never a hidden NPC). */
-  GetRegionPresence: op({
-    access: "read",
-    input: { region_id: Id },
-    output: z.object({ region_id: z.string(), staged: z.boolean(), npcs_present: z.array(PresentNpcSchema) }),
-  }),
+  /**
+   * Who is present in a region as the caller may know it (players: never a hidden NPC), by the
+   * rule dialogue applies: the approved staging, nobody while one is pending, else the NPCs placed
+   * there. RegionPresenceChanged keeps it current.
+   */
+  GetRegionPresence: op({ access: "read", input: { region_id: Id }, output: RegionPresenceSchema }),
 } as const;

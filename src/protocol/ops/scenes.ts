@@ -19,7 +19,7 @@ export const SCENE_OPS = {
   SetActiveScene: op({
     access: "dm",
     write: true,
-    events: ["SceneChanged", "StoryEventCreated"],
+    events: ["SceneChanged", "StoryEventCreated", "PlayLogged"],
     input: { scene_id: Id.nullable() },
     output: z.object({ scene: SceneSchema.nullable() }),
   }),
@@ -40,7 +40,7 @@ export const SCENE_OPS = {
   MoveToRegion: op({
     access: "play",
     write: true,
-    events: ["CharacterUpdated", "StoryEventCreated", "StagingApprovalRequest", "StagingPending", "PcSceneChanged"],
+    events: ["CharacterUpdated", "StoryEventCreated", "StagingApprovalRequest", "StagingPending", "PcSceneChanged", "PlayLogged", "RegionPresenceChanged"],
     input: { character_id: Id, region_id: Id },
     output: z.object({ character: CharacterSchema, region: RegionSchema }),
   }),

@@ -24,7 +24,7 @@ export const STORY_OPS = {
   CreateStoryEvent: op({
     access: "dm",
     write: true,
-    events: ["StoryEventCreated"],
+    events: ["StoryEventCreated", "PlayLogged"],
     input: {
       data: StoryEventFieldsSchema.partial()
         .required({ summary: true })
