@@ -13,7 +13,7 @@ type EngineModule = typeof import("../../scripts/engine");
 
 const COPIED = ["src", "migrations", "wrangler.toml", "package.json", "tsconfig.json", "scripts/engine.ts"];
 /** Copied when the source has it (an older checkout to compare may not). */
-const COPIED_IF_PRESENT = ["scripts/web-build.ts"];
+const COPIED_IF_PRESENT = ["scripts/web-build.ts", "scripts/llm-vars.ts"];
 
 /**
  * Where the engine's sources are taken from: this checkout, or the directory named by
