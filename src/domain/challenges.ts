@@ -92,7 +92,11 @@ async function openAttempts(ctx: HandlerContext, challengeId: string): Promise<C
 export const challengeHandlers = defineHandlers({
   ListChallenges: {
     async handle(ctx, p) {
-      const page = await challenges.page(ctx.db, ctx.session.sessionId, { ...conditions(!isDm(ctx.actor) && ["hidden = 0"]), cursor: p.cursor, limit: p.limit });
+      const page = await challenges.page(ctx.db, ctx.session.sessionId, {
+        ...conditions(!isDm(ctx.actor) && ["hidden = 0"]),
+        cursor: p.cursor,
+        limit: p.limit,
+      });
       return pageView(ctx, CHALLENGE, page);
     },
   },
@@ -139,7 +143,11 @@ export const challengeHandlers = defineHandlers({
       if (pc.kind !== "pc") throw invalidField("character_id", `'${pc.name}' is an NPC; challenges prompt a player character`);
       if (!pc.owner_participant_id) throw invalidField("character_id", `nobody plays '${pc.name}': there is no player to prompt`);
       const open = (await openAttempts(ctx, challenge.id)).find((a) => a.character_id === pc.id);
-      if (open) throw new AppError("CONFLICT", `'${pc.name}' already faces '${challenge.name}' (attempt ${open.id} is ${open.status})`, { reason: "already_triggered", attempt: open });
+      if (open)
+        throw new AppError("CONFLICT", `'${pc.name}' already faces '${challenge.name}' (attempt ${open.id} is ${open.status})`, {
+          reason: "already_triggered",
+          attempt: open,
+        });
       if (challenge.hidden) {
         // Triggered: it exists for players from now on.
         const revealed = challenges.save(ctx, bump(challenge, { hidden: false }, ctx.now));
@@ -176,7 +184,15 @@ export const challengeHandlers = defineHandlers({
           text: `${pc.name} must roll for '${challenge.name}' (${attempt.suggested_dice}${stat})`,
           character_id: pc.id,
           character_name: pc.name,
-          challenge: { challenge_id: challenge.id, attempt_id: attempt.id, challenge_name: challenge.name, total: null, outcome: null, outcome_text: null, narration: null },
+          challenge: {
+            challenge_id: challenge.id,
+            attempt_id: attempt.id,
+            challenge_name: challenge.name,
+            total: null,
+            outcome: null,
+            outcome_text: null,
+            narration: null,
+          },
         },
         logTo(pc.owner_participant_id),
       );
@@ -197,7 +213,10 @@ export const challengeHandlers = defineHandlers({
       }
       // The challenge decides the dice: a player may not choose its own.
       if (p.formula !== undefined && !sameFormula(p.formula, mine.suggested_dice)) {
-        throw invalidField("formula", `'${challenge.name}' is rolled with ${mine.suggested_dice}: the challenge decides the dice`, { reason: "dice_fixed", suggested_dice: mine.suggested_dice });
+        throw invalidField("formula", `'${challenge.name}' is rolled with ${mine.suggested_dice}: the challenge decides the dice`, {
+          reason: "dice_fixed",
+          suggested_dice: mine.suggested_dice,
+        });
       }
       const pc = await characters.find(ctx, mine.character_id);
       // The modifier is the PC's stat when the DM asked for the roll: raising it meanwhile changes nothing.
@@ -217,7 +236,15 @@ export const challengeHandlers = defineHandlers({
           character_name: pc?.name ?? null,
           roll,
           modifier,
-          challenge: { challenge_id: challenge.id, attempt_id: after.id, challenge_name: challenge.name, total, outcome: null, outcome_text: null, narration: null },
+          challenge: {
+            challenge_id: challenge.id,
+            attempt_id: after.id,
+            challenge_name: challenge.name,
+            total,
+            outcome: null,
+            outcome_text: null,
+            narration: null,
+          },
         },
         logTo(after.participant_id),
       );
@@ -238,7 +265,10 @@ export const challengeHandlers = defineHandlers({
       const text = challenge.outcomes?.[outcome] ?? "";
       // A challenge hidden again since its trigger stays between the DM and the prompted player.
       const audience = challenge.hidden ? only(attempt.participant_id) : ALL;
-      ctx.tx.emit({ type: "ChallengeResolved", attempt: after, challenge_name: challenge.name, outcome, outcome_text: text, narration: after.narration }, audience);
+      ctx.tx.emit(
+        { type: "ChallengeResolved", attempt: after, challenge_name: challenge.name, outcome, outcome_text: text, narration: after.narration },
+        audience,
+      );
       const pc = await characters.find(ctx, attempt.character_id);
       const summary = `${pc?.name ?? "A character"} faced '${challenge.name}': ${OUTCOME_WORDS[outcome]}`;
       await appendStoryEvent(ctx, {
@@ -257,7 +287,15 @@ export const challengeHandlers = defineHandlers({
           character_name: pc?.name ?? null,
           roll: after.roll,
           modifier: after.roll ? after.modifier : null,
-          challenge: { challenge_id: challenge.id, attempt_id: after.id, challenge_name: challenge.name, total: after.total, outcome, outcome_text: text, narration: after.narration },
+          challenge: {
+            challenge_id: challenge.id,
+            attempt_id: after.id,
+            challenge_name: challenge.name,
+            total: after.total,
+            outcome,
+            outcome_text: text,
+            narration: after.narration,
+          },
         },
         challenge.hidden ? logTo(attempt.participant_id) : LOG_ALL,
       );

@@ -1,4 +1,13 @@
-import { AppError, CharacterEntity, CharacterSchema, InventoryItemEntity, InventoryItemSchema, invalidField, type Character, type InventoryItem } from "../protocol";
+import {
+  AppError,
+  CharacterEntity,
+  CharacterSchema,
+  InventoryItemEntity,
+  InventoryItemSchema,
+  invalidField,
+  type Character,
+  type InventoryItem,
+} from "../protocol";
 import { requireAssetRefs } from "./asset-refs";
 import { authorize, isDm } from "../engine/authorize";
 import { ALL, DMS } from "../engine/tx";
@@ -130,7 +139,11 @@ export const characterHandlers = defineHandlers({
       npcRegionRelationships.removeWhere(ctx, npcRegionRelationships.where({ character_id: before.id }));
       // Its wants and every actantial view of or about it (DM material, no events: as above).
       wants.removeWhere(ctx, wants.where({ character_id: before.id }));
-      actantialViews.removeWhere(ctx, { sql: "character_id = ? OR target_character_id = ?", params: [before.id, before.id], match: (v) => v.character_id === before.id || v.target_character_id === before.id });
+      actantialViews.removeWhere(ctx, {
+        sql: "character_id = ? OR target_character_id = ?",
+        params: [before.id, before.id],
+        match: (v) => v.character_id === before.id || v.target_character_id === before.id,
+      });
       await changed(ctx, before, null);
       return result;
     },
@@ -157,10 +170,7 @@ export const characterHandlers = defineHandlers({
   AddInventoryItem: {
     async handle(ctx, p) {
       const owner = await editableCharacter(ctx, p.character_id);
-      const item = create<InventoryItem>(
-        { character_id: owner.id, ...InventoryItemEntity.complete(p.data) },
-        ctx.now,
-      );
+      const item = create<InventoryItem>({ character_id: owner.id, ...InventoryItemEntity.complete(p.data) }, ctx.now);
       inventory.add(ctx, item);
       ctx.tx.emit({ type: "InventoryItemAdded", item }, audienceOf(owner));
       return item;
@@ -207,10 +217,7 @@ export const characterHandlers = defineHandlers({
         inventory.save(ctx, from);
         inventory.add(ctx, to);
       }
-      ctx.tx.emit(
-        { type: "ItemGiven", from_character_id: owner.id, to_character_id: target.id, quantity, from, to },
-        audienceOf(owner, target),
-      );
+      ctx.tx.emit({ type: "ItemGiven", from_character_id: owner.id, to_character_id: target.id, quantity, from, to }, audienceOf(owner, target));
       return { from, to };
     },
   },

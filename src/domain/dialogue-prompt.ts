@@ -1,6 +1,5 @@
 import type { Character, DialogueExchange, DialogueTurn, Want } from "../protocol";
 import type { ChatMessage, LlmRequest } from "../providers/llm";
-import { characters } from "./characters";
 import { renderPromptTemplate } from "./prompts";
 import { wants } from "./gameplay-tables";
 import { worlds } from "./world";
@@ -61,12 +60,14 @@ export async function buildDialoguePrompt(
     .first<{ active_scene_id: string | null }>();
   const scene = sceneRow?.active_scene_id ? await scenes.get(s.db, s.sessionId, sceneRow.active_scene_id) : null;
   // Who else is here by the rule dialogue itself applies (staging.regionPresence), never a hidden NPC.
-  const presence = region ? await regionPresence({ db: s.db, session: { sessionId: s.sessionId }, tx: { pending: new PendingChanges() }, now: Date.now() }, region) : null;
+  const presence = region
+    ? await regionPresence({ db: s.db, session: { sessionId: s.sessionId }, tx: { pending: new PendingChanges() }, now: Date.now() }, region)
+    : null;
   const present = presence
-    ? [
-        ...presence.npcs_present.filter((n) => !n.hidden && n.character_id !== npc.id),
-        ...presence.pcs_present.filter((c) => c.character_id !== pc.id),
-      ].slice(0, MAX_PRESENT)
+    ? [...presence.npcs_present.filter((n) => !n.hidden && n.character_id !== npc.id), ...presence.pcs_present.filter((c) => c.character_id !== pc.id)].slice(
+        0,
+        MAX_PRESENT,
+      )
     : [];
   const turns = await recentTurns(s, npc.id, pc.id, historyTokens * CHARS_PER_TOKEN);
   const npcWants = (await wants.page(s.db, s.sessionId, { where: "character_id = ?", params: [npc.id], limit: 200 })).items
@@ -82,7 +83,9 @@ export async function buildDialoguePrompt(
     npc_wants: describeWants(npcWants),
     npc_notes: npc.dm_notes?.trim() || "(none)",
     scene: scene ? `${scene.name}${scene.description ? ` — ${scene.description}` : ""}` : "(no scene)",
-    region: region ? `${region.name}${location ? ` (${location.name})` : ""}${region.description ? ` — ${region.description}` : ""}` : "(nowhere in particular)",
+    region: region
+      ? `${region.name}${location ? ` (${location.name})` : ""}${region.description ? ` — ${region.description}` : ""}`
+      : "(nowhere in particular)",
     present: present.length ? present.map((c) => c.name).join(", ") : "nobody else",
     pc_name: pc.name,
     recent_turns: turns.length ? turns.map((t) => `${t.speaker === "npc" ? names.npc : names.pc}: ${t.text}`).join("\n") : "(this is your first exchange)",

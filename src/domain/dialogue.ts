@@ -17,8 +17,23 @@ import { LOG_ALL, LOG_DMS, logPlay } from "./play-log";
 export const dialogueExchanges = new Table<DialogueExchange>(
   "dialogue_exchanges",
   [
-    "world_id", "npc_id", "character_id", "participant_id", "player_text", "status", "approval", "job_id", "attempts",
-    "text", "source", "provider", "model", "error", "dm_draft", "dm_reasoning", "dm_feedback",
+    "world_id",
+    "npc_id",
+    "character_id",
+    "participant_id",
+    "player_text",
+    "status",
+    "approval",
+    "job_id",
+    "attempts",
+    "text",
+    "source",
+    "provider",
+    "model",
+    "error",
+    "dm_draft",
+    "dm_reasoning",
+    "dm_feedback",
   ],
   { json: ["error"], bool: ["approval"] },
 );
@@ -56,11 +71,18 @@ async function checkDialogueBudget(ctx: HandlerContext): Promise<void> {
   const me = ctx.actor.participant_id;
   const mine = rows.filter((j) => j.started_by === me);
   const refuse = (reason: string, limit: number, retryAfterMs: number, what: string): never => {
-    throw new AppError("RATE_LIMITED", `too many NPC answers ${what}; try again in ${Math.ceil(retryAfterMs / 1000)} s`, { reason, limit, retry_after_ms: Math.max(1, Math.ceil(retryAfterMs)) });
+    throw new AppError("RATE_LIMITED", `too many NPC answers ${what}; try again in ${Math.ceil(retryAfterMs / 1000)} s`, {
+      reason,
+      limit,
+      retry_after_ms: Math.max(1, Math.ceil(retryAfterMs)),
+    });
   };
   // When the oldest call of the window leaves it, one more fits.
   const windowWait = (calls: JobRow[], limit: number) => {
-    const times = calls.filter((j) => j.created_at > since).map((j) => j.created_at).sort((a, b) => a - b);
+    const times = calls
+      .filter((j) => j.created_at > since)
+      .map((j) => j.created_at)
+      .sort((a, b) => a - b);
     return times[times.length - limit]! + BUDGET_WINDOW_MS - ctx.now;
   };
   const recent = (calls: JobRow[]) => calls.filter((j) => j.created_at > since).length;
@@ -68,13 +90,28 @@ async function checkDialogueBudget(ctx: HandlerContext): Promise<void> {
     refuse("dialogue_concurrency", l.dialogueMaxConcurrent, 1000, `being drafted for you at once (at most ${l.dialogueMaxConcurrent})`);
   }
   if (l.dialogueSessionMaxConcurrent > 0 && rows.filter(open).length >= l.dialogueSessionMaxConcurrent) {
-    refuse("dialogue_session_concurrency", l.dialogueSessionMaxConcurrent, 1000, `being drafted in this session at once (at most ${l.dialogueSessionMaxConcurrent})`);
+    refuse(
+      "dialogue_session_concurrency",
+      l.dialogueSessionMaxConcurrent,
+      1000,
+      `being drafted in this session at once (at most ${l.dialogueSessionMaxConcurrent})`,
+    );
   }
   if (l.dialogueCallsPerMinute > 0 && recent(mine) >= l.dialogueCallsPerMinute) {
-    refuse("dialogue_budget", l.dialogueCallsPerMinute, windowWait(mine, l.dialogueCallsPerMinute), `asked for by you (at most ${l.dialogueCallsPerMinute} a minute)`);
+    refuse(
+      "dialogue_budget",
+      l.dialogueCallsPerMinute,
+      windowWait(mine, l.dialogueCallsPerMinute),
+      `asked for by you (at most ${l.dialogueCallsPerMinute} a minute)`,
+    );
   }
   if (l.dialogueSessionCallsPerMinute > 0 && recent(rows) >= l.dialogueSessionCallsPerMinute) {
-    refuse("dialogue_session_budget", l.dialogueSessionCallsPerMinute, windowWait(rows, l.dialogueSessionCallsPerMinute), `asked for in this session (at most ${l.dialogueSessionCallsPerMinute} a minute)`);
+    refuse(
+      "dialogue_session_budget",
+      l.dialogueSessionCallsPerMinute,
+      windowWait(rows, l.dialogueSessionCallsPerMinute),
+      `asked for in this session (at most ${l.dialogueSessionCallsPerMinute} a minute)`,
+    );
   }
 }
 
@@ -94,9 +131,23 @@ async function sayAnswer(
 ): Promise<DialogueExchange> {
   const npc = await characters.find(s, ex.npc_id);
   const pc = await characters.find(s, ex.character_id);
-  const after = saveExchange(s, ex, { status: "answered", text: answer.text, source: answer.source, provider: answer.provider, model: answer.model, error: null, ...(answer.reasoning !== undefined ? { dm_reasoning: answer.reasoning } : {}) });
+  const after = saveExchange(s, ex, {
+    status: "answered",
+    text: answer.text,
+    source: answer.source,
+    provider: answer.provider,
+    model: answer.model,
+    error: null,
+    ...(answer.reasoning !== undefined ? { dm_reasoning: answer.reasoning } : {}),
+  });
   const turn = (speaker: DialogueTurn["speaker"], text: string, provider: string | null) =>
-    dialogueTurns.add(s, create<DialogueTurn>({ world_id: s.session.worldId, exchange_id: ex.id, npc_id: ex.npc_id, character_id: ex.character_id, speaker, text, provider }, s.now));
+    dialogueTurns.add(
+      s,
+      create<DialogueTurn>(
+        { world_id: s.session.worldId, exchange_id: ex.id, npc_id: ex.npc_id, character_id: ex.character_id, speaker, text, provider },
+        s.now,
+      ),
+    );
   // Words a DM wrote (edited or their own) are the DM's, whatever model drafted them first.
   const turns = [turn("pc", ex.player_text, null), turn("npc", answer.text, answer.source === "llm" ? answer.provider : "dm")];
   const hidden = !npc || npc.hidden;
@@ -130,7 +181,16 @@ async function sayAnswer(
         participant_id: null,
         character_id: npc.id,
         character_name: npc.name,
-        dialogue: { exchange_id: ex.id, npc_id: npc.id, npc_name: npc.name, pc_id: pc.id, pc_name: pc.name, speaker: "npc", words: answer.text, source_label: sourceLabel },
+        dialogue: {
+          exchange_id: ex.id,
+          npc_id: npc.id,
+          npc_name: npc.name,
+          pc_id: pc.id,
+          pc_name: pc.name,
+          speaker: "npc",
+          words: answer.text,
+          source_label: sourceLabel,
+        },
       },
       hidden ? LOG_DMS : LOG_ALL,
     );
@@ -211,7 +271,7 @@ export const dialogueReplyJob = defineJobKind({
     const { sessionId, worldId } = ctx.session;
     const db = ctx.env.DB;
     const ex = await dialogueExchanges.get(db, sessionId, exchange_id);
-    if (!ex || ex.status !== "generating") throw new AppError("CONFLICT", `dialogue '${exchange_id}' is no longer being drafted`, { id: exchange_id });
+    if (ex?.status !== "generating") throw new AppError("CONFLICT", `dialogue '${exchange_id}' is no longer being drafted`, { id: exchange_id });
     const npc = await characters.get(db, sessionId, ex.npc_id);
     const pc = await characters.get(db, sessionId, ex.character_id);
     if (!npc || !pc) throw new AppError("NOT_FOUND", "the NPC or the character of this dialogue was deleted", { id: exchange_id });
@@ -234,13 +294,20 @@ export const dialogueReplyJob = defineJobKind({
     ctx.signal.addEventListener("abort", onAbort, { once: true });
     let taken = 0;
     try {
-      await generate(ctx.env, llmScope(ctx.session), prompt, (d) => {
-        if (call.signal.aborted) return;
-        const piece = d.slice(0, max - taken);
-        taken += piece.length;
-        out.push(splitter.push(piece));
-        if (taken >= max) call.abort(enough);
-      }, call.signal, provider);
+      await generate(
+        ctx.env,
+        llmScope(ctx.session),
+        prompt,
+        (d) => {
+          if (call.signal.aborted) return;
+          const piece = d.slice(0, max - taken);
+          taken += piece.length;
+          out.push(splitter.push(piece));
+          if (taken >= max) call.abort(enough);
+        },
+        call.signal,
+        provider,
+      );
     } catch (err) {
       if (err !== enough) {
         // The words that came before the failure still go out (those waiting on a presence look).
@@ -254,7 +321,11 @@ export const dialogueReplyJob = defineJobKind({
     out.push(rest);
     await out.finish();
     const text = taken >= max && !reasoning ? `${said}…` : said;
-    if (!said) throw new AppError("UNAVAILABLE", `${provider.name} answered only reasons, no words for ${npc.name}`, { reason: "empty_answer", provider: provider.name });
+    if (!said)
+      throw new AppError("UNAVAILABLE", `${provider.name} answered only reasons, no words for ${npc.name}`, {
+        reason: "empty_answer",
+        provider: provider.name,
+      });
     return { exchange_id, text, reasoning, provider: provider.name, model: provider.model };
   },
   // Failures are kept and told without the provider's words (they may echo the prompt).
@@ -263,7 +334,7 @@ export const dialogueReplyJob = defineJobKind({
   storedOutput: (o: ReplyOutput) => ({ exchange_id: o.exchange_id, provider: o.provider, model: o.model }),
   async complete(ctx, o) {
     const ex = await dialogueExchanges.get(ctx.db, ctx.session.sessionId, o.exchange_id);
-    if (!ex || ex.status !== "generating") return;
+    if (ex?.status !== "generating") return;
     const s: Scope = { db: ctx.db, tx: ctx.tx, session: ctx.session, now: ctx.now };
     // Said to the table only if the NPC is still there for it; one hidden or staged away while it
     // answered leaves its draft to the DMs instead (approval, whatever the session's setting).
@@ -271,7 +342,14 @@ export const dialogueReplyJob = defineJobKind({
       await sayAnswer(s, ex, { text: o.text, source: "llm", provider: o.provider, model: o.model, reasoning: o.reasoning });
       return;
     }
-    const after = saveExchange(s, ex, { status: "awaiting_approval", approval: true, dm_draft: o.text, dm_reasoning: o.reasoning, provider: o.provider, model: o.model });
+    const after = saveExchange(s, ex, {
+      status: "awaiting_approval",
+      approval: true,
+      dm_draft: o.text,
+      dm_reasoning: o.reasoning,
+      provider: o.provider,
+      model: o.model,
+    });
     ctx.tx.emit({ type: "DialogueApprovalRequired", exchange: after }, DMS);
   },
   /**
@@ -284,7 +362,9 @@ export const dialogueReplyJob = defineJobKind({
     ctx.tx
       .write(
         ctx.db
-          .prepare("UPDATE dialogue_exchanges SET status = 'failed', error = ?, version = version + 1, updated_at = ? WHERE session_id = ? AND id = ? AND status = 'generating'")
+          .prepare(
+            "UPDATE dialogue_exchanges SET status = 'failed', error = ?, version = version + 1, updated_at = ? WHERE session_id = ? AND id = ? AND status = 'generating'",
+          )
           .bind(JSON.stringify(error.toBody()), ctx.now, ctx.session.sessionId, input.exchange_id),
       )
       .emit({ type: "DialogueFailed", exchange_id: input.exchange_id, npc_id: input.npc_id, character_id: input.character_id, error: error.toBody() }, ALL);
@@ -303,7 +383,13 @@ export const dialogueHandlers = defineHandlers({
       if (absence) {
         // Its own reason (not a CONFLICT: nobody changed anything at the same time), in words.
         const region = pc.region_id ? await REGION.table.find(ctx, pc.region_id) : null;
-        throw new AppError("FORBIDDEN", absenceMessage(absence, npc, pc, region?.name ?? null), { reason: "not_here", absence, npc_id: npc.id, character_id: pc.id, region_id: pc.region_id });
+        throw new AppError("FORBIDDEN", absenceMessage(absence, npc, pc, region?.name ?? null), {
+          reason: "not_here",
+          absence,
+          npc_id: npc.id,
+          character_id: pc.id,
+          region_id: pc.region_id,
+        });
       }
       const open = await dialogueExchanges.rows(ctx, {
         sql: "character_id = ? AND npc_id = ? AND status IN ('generating', 'awaiting_approval')",

@@ -117,7 +117,10 @@ export function rollBreakdown(r: Pick<DiceRoll, "terms">): string {
   return r.terms
     .map((t, i) => {
       const sign = t.sign < 0 ? "- " : i > 0 ? "+ " : "";
-      const body = t.kind === "constant" ? String(Math.abs(t.value)) : `${t.term.replace(/^[+-]/, "")} (${t.dice.map((d) => (d.kept ? String(d.value) : `~${d.value}~`)).join(", ")})`;
+      const body =
+        t.kind === "constant"
+          ? String(Math.abs(t.value))
+          : `${t.term.replace(/^[+-]/, "")} (${t.dice.map((d) => (d.kept ? String(d.value) : `~${d.value}~`)).join(", ")})`;
       return sign + body;
     })
     .join(" ");
@@ -153,7 +156,13 @@ export const diceHandlers = defineHandlers({
       const character = p.character_id ? await requireVisible(ctx, CHARACTER, p.character_id) : null;
       if (character) authorize(ctx.actor, "own", character, "roll for a character that is not its own");
       const name = rollerName(ctx, character?.name ?? null);
-      const entry = { kind: "roll" as const, text: `${name} rolled ${r.formula}: ${r.total}`, roll: r, character_id: character?.id ?? null, character_name: character?.name ?? null };
+      const entry = {
+        kind: "roll" as const,
+        text: `${name} rolled ${r.formula}: ${r.total}`,
+        roll: r,
+        character_id: character?.id ?? null,
+        character_name: character?.name ?? null,
+      };
       const audience = audienceOf(r.visibility, ctx.actor.participant_id);
       if (audience.kind !== "all") {
         // A secret roll: the roller and DMs (a DM's own secret roll: DMs only).

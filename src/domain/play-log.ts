@@ -95,7 +95,10 @@ export const playLogHandlers = defineHandlers({
       }
       sql += " ORDER BY id DESC, row_id DESC LIMIT ?";
       params.push(Math.min(limit, MAX_PAGE) + 1);
-      const { results } = await ctx.db.prepare(sql).bind(...params).all<{ entry: string }>();
+      const { results } = await ctx.db
+        .prepare(sql)
+        .bind(...params)
+        .all<{ entry: string }>();
       const entries = results.map((r) => JSON.parse(r.entry) as PlayLogEntry);
       const more = entries.length > limit;
       const page = more ? entries.slice(0, limit) : entries;

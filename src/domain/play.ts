@@ -53,7 +53,11 @@ export const playHandlers = defineHandlers({
       if (ids.size > 0) {
         const open = await dialogueExchanges.page(ctx.db, ctx.session.sessionId, { where: "status IN ('generating', 'awaiting_approval')", limit: MAX_ITEMS });
         dialogues.push(...open.items.filter((e) => ids.has(e.character_id)));
-        const rolls = await challengeAttempts.page(ctx.db, ctx.session.sessionId, { where: "status != 'resolved' AND participant_id = ?", params: [me], limit: MAX_ITEMS });
+        const rolls = await challengeAttempts.page(ctx.db, ctx.session.sessionId, {
+          where: "status != 'resolved' AND participant_id = ?",
+          params: [me],
+          limit: MAX_ITEMS,
+        });
         attempts.push(...rolls.items);
       }
       const waits = [];
@@ -68,4 +72,3 @@ export const playHandlers = defineHandlers({
     },
   },
 });
-

@@ -25,9 +25,7 @@ export function newInviteCode(): string {
 function rotateInviteCode(ctx: HandlerContext, tx: Tx, reason: "rotated" | "kick"): string {
   const invite_code = newInviteCode();
   tx.write(
-    ctx.db
-      .prepare("UPDATE sessions SET invite_code = ?, version = version + 1, updated_at = ? WHERE id = ?")
-      .bind(invite_code, ctx.now, ctx.session.sessionId),
+    ctx.db.prepare("UPDATE sessions SET invite_code = ?, version = version + 1, updated_at = ? WHERE id = ?").bind(invite_code, ctx.now, ctx.session.sessionId),
   ).emit({ type: "InviteCodeRotated", invite_code, reason }, DMS);
   return invite_code;
 }
@@ -85,12 +83,10 @@ export const sessionHandlers = defineHandlers({
       const target = (await ctx.tx.pending.get(participants.name, p.participant_id, async () => requireParticipant(ctx.session, p.participant_id)))!;
       if (target.kicked_at !== null) throw new AppError("CONFLICT", `participant '${target.id}' was already kicked`);
       const after = participants.save(ctx, bump(target, { kicked_at: ctx.now }, ctx.now));
-      ctx.tx
-        .emit({ type: "ParticipantKicked", participant_id: target.id }, ALL)
-        .onCommit(() => {
-          ctx.session.rememberParticipant(after);
-          ctx.session.closeParticipant(target.id, CLOSE_CODES.KICKED, new AppError("FORBIDDEN", "kicked by the DM", { reason: "kicked" }));
-        });
+      ctx.tx.emit({ type: "ParticipantKicked", participant_id: target.id }, ALL).onCommit(() => {
+        ctx.session.rememberParticipant(after);
+        ctx.session.closeParticipant(target.id, CLOSE_CODES.KICKED, new AppError("FORBIDDEN", "kicked by the DM", { reason: "kicked" }));
+      });
       // A kick is a ban: the kicked participant knows the code, so the code changes with the kick.
       const invite_code = rotateInviteCode(ctx, ctx.tx, "kick");
       return { participant_id: target.id, kicked: true as const, invite_code };
@@ -129,7 +125,16 @@ export const sessionHandlers = defineHandlers({
 export async function createSessionRows(db: D1Database, input: { session_id: string; world_name: string; dm_name: string }, now: number) {
   const world_id = crypto.randomUUID();
   const invite_code = newInviteCode();
-  const dm: ParticipantRow = { id: crypto.randomUUID(), version: 1, created_at: now, updated_at: now, world_id, name: input.dm_name, role: "dm", kicked_at: null };
+  const dm: ParticipantRow = {
+    id: crypto.randomUUID(),
+    version: 1,
+    created_at: now,
+    updated_at: now,
+    world_id,
+    name: input.dm_name,
+    role: "dm",
+    kicked_at: null,
+  };
   await db.batch([
     db
       .prepare("INSERT INTO sessions (id, world_id, invite_code, settings, seq, version, created_at, updated_at) VALUES (?,?,?,?,0,1,?,?)")
@@ -144,9 +149,15 @@ export async function createSessionRows(db: D1Database, input: { session_id: str
 
 /** What a session object loads on wake: its world, settings, last seq and roster (creation order). */
 export async function loadSessionState(db: D1Database, sessionId: string) {
-  const row = await db.prepare("SELECT world_id, settings, seq FROM sessions WHERE id = ?").bind(sessionId).first<{ world_id: string; settings: string; seq: number }>();
+  const row = await db
+    .prepare("SELECT world_id, settings, seq FROM sessions WHERE id = ?")
+    .bind(sessionId)
+    .first<{ world_id: string; settings: string; seq: number }>();
   if (!row) throw new AppError("NOT_FOUND", `session '${sessionId}' not found`);
-  const { results } = await db.prepare("SELECT * FROM participants WHERE session_id = ? ORDER BY created_at, id").bind(sessionId).all<Record<string, unknown>>();
+  const { results } = await db
+    .prepare("SELECT * FROM participants WHERE session_id = ? ORDER BY created_at, id")
+    .bind(sessionId)
+    .all<Record<string, unknown>>();
   const settings = SessionSettingsSchema.parse({ ...DEFAULT_SESSION_SETTINGS, ...JSON.parse(row.settings) });
   const roster = new Map(results.map((r) => participants.fromRow(r)).map((p) => [p.id, p] as const));
   return { worldId: row.world_id, settings, seq: row.seq, roster };
@@ -155,7 +166,16 @@ export async function loadSessionState(db: D1Database, sessionId: string) {
 /** POST /auth/join: a new participant's row in the Tx; the roster learns it once committed. */
 export function addParticipant(ctx: HandlerContext, input: { name: string; role: ParticipantRow["role"] }): ParticipantRow {
   const { sessionId: session_id, worldId: world_id } = ctx.session;
-  const row: ParticipantRow = { id: crypto.randomUUID(), version: 1, created_at: ctx.now, updated_at: ctx.now, world_id, name: input.name, role: input.role, kicked_at: null };
+  const row: ParticipantRow = {
+    id: crypto.randomUUID(),
+    version: 1,
+    created_at: ctx.now,
+    updated_at: ctx.now,
+    world_id,
+    name: input.name,
+    role: input.role,
+    kicked_at: null,
+  };
   ctx.tx.write(participants.insert(ctx.db, { session_id, world_id }, row)).onCommit(() => ctx.session.rememberParticipant(row));
   return row;
 }

@@ -1,5 +1,15 @@
 import { z } from "zod";
-import { OPERATIONS, AppError, invalidField, type Character, type PresentNpc, type Region, type RegionPresence, type StagedNpc, type Staging } from "../protocol";
+import {
+  OPERATIONS,
+  AppError,
+  invalidField,
+  type Character,
+  type PresentNpc,
+  type Region,
+  type RegionPresence,
+  type StagedNpc,
+  type Staging,
+} from "../protocol";
 import { isDm } from "../engine/authorize";
 import { bump, conditions, create, type ReadScope } from "../engine/store";
 import { SYSTEM_ACTOR, defineTimerKind } from "../engine/timers";
@@ -42,7 +52,7 @@ async function proposalFor(ctx: HandlerContext, region: Region): Promise<StagedN
   for (const c of placed) npcs.set(c.id, c);
   for (const r of rels) {
     const c = npcs.get(r.character_id) ?? (await characters.find(ctx, r.character_id));
-    if (!c || c.kind !== "npc" || !c.is_alive || !c.is_active) continue;
+    if (c?.kind !== "npc" || !c.is_alive || !c.is_active) continue;
     npcs.set(c.id, c);
     // "avoids" wins over any other relationship with the same region.
     const rule = RULE[r.relationship_type]!;
@@ -75,7 +85,7 @@ async function presentOf(ctx: PresenceScope, staging: Staging): Promise<PresentN
   const out: PresentNpc[] = [];
   for (const n of staging.npcs.filter((x) => x.present)) {
     const c = await characters.find(ctx, n.character_id);
-    if (c && c.is_alive && c.is_active) out.push({ character_id: c.id, name: c.name, hidden: n.hidden || c.hidden });
+    if (c?.is_alive && c.is_active) out.push({ character_id: c.id, name: c.name, hidden: n.hidden || c.hidden });
   }
   return out;
 }
@@ -129,15 +139,18 @@ const PRESENCE_FIELDS = ["region_id", "hidden", "is_alive", "is_active", "name",
  * (a fallback region lists placed NPCs; a staging lists names; PCs are listed too). A character
  * hidden before and after is a DM matter: players get no event about it.
  */
-export const stagingOnCharacterChange: CharacterChangeHook = { name: "staging", run: async (ctx, before, after) => {
-  if (before && after && PRESENCE_FIELDS.every((f) => before[f] === after[f])) return;
-  const dmsOnly = (before?.hidden ?? true) && (after?.hidden ?? true);
-  const ids = new Set([before?.region_id, after?.region_id].filter((id): id is string => !!id));
-  for (const id of ids) {
-    const region = await REGION.table.find(ctx, id);
-    if (region) await emitPresence(ctx, region, { dmsOnly });
-  }
-} };
+export const stagingOnCharacterChange: CharacterChangeHook = {
+  name: "staging",
+  run: async (ctx, before, after) => {
+    if (before && after && PRESENCE_FIELDS.every((f) => before[f] === after[f])) return;
+    const dmsOnly = (before?.hidden ?? true) && (after?.hidden ?? true);
+    const ids = new Set([before?.region_id, after?.region_id].filter((id): id is string => !!id));
+    for (const id of ids) {
+      const region = await REGION.table.find(ctx, id);
+      if (region) await emitPresence(ctx, region, { dmsOnly });
+    }
+  },
+};
 
 /** "Hask", "Hask and Mira", "Hask, Mira and Tom". */
 export function namesInProse(names: string[]): string {
@@ -186,7 +199,7 @@ export const stagingTimeout = defineTimerKind({
     // At-least-once: a staging answered meanwhile, or auto-approval turned off, leaves nothing to do.
     if (!ctx.session.settings.auto_approve_staging) return;
     const staging = await stagings.find(ctx, data.staging_id);
-    if (!staging || staging.status !== "pending") return;
+    if (staging?.status !== "pending") return;
     await approve(ctx, staging, { npcs: staging.proposal, source: "auto" });
   },
 });
@@ -219,8 +232,29 @@ async function newStaging(ctx: HandlerContext, region: Region, opts: { waiting: 
 export const stagingOnRegionEntry: RegionEntryHook = {
   name: "staging",
   async run(ctx, { character: pc, from, to: region }) {
-    if (from) logPlay(ctx, { kind: "departure", text: `${pc.name} left ${from.name}`, character_id: pc.id, character_name: pc.name, region: { region_id: from.id, region_name: from.name } }, LOG_ALL);
-    logPlay(ctx, { kind: "arrival", text: `${pc.name} arrived at ${region.name}`, character_id: pc.id, character_name: pc.name, region: { region_id: region.id, region_name: region.name } }, LOG_ALL);
+    if (from)
+      logPlay(
+        ctx,
+        {
+          kind: "departure",
+          text: `${pc.name} left ${from.name}`,
+          character_id: pc.id,
+          character_name: pc.name,
+          region: { region_id: from.id, region_name: from.name },
+        },
+        LOG_ALL,
+      );
+    logPlay(
+      ctx,
+      {
+        kind: "arrival",
+        text: `${pc.name} arrived at ${region.name}`,
+        character_id: pc.id,
+        character_name: pc.name,
+        region: { region_id: region.id, region_name: region.name },
+      },
+      LOG_ALL,
+    );
     await stageOnEntry(ctx, pc, region);
     if (from) await emitPresence(ctx, from);
     await emitPresence(ctx, region);
@@ -301,7 +335,10 @@ async function approve(
   const seen = visibleToPlayers(present);
   const story = await appendStoryEvent(ctx, {
     kind: "staging_approved",
-    summary: presenceProse(seen.map((n) => n.name), region.name),
+    summary: presenceProse(
+      seen.map((n) => n.name),
+      region.name,
+    ),
     region_id: region.id,
     location_id: region.location_id,
     character_ids: seen.map((n) => n.character_id),

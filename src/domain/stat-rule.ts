@@ -20,7 +20,12 @@ export function checkPlayerStats(
       throw new AppError("FORBIDDEN", `the DM does not let players change '${key}'`, { reason: "stat_locked", stat: key, editable: rule.stats });
     }
     if (value !== null && (value < rule.min || value > rule.max)) {
-      throw invalidField(before ? "value" : `data.stats.${key}`, `'${key}' must be between ${rule.min} and ${rule.max} (the DM's rule)`, { reason: "stat_out_of_bounds", stat: key, min: rule.min, max: rule.max });
+      throw invalidField(before ? "value" : `data.stats.${key}`, `'${key}' must be between ${rule.min} and ${rule.max} (the DM's rule)`, {
+        reason: "stat_out_of_bounds",
+        stat: key,
+        min: rule.min,
+        max: rule.max,
+      });
     }
   }
   if (before) {

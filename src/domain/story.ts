@@ -71,7 +71,8 @@ export const storyHandlers = defineHandlers({
         p.kind && ["kind = ?", p.kind],
         p.character_id && ["EXISTS (SELECT 1 FROM json_each(story_events.character_ids) WHERE json_each.value = ?)", p.character_id],
         // For a player a hidden NPC and an unknown id are alike: nothing names them.
-        !isDm(ctx.actor) && p.character_id && ["EXISTS (SELECT 1 FROM characters c WHERE c.session_id = story_events.session_id AND c.id = ? AND c.hidden = 0)", p.character_id],
+        !isDm(ctx.actor) &&
+          p.character_id && ["EXISTS (SELECT 1 FROM characters c WHERE c.session_id = story_events.session_id AND c.id = ? AND c.hidden = 0)", p.character_id],
         p.from !== undefined && ["created_at >= ?", p.from],
         p.to !== undefined && ["created_at <= ?", p.to],
       );

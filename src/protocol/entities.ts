@@ -58,9 +58,7 @@ export const DEFAULT_SESSION_SETTINGS: SessionSettings = {
 
 export const RuleSystemSchema = z.object({
   system_type: z.enum(["d20", "d100", "narrative"]),
-  stat_definitions: z
-    .array(z.object({ key: z.string().min(1).max(40), label: z.string().max(80), default: z.number().optional() }))
-    .max(100),
+  stat_definitions: z.array(z.object({ key: z.string().min(1).max(40), label: z.string().max(80), default: z.number().optional() })).max(100),
 });
 
 export const WorldSchema = z.object({

@@ -34,8 +34,6 @@ export type EventType = keyof typeof EVENTS;
 export type EventOf<K extends EventType> = { type: K } & z.infer<z.ZodObject<(typeof EVENTS)[K]>>;
 export type AnyEvent = { [K in EventType]: EventOf<K> }[EventType];
 
-const eventSchemas = Object.entries(EVENTS).map(([type, shape]) =>
-  z.object({ type: z.literal(type), ...shape }),
-) as unknown as [z.ZodObject, ...z.ZodObject[]];
+const eventSchemas = Object.entries(EVENTS).map(([type, shape]) => z.object({ type: z.literal(type), ...shape })) as unknown as [z.ZodObject, ...z.ZodObject[]];
 
 export const EventSchema = z.discriminatedUnion("type", eventSchemas) as unknown as z.ZodType<AnyEvent>;

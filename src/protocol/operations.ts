@@ -27,7 +27,10 @@ const COMPOSITION_OPS = {
     frame: "batch",
     events: [],
     input: {
-      operations: z.array(z.looseObject({ type: z.string() })).min(1).max(100),
+      operations: z
+        .array(z.looseObject({ type: z.string() }))
+        .min(1)
+        .max(100),
       atomic: z.boolean().optional(),
     },
     output: z.object({ results: z.array(z.unknown()) }),
@@ -100,10 +103,7 @@ export function frameLimitOf(type: unknown): FrameLimit {
 const Common = { world_id: z.string().optional() };
 
 type InputShape<K extends OperationType> = Operations[K]["input"] extends infer S extends z.ZodRawShape ? S : never;
-type PayloadSchemaOf<K extends OperationType> = z.ZodObject<
-  InputShape<K> & typeof Common & { type: z.ZodLiteral<K> },
-  z.core.$strict
->;
+type PayloadSchemaOf<K extends OperationType> = z.ZodObject<InputShape<K> & typeof Common & { type: z.ZodLiteral<K> }, z.core.$strict>;
 
 const payloadSchemas = new Map<OperationType, z.ZodType>();
 

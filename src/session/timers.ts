@@ -1,4 +1,3 @@
-
 import { SYSTEM_ACTOR, type TimerKind, type TimerService } from "../engine/timers";
 import { NOTHING, type Pipeline } from "./pipeline";
 import type { Tx } from "../engine/tx";

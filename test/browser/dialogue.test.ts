@@ -38,7 +38,10 @@ beforeAll(async () => {
   dm = connect({ url: dmGrant.ws_url, token: dmGrant.token, WebSocket });
   const location = await dm.request({ type: "CreateLocation", data: { name: "Gilded Lantern" } });
   const hall = await dm.request({ type: "CreateRegion", location_id: location.id, data: { name: "Common room" } });
-  await dm.request({ type: "CreateCharacter", data: { kind: "npc", name: "Mira", description: "The innkeeper.", region_id: hall.id, dm_notes: "SECRET smuggler" } });
+  await dm.request({
+    type: "CreateCharacter",
+    data: { kind: "npc", name: "Mira", description: "The innkeeper.", region_id: hall.id, dm_notes: "SECRET smuggler" },
+  });
   await dm.request({ type: "CreateCharacter", data: { kind: "pc", name: "Ayla", owner_participant_id: playerGrant.participant_id, region_id: hall.id } });
   const open = async (token: string) => {
     const page = await (await browser!.newContext({ viewport: { width: 1200, height: 900 } })).newPage();

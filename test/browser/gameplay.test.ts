@@ -53,7 +53,14 @@ async function serverSays(npcId: string): Promise<string> {
     const ex = (await playerApi.request({ type: "SpeakToNpc", character_id: ids.pc, npc_id: npcId, text: "Hello?" })) as any;
     // The DM answers in its own words once the draft waits (a draft still being written is a CONFLICT).
     await expect
-      .poll(() => dmApi.request({ type: "ApproveDialogue", exchange_id: ex.id, decision: "take_over", text: "Hello, traveller." }).then(() => true, () => false), LIVE)
+      .poll(
+        () =>
+          dmApi.request({ type: "ApproveDialogue", exchange_id: ex.id, decision: "take_over", text: "Hello, traveller." }).then(
+            () => true,
+            () => false,
+          ),
+        LIVE,
+      )
       .toBe(true);
     return "ok";
   } catch (err) {
@@ -134,8 +141,14 @@ describe("gameplay panels in Chromium", () => {
     const form = player.getByTestId("dice-form");
     await form.getByLabel("Dice", { exact: true }).fill("2d6+1");
     await form.getByRole("button", { name: "Roll" }).click();
-    await player.getByTestId("dice-rolls").getByText(/2d6\+1/).waitFor(LIVE);
-    await dm.getByTestId("dice-rolls").getByText(/Aria \(Pat\) · 2d6\+1/).waitFor(LIVE);
+    await player
+      .getByTestId("dice-rolls")
+      .getByText(/2d6\+1/)
+      .waitFor(LIVE);
+    await dm
+      .getByTestId("dice-rolls")
+      .getByText(/Aria \(Pat\) · 2d6\+1/)
+      .waitFor(LIVE);
   });
 
   it("a challenge goes trigger → roll → resolve across the two pages", async () => {
@@ -165,7 +178,10 @@ describe("gameplay panels in Chromium", () => {
     const talk = player.getByTestId("dialogue");
     await talk.getByTestId("dialogue-text").fill("Is the wall always this slippery?");
     await talk.getByRole("button", { name: "Speak" }).click();
-    await player.getByTestId("player-waits").getByText(/The DM is reviewing Mira's answer/).waitFor(LIVE);
+    await player
+      .getByTestId("player-waits")
+      .getByText(/The DM is reviewing Mira's answer/)
+      .waitFor(LIVE);
     for (const tab of ["Play", "Overview", "Characters", "Places", "Scenes", "Goals", "Story", "Prompts", "Images"]) {
       await dm.getByRole("navigation", { name: "DM sections" }).getByRole("button", { name: tab, exact: true }).click();
       const queue = dm.getByTestId("needs-you");
@@ -288,7 +304,10 @@ describe("gameplay panels in Chromium", () => {
   it("fits a phone; screenshots of the table (desktop and 390 px) for a look", async () => {
     // Taken into a temporary directory (GAMEPLAY_SHOTS names another) for a person to look at.
     const dir = process.env.GAMEPLAY_SHOTS ?? mkdtempSync(join(tmpdir(), "wrldbldr-gameplay-shots-"));
-    for (const [p, name] of [[dm, "dm"], [player, "player"]] as const) {
+    for (const [p, name] of [
+      [dm, "dm"],
+      [player, "player"],
+    ] as const) {
       await p.screenshot({ path: join(dir, `${name}-table.png`), fullPage: true });
       await p.setViewportSize({ width: 390, height: 844 });
       expect(await p.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);

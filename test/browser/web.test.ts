@@ -246,7 +246,10 @@ describe("web client in Chromium", () => {
     // queue on whatever tab is open; then Mira appears beside the player's character (never the
     // hidden stranger).
     await player.getByTestId("staging-pending").waitFor(LIVE);
-    await dm.getByTestId("needs-you").getByRole("button", { name: /Approve staging for Common Room/ }).click();
+    await dm
+      .getByTestId("needs-you")
+      .getByRole("button", { name: /Approve staging for Common Room/ })
+      .click();
     await player.getByTestId("present").getByText("Mira Thornwood").waitFor(LIVE);
     expect((await player.content()).toLowerCase()).not.toContain("hooded stranger");
     // The DM lets players change their stats (0 to 30).
@@ -283,7 +286,11 @@ describe("web client in Chromium", () => {
     // Toasts dismissed, pages scrolled to the top (the sticky top bar stays at the top of the picture).
     for (const p of [dm, player]) {
       const dismiss = p.getByRole("button", { name: "Dismiss" });
-      for (let i = 0; i < 10 && (await dismiss.count()) > 0; i++) await dismiss.first().click({ timeout: 2000 }).catch(() => undefined);
+      for (let i = 0; i < 10 && (await dismiss.count()) > 0; i++)
+        await dismiss
+          .first()
+          .click({ timeout: 2000 })
+          .catch(() => undefined);
       await p.evaluate(() => window.scrollTo(0, 0));
     }
     await dm.screenshot({ path: join(SHOTS, "dm.png"), fullPage: true });
@@ -366,7 +373,12 @@ describe("web client in Chromium", () => {
     await dm.getByTestId("rotate-invite").click();
     await expect.poll(() => dm.getByTestId("invite-code").textContent(), LIVE).not.toBe(kickedCode);
     const fresh = (await dm.getByTestId("invite-code").textContent())!;
-    const join = (code: string) => fetch(`${engine.url}/auth/join`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ invite_code: code, name: "Again" }) });
+    const join = (code: string) =>
+      fetch(`${engine.url}/auth/join`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ invite_code: code, name: "Again" }),
+      });
     expect((await join(oldCode)).status).toBe(404);
     expect((await join(kickedCode)).status).toBe(404);
     expect((await join(fresh)).status).toBe(201);
@@ -375,7 +387,8 @@ describe("web client in Chromium", () => {
   it("logged no console errors (besides failed dials while the engine was down)", () => {
     // A refused POST /auth/sessions (401/403, shown in the page) is logged by the browser itself.
     const refusedCreate = (e: { page: string; text: string }) => e.page === "guarded" && /status of 40[13]/.test(e.text);
-    const failedDial = (e: { text: string; duringRestart: boolean }) => e.duringRestart && /WebSocket connection to .* failed|ERR_CONNECTION_REFUSED/.test(e.text);
+    const failedDial = (e: { text: string; duringRestart: boolean }) =>
+      e.duringRestart && /WebSocket connection to .* failed|ERR_CONNECTION_REFUSED/.test(e.text);
     const unexpected = consoleErrors.filter((e) => !refusedCreate(e) && !failedDial(e));
     expect(unexpected).toEqual([]);
   });

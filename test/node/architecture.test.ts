@@ -42,7 +42,10 @@ function importGraph(): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   for (const file of files(SRC)) {
     const info = ts.preProcessFile(readFileSync(file, "utf8"), true, true);
-    graph.set(file, info.importedFiles.map((f) => resolveImport(file, f.fileName)).filter((f): f is string => f !== null));
+    graph.set(
+      file,
+      info.importedFiles.map((f) => resolveImport(file, f.fileName)).filter((f): f is string => f !== null),
+    );
   }
   return graph;
 }
@@ -119,7 +122,14 @@ describe("src/ architecture", () => {
   it("finds a cycle when there is one (the check itself works)", () => {
     const a = join(SRC, "a.ts");
     const b = join(SRC, "b.ts");
-    expect(cycles(new Map([[a, [b]], [b, [a]]]))).toEqual([["a.ts", "b.ts", "a.ts"]]);
+    expect(
+      cycles(
+        new Map([
+          [a, [b]],
+          [b, [a]],
+        ]),
+      ),
+    ).toEqual([["a.ts", "b.ts", "a.ts"]]);
   });
 });
 
@@ -140,7 +150,7 @@ function webImportViolations(file: string, source: string): string[] {
       continue;
     }
     const target = resolve(dirname(file), spec);
-    if (target.startsWith(WEB + "/")) continue;
+    if (target.startsWith(`${WEB}/`)) continue;
     if (target === join(SRC, "client") || target === sdk) continue;
     wrong.push(`${relative(WEB, file)} → ${spec}`);
   }

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { refreshViaHttp, tokenExpiry, type AuthGrant, type RefreshContext, type StateChange } from "../../src/client";
-import { createSession, failure, sleep, useTestEngine, testClient, } from "./client-helpers";
+import { createSession, failure, sleep, useTestEngine, testClient } from "./client-helpers";
 
 const { t, track } = useTestEngine({ TOKEN_TTL_SECONDS: "5" });
 

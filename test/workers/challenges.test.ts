@@ -3,12 +3,18 @@ import { suggestOutcome } from "../../src/domain/challenges";
 import type { Challenge, DiceRoll } from "../../src/protocol";
 import { joinSession, settle, table, TestSocket } from "./helpers";
 
-const ev = (type: string, pred: (e: any) => boolean = () => true) => (f: any) => f.type === "Event" && f.event.type === type && pred(f.event);
+const ev =
+  (type: string, pred: (e: any) => boolean = () => true) =>
+  (f: any) =>
+    f.type === "Event" && f.event.type === type && pred(f.event);
 
 const outcomes = { success: "You make it", failure: "You fall", partial: "You make it, hurt", critical: "Flawless" };
 const challenge = (difficulty: Challenge["difficulty"], o = outcomes) => ({ difficulty, outcomes: o }) as unknown as Challenge;
 const d = (sides: number, ...values: number[]): DiceRoll =>
-  ({ total: values.reduce((a, b) => a + b, 0), terms: [{ kind: "dice", sides, dice: values.map((value) => ({ value, kept: true })), value: values.reduce((a, b) => a + b, 0) }] }) as unknown as DiceRoll;
+  ({
+    total: values.reduce((a, b) => a + b, 0),
+    terms: [{ kind: "dice", sides, dice: values.map((value) => ({ value, kept: true })), value: values.reduce((a, b) => a + b, 0) }],
+  }) as unknown as DiceRoll;
 
 describe("challenge outcome rules", () => {
   it("suggests by DC, percentage and 2d6 bands", () => {
@@ -39,7 +45,13 @@ describe("challenges", () => {
     await p2.join();
     const c = await t.dm.ok({
       type: "CreateChallenge",
-      data: { name: "Climb the wall", check_stat: "athletics", difficulty: { kind: "dc", value: 12 }, outcomes: { success: "SECRET-OUTCOME over", failure: "You slip" }, hidden: true },
+      data: {
+        name: "Climb the wall",
+        check_stat: "athletics",
+        difficulty: { kind: "dc", value: 12 },
+        outcomes: { success: "SECRET-OUTCOME over", failure: "You slip" },
+        hidden: true,
+      },
     });
     expect(c.outcomes).toEqual({ success: "SECRET-OUTCOME over", failure: "You slip", partial: "", critical: "", critical_failure: "" });
     // Hidden: players do not see it at all.

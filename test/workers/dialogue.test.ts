@@ -10,7 +10,10 @@ import { fakeLlm, gated, isEvent, sse, streamOf, streamedText, tavern } from "./
 
 afterEach(() => vi.restoreAllMocks());
 
-const count = async (sql: string, ...params: unknown[]) => (await env.DB.prepare(sql).bind(...params).first<{ n: number }>())!.n;
+const count = async (sql: string, ...params: unknown[]) =>
+  (await env.DB.prepare(sql)
+    .bind(...params)
+    .first<{ n: number }>())!.n;
 const SAYS = ["*wipes a mug* ", "Welcome, ", "traveller. ", "Ale is two coppers.", "\n[DM] She suspects Ayla of being a tax collector."];
 const SAID = "*wipes a mug* Welcome, traveller. Ale is two coppers.";
 
@@ -23,7 +26,14 @@ describe("dialogue without approval", () => {
     const w = await tavern(t, { approval: false });
     const llm = fakeLlm(sse(SAYS, { split: 5 }));
     const ex = await t.player.ok({ type: "SpeakToNpc", character_id: w.pc.id, npc_id: w.npc.id, text: "Good evening! What do you serve?" });
-    expect(ex).toMatchObject({ status: "generating", approval: false, npc_id: w.npc.id, character_id: w.pc.id, participant_id: t.playerGrant.participant_id, text: null });
+    expect(ex).toMatchObject({
+      status: "generating",
+      approval: false,
+      npc_id: w.npc.id,
+      character_id: w.pc.id,
+      participant_id: t.playerGrant.participant_id,
+      text: null,
+    });
     expect(ex.job_id).toEqual(expect.any(String));
 
     for (const s of [t.player, t.spectator, t.dm]) {
@@ -53,7 +63,15 @@ describe("dialogue without approval", () => {
     expect(body).toMatchObject({ model: "test-model", stream: true });
     const system = body.messages[0].content as string;
     expect(body.messages[0].role).toBe("system");
-    for (const part of ["You are Mira", "The innkeeper. Sharp-eyed.", "SECRET-NOTE: she smuggles wine", "Common room (Gilded Lantern)", "Tobin the bard", "talking with Ayla", "[DM]"]) {
+    for (const part of [
+      "You are Mira",
+      "The innkeeper. Sharp-eyed.",
+      "SECRET-NOTE: she smuggles wine",
+      "Common room (Gilded Lantern)",
+      "Tobin the bard",
+      "talking with Ayla",
+      "[DM]",
+    ]) {
       expect(system).toContain(part);
     }
     expect(system).not.toContain("HIDDEN-GHOST"); // hidden NPCs are not named to the model either
@@ -65,7 +83,12 @@ describe("dialogue without approval", () => {
     expect(turns.items.map((x: any) => x.speaker)).toEqual(["npc", "pc"]); // newest first
     const story = await t.player.ok({ type: "ListStoryEvents", kind: "dialogue_exchange" });
     expect(story.items).toHaveLength(1);
-    expect(story.items[0]).toMatchObject({ summary: "Ayla spoke with Mira", character_ids: [w.pc.id, w.npc.id], region_id: w.hall.id, details: { text: SAID } });
+    expect(story.items[0]).toMatchObject({
+      summary: "Ayla spoke with Mira",
+      character_ids: [w.pc.id, w.npc.id],
+      region_id: w.hall.id,
+      details: { text: SAID },
+    });
 
     // The second exchange's prompt carries the first as recent conversation.
     llm.push(sse(["Anything else?"]));
@@ -124,7 +147,12 @@ describe("dialogue with DM approval (the default)", () => {
     expect(ex.approval).toBe(true);
     await t.spectator.waitFor(isEvent("DialogueStarted", (e) => e.exchange.id === ex.id));
     const pending = await t.dm.waitFor(isEvent("DialogueApprovalRequired", (e) => e.exchange.id === ex.id));
-    expect(pending.event.exchange).toMatchObject({ status: "awaiting_approval", dm_draft: SAID, dm_reasoning: "She suspects Ayla of being a tax collector.", text: null });
+    expect(pending.event.exchange).toMatchObject({
+      status: "awaiting_approval",
+      dm_draft: SAID,
+      dm_reasoning: "She suspects Ayla of being a tax collector.",
+      text: null,
+    });
     expect(streamedText(t.dm, ex.job_id).trim()).toBe(SAID);
     await settle(200);
     for (const s of [t.player, t.spectator]) {
@@ -238,7 +266,10 @@ describe("an answer cut by an eviction", () => {
     const player = await TestSocket.open(t.playerGrant);
     await player.join(lastSeen); // loads the object: its job's lease is due at once
     await runDurableObjectAlarm(sessionStub(env, t.dmGrant.session_id));
-    const said = await player.waitFor(isEvent("NpcSpeaks", (e) => e.exchange.id === ex.id), 8000);
+    const said = await player.waitFor(
+      isEvent("NpcSpeaks", (e) => e.exchange.id === ex.id),
+      8000,
+    );
     expect(said.event.exchange.text).toBe("Where was I? Ah, yes.");
     expect(llm.calls).toHaveLength(2);
     expect(await count("SELECT COUNT(*) AS n FROM dialogue_turns WHERE exchange_id = ?", ex.id)).toBe(2);
@@ -255,7 +286,11 @@ describe("who may speak to whom", () => {
     const llm = fakeLlm();
     const other = await t.dm.ok({ type: "CreateCharacter", data: { kind: "pc", name: "Someone else's", region_id: w.hall.id } });
     const speak = (s: TestSocket, character_id: string, npc_id: string, text = "Hi") => s.request({ type: "SpeakToNpc", character_id, npc_id, text });
-    expect(await speak(t.player, w.pc.id, w.rat.id)).toMatchObject({ code: "FORBIDDEN", message: "Rat king is not here", details: { reason: "not_here", absence: "not_in_same_region" } });
+    expect(await speak(t.player, w.pc.id, w.rat.id)).toMatchObject({
+      code: "FORBIDDEN",
+      message: "Rat king is not here",
+      details: { reason: "not_here", absence: "not_in_same_region" },
+    });
     expect(await speak(t.player, w.pc.id, w.ghost.id)).toMatchObject({ code: "NOT_FOUND" }); // a hidden NPC does not exist for players
     expect(await speak(t.dm, w.pc.id, w.ghost.id)).toMatchObject({ code: "FORBIDDEN", details: { reason: "not_here", absence: "npc_hidden" } });
     expect(await speak(t.player, other.id, w.npc.id)).toMatchObject({ code: "FORBIDDEN" });
@@ -297,18 +332,33 @@ describe("dialogue and the actantial model", () => {
     const t = await table();
     const w = await tavern(t, { approval: false });
     const llm = fakeLlm(sse(["Perhaps."]));
-    await t.dm.ok({ type: "CreateWant", npc_id: w.npc.id, data: { description: "WANT-MARK recover the smuggled casks", intensity: 0.9, visibility: "hidden", deflection_behavior: "changes the subject to the weather", tells: ["glances at the cellar door"] } });
+    await t.dm.ok({
+      type: "CreateWant",
+      npc_id: w.npc.id,
+      data: {
+        description: "WANT-MARK recover the smuggled casks",
+        intensity: 0.9,
+        visibility: "hidden",
+        deflection_behavior: "changes the subject to the weather",
+        tells: ["glances at the cellar door"],
+      },
+    });
     const ex = await t.player.ok({ type: "SpeakToNpc", character_id: w.pc.id, npc_id: w.npc.id, text: "Anything troubling you?" });
     await t.player.waitFor(isEvent("NpcSpeaks", (e) => e.exchange.id === ex.id));
     const system = llm.calls[0].messages[0].content as string;
-    for (const part of ["WANT-MARK recover the smuggled casks", "intensity 0.9", "conceals it", "changes the subject to the weather", "glances at the cellar door"]) {
+    for (const part of [
+      "WANT-MARK recover the smuggled casks",
+      "intensity 0.9",
+      "conceals it",
+      "changes the subject to the weather",
+      "glances at the cellar door",
+    ]) {
       expect(system).toContain(part);
     }
     for (const s of [t.player, t.spectator]) expect(wire(s)).not.toContain("WANT-MARK");
     t.close();
   });
 });
-
 
 describe("the budget of outside work", () => {
   it("caps LLM calls at once and per minute, per participant and per session: RATE_LIMITED with a reason and a wait, nothing recorded", async () => {
@@ -360,7 +410,8 @@ describe("the budget of outside work", () => {
 
 describe("an NPC that leaves the players' view while it answers", () => {
   /** Player-side frames of the job's stream after the frame `after` (by position in what the socket got). */
-  const deltasAfter = (s: TestSocket, jobId: string, after: any) => s.frames.slice(s.frames.indexOf(after) + 1).filter((f) => f.type === "Stream" && f.stream_id === jobId && f.delta !== "");
+  const deltasAfter = (s: TestSocket, jobId: string, after: any) =>
+    s.frames.slice(s.frames.indexOf(after) + 1).filter((f) => f.type === "Stream" && f.stream_id === jobId && f.delta !== "");
 
   for (const how of ["hidden by the DM", "staged away"] as const) {
     it(`${how}: players' stream ends at once, DMs keep it; the draft waits for the DM`, async () => {
@@ -429,7 +480,10 @@ describe("one answer is bounded", () => {
     // 3,000 one-word deltas of 8 characters: 24,000 characters, far past the 4,000 cap.
     const llm = fakeLlm(sse(Array.from({ length: 3000 }, () => "blah-la ")));
     const ex = await t.player.ok({ type: "SpeakToNpc", character_id: w.pc.id, npc_id: w.npc.id, text: "Go on." });
-    const said = await t.player.waitFor(isEvent("NpcSpeaks", (e) => e.exchange.id === ex.id), 15_000);
+    const said = await t.player.waitFor(
+      isEvent("NpcSpeaks", (e) => e.exchange.id === ex.id),
+      15_000,
+    );
     expect(said.event.exchange.text.length).toBeLessThanOrEqual(4001);
     expect(said.event.exchange.text.endsWith("…")).toBe(true);
     const frames = streamOf(t.player, ex.job_id);

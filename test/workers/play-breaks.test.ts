@@ -8,7 +8,10 @@ import { fakeLlm, isEvent, sse } from "./dialogue-fixtures";
  */
 
 type T = Awaited<ReturnType<typeof table>>;
-const ev = (type: string, pred: (e: any) => boolean = () => true) => (f: any) => f.type === "Event" && f.event.type === type && pred(f.event);
+const ev =
+  (type: string, pred: (e: any) => boolean = () => true) =>
+  (f: any) =>
+    f.type === "Event" && f.event.type === type && pred(f.event);
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -51,7 +54,10 @@ describe("issue 17 in the play loop", () => {
     const watcher = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "WATCHER-NPC" } });
     // Placed in the hall by region_id, but the staging says it is away.
     const cook = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "AWAY-COOK", region_id: hall.id } });
-    const pc = await t.dm.ok({ type: "CreateCharacter", data: { kind: "pc", name: "Ayla", owner_participant_id: t.playerGrant.participant_id, region_id: gate.id } });
+    const pc = await t.dm.ok({
+      type: "CreateCharacter",
+      data: { kind: "pc", name: "Ayla", owner_participant_id: t.playerGrant.participant_id, region_id: gate.id },
+    });
     const since = t.player.lastSeq();
     const from = t.player.frames.length;
     await t.player.ok({ type: "MoveToRegion", character_id: pc.id, region_id: hall.id });

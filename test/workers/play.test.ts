@@ -12,7 +12,10 @@ import { fakeLlm, sse } from "./dialogue-fixtures";
  */
 
 type T = Awaited<ReturnType<typeof table>>;
-const ev = (type: string, pred: (e: any) => boolean = () => true) => (f: any) => f.type === "Event" && f.event.type === type && pred(f.event);
+const ev =
+  (type: string, pred: (e: any) => boolean = () => true) =>
+  (f: any) =>
+    f.type === "Event" && f.event.type === type && pred(f.event);
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -38,7 +41,10 @@ async function mill(t: T, settings: Record<string, unknown> = { auto_approve_sta
   const lurker = await npc("LURKER-NPC");
   const mira = await npc("Mira", { region_id: street.id });
   for (const c of [hask, tom, lurker]) await t.dm.ok({ type: "SetNpcRegionRelationship", character_id: c.id, region_id: yard.id, relationship_type: "work" });
-  const pc = await t.dm.ok({ type: "CreateCharacter", data: { kind: "pc", name: "Ayla", owner_participant_id: t.playerGrant.participant_id, region_id: street.id } });
+  const pc = await t.dm.ok({
+    type: "CreateCharacter",
+    data: { kind: "pc", name: "Ayla", owner_participant_id: t.playerGrant.participant_id, region_id: street.id },
+  });
   return { street, yard, hask, tom, lurker, mira, pc };
 }
 
@@ -111,7 +117,14 @@ describe("presence: one rule, the server's", () => {
     expect(lurker).toMatchObject({ code: "FORBIDDEN", message: "LURKER-NPC is not here", details: { reason: "not_here", absence: "not_staged_here" } });
 
     // PreStageRegion names nobody hidden either.
-    await t.dm.ok({ type: "PreStageRegion", region_id: w.street.id, npcs: [{ character_id: w.lurker.id, present: true, hidden: true }, { character_id: w.mira.id, present: true }] });
+    await t.dm.ok({
+      type: "PreStageRegion",
+      region_id: w.street.id,
+      npcs: [
+        { character_id: w.lurker.id, present: true, hidden: true },
+        { character_id: w.mira.id, present: true },
+      ],
+    });
     expect((await t.player.ok({ type: "ListStoryEvents", kind: "staging_approved" })).items[0].summary).toBe("Mira is at Mill Street");
 
     // Nothing a player or spectator received, read or replays names the lurker.
@@ -131,7 +144,9 @@ describe("presence: one rule, the server's", () => {
     expect(JSON.stringify(replay.frames)).not.toContain(w.lurker.id);
     // The DMs' log says who hides there.
     const dmLog = await t.dm.ok({ type: "ListPlayLog" });
-    expect(dmLog.entries.find((e: any) => e.kind === "presence" && e.region?.region_id === w.yard.id).text).toBe("Hask and Tom are at Mill Yard (hidden: LURKER-NPC)");
+    expect(dmLog.entries.find((e: any) => e.kind === "presence" && e.region?.region_id === w.yard.id).text).toBe(
+      "Hask and Tom are at Mill Yard (hidden: LURKER-NPC)",
+    );
     replay.close();
     t.close();
   });
@@ -144,14 +159,22 @@ describe("presence follows the DM's edits", () => {
     const from = t.player.frames.length;
     const ghost = await t.dm.ok({ type: "CreateCharacter", data: { kind: "npc", name: "GHOST-NPC", hidden: true, region_id: w.street.id } });
     await t.dm.ok({ type: "UpdateCharacter", character_id: w.tom.id, data: { region_id: w.street.id } });
-    const placed = await t.player.waitFor(ev("RegionPresenceChanged", (e) => e.presence.npcs_present.some((n: any) => n.name === "Tom")), 5000, from);
+    const placed = await t.player.waitFor(
+      ev("RegionPresenceChanged", (e) => e.presence.npcs_present.some((n: any) => n.name === "Tom")),
+      5000,
+      from,
+    );
     expect(placed.event.presence).toMatchObject({ region_id: w.street.id, status: "fallback" });
     expect(names(placed.event.presence.npcs_present)).toEqual(["Mira", "Tom"]);
     // What the page lists is what the server accepts: Tom may be spoken to now.
     fakeLlm(sse(["Aye."]));
     expect((await t.player.ok({ type: "SpeakToNpc", character_id: w.pc.id, npc_id: w.tom.id, text: "Hi Tom" })).status).toBe("generating");
     await t.dm.ok({ type: "UpdateCharacter", character_id: w.mira.id, data: { is_alive: false } });
-    const dead = await t.player.waitFor(ev("RegionPresenceChanged", (e) => !e.presence.npcs_present.some((n: any) => n.name === "Mira")), 5000, from);
+    const dead = await t.player.waitFor(
+      ev("RegionPresenceChanged", (e) => !e.presence.npcs_present.some((n: any) => n.name === "Mira")),
+      5000,
+      from,
+    );
     expect(names(dead.event.presence.npcs_present)).toEqual(["Tom"]);
     expect((await t.player.request({ type: "SpeakToNpc", character_id: w.pc.id, npc_id: w.mira.id, text: "Mira?" })).message).toBe("Mira is dead");
     const dmSees = await t.dm.waitFor(ev("RegionPresenceChanged", (e) => e.presence.npcs_present.some((n: any) => n.character_id === ghost.id)));
@@ -196,7 +219,13 @@ describe("the play log", () => {
     // Newest first.
     expect(dmLog.map((e) => e.id)).toEqual([...dmLog.map((e) => e.id)].sort().reverse());
     const roll = dmLog.find((e) => e.kind === "roll" && e.roll.formula === "1d20+3");
-    expect(roll).toMatchObject({ text: `Ayla rolled 1d20+3: ${roll.roll.total}`, character_id: w.pc.id, character_name: "Ayla", participant_id: t.playerGrant.participant_id, audience: "all" });
+    expect(roll).toMatchObject({
+      text: `Ayla rolled 1d20+3: ${roll.roll.total}`,
+      character_id: w.pc.id,
+      character_name: "Ayla",
+      participant_id: t.playerGrant.participant_id,
+      audience: "all",
+    });
     expect(roll.roll.terms[0].dice).toHaveLength(1);
     expect(texts).toContain(`Dungeon Master rolled 1d6: ${dmSecret.total} (secret)`);
     expect(texts).toContain(`Ayla rolled 2d8: ${playerSecret.total} (secret)`);
@@ -211,7 +240,11 @@ describe("the play log", () => {
     expect(playerTexts).toContain(`Dungeon Master rolled 1d12: ${ghostRoll.total}`);
     expect(playerTexts).toEqual(expect.arrayContaining(["Night falls", "Ayla left Mill Street", "Ayla arrived at Mill Yard"]));
     expect(playerLog.find((e) => e.kind === "scene")).toMatchObject({ text: "The scene is now 'Dusk at the mill'", scene_id: scene.id });
-    expect(playerLog.find((e) => e.kind === "arrival")).toMatchObject({ character_id: w.pc.id, character_name: "Ayla", region: { region_id: w.yard.id, region_name: "Mill Yard" } });
+    expect(playerLog.find((e) => e.kind === "arrival")).toMatchObject({
+      character_id: w.pc.id,
+      character_name: "Ayla",
+      region: { region_id: w.yard.id, region_name: "Mill Yard" },
+    });
     for (const s of [t.player, t.spectator, p2]) {
       const entries = await log(s);
       const text = JSON.stringify(entries);
@@ -285,7 +318,14 @@ describe("the play log", () => {
     // A Batch of three rolls: three entries; an atomic Batch that fails: none.
     const batch = await t.player.ok({ type: "Batch", operations: [1, 2, 3].map((n) => ({ type: "RollDice", formula: `${n}d6` })) });
     expect(batch.results).toHaveLength(3);
-    const failed = await t.player.request({ type: "Batch", atomic: true, operations: [{ type: "RollDice", formula: "5d6" }, { type: "RollDice", formula: "2x6" }] });
+    const failed = await t.player.request({
+      type: "Batch",
+      atomic: true,
+      operations: [
+        { type: "RollDice", formula: "5d6" },
+        { type: "RollDice", formula: "2x6" },
+      ],
+    });
     expect(failed.status).toBe("error");
     const seen: any[] = [];
     let before: string | null | undefined;
@@ -308,7 +348,10 @@ describe("the play log", () => {
   it("survives the object's eviction (D1, not the object's memory)", async () => {
     const t = await table();
     // (A player creating its PC is bound by the DM's bounds too.)
-    expect(await t.player.request({ type: "CreateCharacter", data: { kind: "pc", name: "Cheat", stats: { dex: 1000 } } })).toMatchObject({ code: "VALIDATION_ERROR", details: { reason: "stat_out_of_bounds" } });
+    expect(await t.player.request({ type: "CreateCharacter", data: { kind: "pc", name: "Cheat", stats: { dex: 1000 } } })).toMatchObject({
+      code: "VALIDATION_ERROR",
+      details: { reason: "stat_out_of_bounds" },
+    });
     const r = await t.player.ok({ type: "RollDice", formula: "1d20" });
     const before = (await t.player.ok({ type: "ListPlayLog" })).entries;
     await t.evict();
@@ -326,7 +369,13 @@ describe("challenges at the table", () => {
     const hero = await t.player.ok({ type: "CreateCharacter", data: { kind: "pc", name: "Hero", stats: { dex: 2 } } });
     const c = await t.dm.ok({
       type: "CreateChallenge",
-      data: { name: "Climb", check_stat: "dex", difficulty: { kind: "dc", value: 12 }, outcomes: { success: "Up", failure: "Down", critical_failure: "You fall badly" }, ...extra },
+      data: {
+        name: "Climb",
+        check_stat: "dex",
+        difficulty: { kind: "dc", value: 12 },
+        outcomes: { success: "Up", failure: "Down", critical_failure: "You fall badly" },
+        ...extra,
+      },
     });
     return { hero, c };
   }
@@ -340,13 +389,26 @@ describe("challenges at the table", () => {
     expect(chosen).toMatchObject({ code: "VALIDATION_ERROR", details: { reason: "dice_fixed", suggested_dice: "1d20" } });
     expect((await t.dm.ok({ type: "ListChallengeAttempts", challenge_id: c.id })).items[0]).toMatchObject({ id: attempt.id, status: "prompted", version: 1 });
     // Out of the DM's bounds (by default any stat, -10 to 30) is refused; raising it within them after the prompt changes nothing.
-    expect(await t.player.request({ type: "SetCharacterStat", character_id: hero.id, stat: "dex", value: 1000 })).toMatchObject({ code: "VALIDATION_ERROR", details: { reason: "stat_out_of_bounds", min: -10, max: 30 } });
-    expect(await t.player.request({ type: "UpdateCharacter", character_id: hero.id, data: { stats: { dex: 1000 } } })).toMatchObject({ code: "VALIDATION_ERROR" });
+    expect(await t.player.request({ type: "SetCharacterStat", character_id: hero.id, stat: "dex", value: 1000 })).toMatchObject({
+      code: "VALIDATION_ERROR",
+      details: { reason: "stat_out_of_bounds", min: -10, max: 30 },
+    });
+    expect(await t.player.request({ type: "UpdateCharacter", character_id: hero.id, data: { stats: { dex: 1000 } } })).toMatchObject({
+      code: "VALIDATION_ERROR",
+    });
     expect((await t.player.ok({ type: "SetCharacterStat", character_id: hero.id, stat: "dex", value: 30 })).stats.dex).toBe(30);
-    expect((await t.dm.request({ type: "UpdateSessionSettings", data: { player_stat_edits: { stats: ["dex"], min: 5, max: 1 } } })).code).toBe("VALIDATION_ERROR");
+    expect((await t.dm.request({ type: "UpdateSessionSettings", data: { player_stat_edits: { stats: ["dex"], min: 5, max: 1 } } })).code).toBe(
+      "VALIDATION_ERROR",
+    );
     await t.dm.ok({ type: "UpdateSessionSettings", data: { player_stat_edits: { stats: ["hp"], min: 0, max: 20 } } });
-    expect(await t.player.request({ type: "SetCharacterStat", character_id: hero.id, stat: "dex", value: 3 })).toMatchObject({ code: "FORBIDDEN", details: { reason: "stat_locked" } });
-    expect(await t.player.request({ type: "SetCharacterStat", character_id: hero.id, stat: "hp", value: 1000 })).toMatchObject({ code: "VALIDATION_ERROR", details: { reason: "stat_out_of_bounds" } });
+    expect(await t.player.request({ type: "SetCharacterStat", character_id: hero.id, stat: "dex", value: 3 })).toMatchObject({
+      code: "FORBIDDEN",
+      details: { reason: "stat_locked" },
+    });
+    expect(await t.player.request({ type: "SetCharacterStat", character_id: hero.id, stat: "hp", value: 1000 })).toMatchObject({
+      code: "VALIDATION_ERROR",
+      details: { reason: "stat_out_of_bounds" },
+    });
     expect((await t.player.ok({ type: "SetCharacterStat", character_id: hero.id, stat: "hp", value: 12 })).stats).toEqual({ dex: 30, hp: 12 });
     expect((await t.player.ok({ type: "GetCharacter", character_id: hero.id })).stats).toEqual({ dex: 30, hp: 12 });
     // DMs are not bound.
@@ -360,11 +422,20 @@ describe("challenges at the table", () => {
     expect(rolled.total).toBe(rolled.roll.total + 2);
     const queue = await t.dm.ok({ type: "ListDmQueue" });
     expect(queue.challenge_rolls).toEqual([
-      { attempt: expect.objectContaining({ id: attempt.id, status: "rolled" }), challenge_name: "Climb", character_name: "Hero", breakdown: `1d20 (${rolled.roll.total}) + 2 (dex) = ${rolled.total}` },
+      {
+        attempt: expect.objectContaining({ id: attempt.id, status: "rolled" }),
+        challenge_name: "Climb",
+        character_name: "Hero",
+        breakdown: `1d20 (${rolled.roll.total}) + 2 (dex) = ${rolled.total}`,
+      },
     ]);
     expect(queue.challenge_rolls[0].attempt.roll.terms[0].dice).toHaveLength(1);
     const logged = (await t.dm.ok({ type: "ListPlayLog" })).entries.find((e: any) => e.kind === "challenge_roll");
-    expect(logged).toMatchObject({ text: `Hero rolled 1d20 for 'Climb': ${rolled.roll.total} + 2 (dex) = ${rolled.total}`, modifier: 2, roll: { formula: "1d20" } });
+    expect(logged).toMatchObject({
+      text: `Hero rolled 1d20 for 'Climb': ${rolled.roll.total} + 2 (dex) = ${rolled.total}`,
+      modifier: 2,
+      roll: { formula: "1d20" },
+    });
     expect((await t.player.ok({ type: "ListMyWaits" })).challenges.map((c: any) => c.attempt.status)).toEqual(["rolled"]);
     t.close();
   });
@@ -376,11 +447,18 @@ describe("challenges at the table", () => {
     const p2 = await TestSocket.open(other);
     await p2.join();
     const attempt = await t.dm.ok({ type: "TriggerChallenge", challenge_id: c.id, character_id: hero.id });
-    expect((await t.player.ok({ type: "ListMyWaits" })).challenges).toEqual([{ attempt: expect.objectContaining({ id: attempt.id, status: "prompted" }), challenge_name: "Climb", character_name: "Hero", breakdown: null }]);
+    expect((await t.player.ok({ type: "ListMyWaits" })).challenges).toEqual([
+      { attempt: expect.objectContaining({ id: attempt.id, status: "prompted" }), challenge_name: "Climb", character_name: "Hero", breakdown: null },
+    ]);
     await t.player.ok({ type: "SubmitChallengeRoll", challenge_id: c.id });
     // Hidden again before it is resolved.
     await t.dm.ok({ type: "UpdateChallenge", challenge_id: c.id, data: { hidden: true } });
-    const resolved = await t.dm.ok({ type: "ResolveChallenge", attempt_id: attempt.id, outcome: "critical_failure", narration: "SECRET-NARRATION the rope snaps" });
+    const resolved = await t.dm.ok({
+      type: "ResolveChallenge",
+      attempt_id: attempt.id,
+      outcome: "critical_failure",
+      narration: "SECRET-NARRATION the rope snaps",
+    });
     expect(resolved.outcome).toBe("critical_failure");
     const mine = await t.player.waitFor(ev("ChallengeResolved"));
     expect(mine.event).toMatchObject({ outcome: "critical_failure", outcome_text: "You fall badly", narration: "SECRET-NARRATION the rope snaps" });
@@ -416,7 +494,10 @@ describe("challenges at the table", () => {
     const challenge = (difficulty: Challenge["difficulty"], critical_failure = "Ouch"): Challenge =>
       ({ difficulty, outcomes: { success: "s", failure: "f", partial: "", critical: "", critical_failure } }) as Challenge;
     const roll = (sides: number, ...values: number[]): DiceRoll =>
-      ({ total: values.reduce((a, b) => a + b, 0), terms: [{ term: `${values.length}d${sides}`, sign: 1, kind: "dice", sides, dice: values.map((value) => ({ value, kept: true })), value: 0 }] }) as unknown as DiceRoll;
+      ({
+        total: values.reduce((a, b) => a + b, 0),
+        terms: [{ term: `${values.length}d${sides}`, sign: 1, kind: "dice", sides, dice: values.map((value) => ({ value, kept: true })), value: 0 }],
+      }) as unknown as DiceRoll;
     expect(suggestOutcome(challenge({ kind: "dc", value: 5 }), roll(20, 1), 10).outcome).toBe("critical_failure");
     expect(suggestOutcome(challenge({ kind: "dc", value: 5 }, ""), roll(20, 1), 10).outcome).toBe("failure");
     expect(suggestOutcome(challenge({ kind: "percentage", value: 50 }), roll(100, 97), 0).outcome).toBe("critical_failure");

@@ -6,7 +6,10 @@ import { sessionStub } from "../../src/worker/auth";
 import { TestSocket, settle, table } from "./helpers";
 
 type T = Awaited<ReturnType<typeof table>>;
-const ev = (type: string, pred: (e: any) => boolean = () => true) => (f: any) => f.type === "Event" && f.event.type === type && pred(f.event);
+const ev =
+  (type: string, pred: (e: any) => boolean = () => true) =>
+  (f: any) =>
+    f.type === "Event" && f.event.type === type && pred(f.event);
 
 afterEach(() => vi.restoreAllMocks());
 
@@ -81,7 +84,9 @@ describe("staging", () => {
       expect((await s.request({ type: "PreStageRegion", region_id: w.hall.id, npcs: [] })).code).toBe("FORBIDDEN");
       expect((await s.request({ type: "ListStagings" })).code).toBe("FORBIDDEN");
     }
-    expect((await t.dm.request({ type: "ApproveStaging", staging_id: staging.id, npcs: [{ character_id: w.pc.id, present: true }] })).code).toBe("VALIDATION_ERROR");
+    expect((await t.dm.request({ type: "ApproveStaging", staging_id: staging.id, npcs: [{ character_id: w.pc.id, present: true }] })).code).toBe(
+      "VALIDATION_ERROR",
+    );
 
     const approved = await t.dm.ok({ type: "ApproveStaging", staging_id: staging.id, ttl_minutes: 60 });
     expect(approved).toMatchObject({ status: "approved", source: "rule", ttl_minutes: 60, approved_by: t.dmGrant.participant_id });
@@ -101,7 +106,12 @@ describe("staging", () => {
     // Presence as each role may know it.
     expect(names((await t.player.ok({ type: "GetRegionPresence", region_id: w.hall.id })).npcs_present)).toEqual(["Barkeep", "Regular"]);
     expect(names((await t.dm.ok({ type: "GetRegionPresence", region_id: w.hall.id })).npcs_present)).toEqual(["Barkeep", "Regular", "SPY-NPC"]);
-    expect(await t.player.ok({ type: "GetRegionPresence", region_id: w.cellar.id })).toMatchObject({ region_id: w.cellar.id, status: "fallback", staged: false, npcs_present: [] });
+    expect(await t.player.ok({ type: "GetRegionPresence", region_id: w.cellar.id })).toMatchObject({
+      region_id: w.cellar.id,
+      status: "fallback",
+      staged: false,
+      npcs_present: [],
+    });
 
     // Reused: leaving and coming back shows the same presence without asking the DM again.
     const requests = t.dm.events("StagingApprovalRequest").length;
@@ -141,7 +151,11 @@ describe("staging", () => {
     const pre = await t.dm.ok({
       type: "PreStageRegion",
       region_id: w.hall.id,
-      npcs: [{ character_id: w.foe.id, present: true }, { character_id: w.barkeep.id, present: false }, { character_id: w.spy.id, present: true }],
+      npcs: [
+        { character_id: w.foe.id, present: true },
+        { character_id: w.barkeep.id, present: false },
+        { character_id: w.spy.id, present: true },
+      ],
     });
     expect(pre).toMatchObject({ status: "approved", source: "prestaged", ttl_minutes: 180 });
     expect(pre.npcs.find((n: any) => n.character_id === w.spy.id).hidden).toBe(true);

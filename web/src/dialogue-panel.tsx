@@ -15,7 +15,7 @@ export class DialogueState {
   readonly live: Signal<Record<string, string>> = signal({});
   readonly failures: Signal<Record<string, string>> = signal({});
 
-  constructor(private readonly store: SessionStore) {
+  constructor(store: SessionStore) {
     const c = store.client;
     const keep = (e: { exchange: DialogueExchange }) => this.put(e.exchange);
     c.on("DialogueStarted", keep);
@@ -74,7 +74,8 @@ export function DialoguePanel({ store, pc }: { store: SessionStore; pc: Characte
   const d = dialogueOf(store);
   // Only whom the server's presence offers (never the NPCs' own region; nobody while the DM decides).
   const presence = usePresence(store, pc.region_id);
-  const present = presence && presence.status !== "pending" ? presence.npcs_present.filter((n) => !n.hidden).map((n) => ({ id: n.character_id, name: n.name })) : [];
+  const present =
+    presence && presence.status !== "pending" ? presence.npcs_present.filter((n) => !n.hidden).map((n) => ({ id: n.character_id, name: n.name })) : [];
   const [npcId, setNpcId] = useState("");
   const [text, setText] = useState("");
   const target = present.find((c) => c.id === npcId) ?? present[0];
@@ -130,7 +131,14 @@ export function DialoguePanel({ store, pc }: { store: SessionStore; pc: Characte
               ))}
             </select>
           </label>
-          <input value={text} maxLength={2000} placeholder="Say something…" aria-label="What you say" data-testid="dialogue-text" onInput={(e) => setText((e.currentTarget as HTMLInputElement).value)} />
+          <input
+            value={text}
+            maxLength={2000}
+            placeholder="Say something…"
+            aria-label="What you say"
+            data-testid="dialogue-text"
+            onInput={(e) => setText((e.currentTarget as HTMLInputElement).value)}
+          />
           <button type="submit" disabled={!text.trim()}>
             Speak
           </button>
@@ -164,19 +172,33 @@ export function Pending({ store, d, ex }: { store: SessionStore; d: DialogueStat
             <strong>{npc} (draft):</strong> {ex.dm_draft} <ProviderTag ex={ex} />
           </div>
           {ex.dm_reasoning && <div class="muted small">Why: {ex.dm_reasoning}</div>}
-          <textarea value={words} aria-label="The answer to say" data-testid="draft-text" onInput={(e) => setWords((e.currentTarget as HTMLTextAreaElement).value)} />
+          <textarea
+            value={words}
+            aria-label="The answer to say"
+            data-testid="draft-text"
+            onInput={(e) => setWords((e.currentTarget as HTMLTextAreaElement).value)}
+          />
           <div class="buttons">
-            <button onClick={() => decide("accept")}>Accept</button>
-            <button disabled={!words.trim() || words === ex.dm_draft} onClick={() => decide("edit", { text: words.trim() })}>
+            <button type="button" onClick={() => decide("accept")}>
+              Accept
+            </button>
+            <button type="button" disabled={!words.trim() || words === ex.dm_draft} onClick={() => decide("edit", { text: words.trim() })}>
               Say edited
             </button>
-            <button disabled={!words.trim()} onClick={() => decide("take_over", { text: words.trim() })}>
+            <button type="button" disabled={!words.trim()} onClick={() => decide("take_over", { text: words.trim() })}>
               Say as DM
             </button>
           </div>
           <div class="buttons">
-            <input value={feedback} placeholder="Feedback for a new draft" aria-label="Feedback for a new draft" onInput={(e) => setFeedback((e.currentTarget as HTMLInputElement).value)} />
-            <button onClick={() => decide("reject", { feedback: feedback.trim() })}>Reject and redraft</button>
+            <input
+              value={feedback}
+              placeholder="Feedback for a new draft"
+              aria-label="Feedback for a new draft"
+              onInput={(e) => setFeedback((e.currentTarget as HTMLInputElement).value)}
+            />
+            <button type="button" onClick={() => decide("reject", { feedback: feedback.trim() })}>
+              Reject and redraft
+            </button>
           </div>
         </>
       )}

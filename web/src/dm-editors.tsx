@@ -14,7 +14,15 @@ function characterFields(store: SessionStore): FieldSpec[] {
     { key: "description", label: "Description", type: "textarea" },
     { key: "archetype", label: "Archetype", nullable: true },
     { key: "region_id", label: "Region", type: "select", options: regionOptions(store, "— nowhere —") },
-    { key: "owner_participant_id", label: "Played by", type: "select", options: opts(players.map((p) => [p.id, p.name]), "— nobody —") },
+    {
+      key: "owner_participant_id",
+      label: "Played by",
+      type: "select",
+      options: opts(
+        players.map((p) => [p.id, p.name]),
+        "— nobody —",
+      ),
+    },
     { key: "dm_notes", label: "DM notes (never shown to players)", type: "textarea" },
     { key: "hidden", label: "Hidden from players (NPCs only)", type: "checkbox" },
     { key: "is_alive", label: "Alive", type: "checkbox" },
@@ -37,7 +45,15 @@ export function Characters({ store }: { store: SessionStore }) {
       )}
       fields={fields}
       createFields={[
-        { key: "kind", label: "Kind", type: "select", options: [["npc", "NPC"], ["pc", "Player character"]] },
+        {
+          key: "kind",
+          label: "Kind",
+          type: "select",
+          options: [
+            ["npc", "NPC"],
+            ["pc", "Player character"],
+          ],
+        },
         { key: "name", label: "Name", required: true },
         { key: "description", label: "Description", type: "textarea" },
         { key: "dm_notes", label: "DM notes (never shown to players)", type: "textarea" },
@@ -58,7 +74,11 @@ function CharacterExtras({ store, c }: { store: SessionStore; c: Character }) {
   return (
     <div class="extras">
       <h3>Stats</h3>
-      <p class="muted small">{Object.entries(c.stats).map(([k, v]) => `${k} ${v}`).join(" · ") || "none"}</p>
+      <p class="muted small">
+        {Object.entries(c.stats)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(" · ") || "none"}
+      </p>
       <EntityForm
         fields={[
           { key: "stat", label: "Stat", required: true },
@@ -90,7 +110,16 @@ export function Places({ store }: { store: SessionStore }) {
           label={(l) => <strong>{l.name}</strong>}
           fields={[
             { key: "name", label: "Name", required: true },
-            { key: "location_type", label: "Type", type: "select", options: [["interior", "Interior"], ["exterior", "Exterior"], ["abstract", "Abstract"]] },
+            {
+              key: "location_type",
+              label: "Type",
+              type: "select",
+              options: [
+                ["interior", "Interior"],
+                ["exterior", "Exterior"],
+                ["abstract", "Abstract"],
+              ],
+            },
             { key: "description", label: "Description", type: "textarea" },
             { key: "atmosphere", label: "Atmosphere", nullable: true },
             { key: "default_region_id", label: "Default region", type: "select", options: regionOptions(store, "— none —") },
@@ -118,7 +147,9 @@ export function Places({ store }: { store: SessionStore }) {
             { key: "description", label: "Description", type: "textarea" },
             { key: "is_spawn_point", label: "Players may start here", type: "checkbox" },
           ]}
-          create={({ location_id, ...data }) => store.run({ type: "CreateRegion", location_id: String(location_id ?? ""), data: { ...data, name: String(data.name) } })}
+          create={({ location_id, ...data }) =>
+            store.run({ type: "CreateRegion", location_id: String(location_id ?? ""), data: { ...data, name: String(data.name) } })
+          }
           update={(r, data) => store.edit(store.regions, r.id, data, { type: "UpdateRegion", region_id: r.id, data, expected_version: r.version })}
           remove={(r) => store.run({ type: "DeleteRegion", region_id: r.id })}
         />
@@ -131,7 +162,8 @@ export function Places({ store }: { store: SessionStore }) {
           items={Object.values(store.connections.value)}
           label={(w) => (
             <>
-              {regionLabel(store, store.regions.value[w.from_region_id])} {w.bidirectional ? "↔" : "→"} {regionLabel(store, store.regions.value[w.to_region_id])}
+              {regionLabel(store, store.regions.value[w.from_region_id])} {w.bidirectional ? "↔" : "→"}{" "}
+              {regionLabel(store, store.regions.value[w.to_region_id])}
               {w.is_locked && <span class="tag">locked</span>}
             </>
           )}
@@ -146,8 +178,15 @@ export function Places({ store }: { store: SessionStore }) {
             { key: "bidirectional", label: "Both ways", type: "checkbox" },
             { key: "is_locked", label: "Locked", type: "checkbox" },
           ]}
-          create={(data) => store.run({ type: "CreateRegionConnection", data: { ...data, from_region_id: String(data.from_region_id ?? ""), to_region_id: String(data.to_region_id ?? "") } })}
-          update={(w, data) => store.edit(store.connections, w.id, data, { type: "UpdateRegionConnection", region_connection_id: w.id, data, expected_version: w.version })}
+          create={(data) =>
+            store.run({
+              type: "CreateRegionConnection",
+              data: { ...data, from_region_id: String(data.from_region_id ?? ""), to_region_id: String(data.to_region_id ?? "") },
+            })
+          }
+          update={(w, data) =>
+            store.edit(store.connections, w.id, data, { type: "UpdateRegionConnection", region_connection_id: w.id, data, expected_version: w.version })
+          }
           remove={(w) => store.run({ type: "DeleteRegionConnection", region_connection_id: w.id })}
         />
       </div>
@@ -253,7 +292,14 @@ export function Story({ store }: { store: SessionStore }) {
       extra={(e) => (
         <button
           type="button"
-          onClick={() => void store.edit(store.storyEvents, e.id, { hidden: !e.hidden }, { type: "SetStoryEventVisibility", story_event_id: e.id, hidden: !e.hidden, expected_version: e.version })}
+          onClick={() =>
+            void store.edit(
+              store.storyEvents,
+              e.id,
+              { hidden: !e.hidden },
+              { type: "SetStoryEventVisibility", story_event_id: e.id, hidden: !e.hidden, expected_version: e.version },
+            )
+          }
         >
           {e.hidden ? "Reveal to players" : "Hide from players"}
         </button>
@@ -269,7 +315,17 @@ export function Prompts({ store }: { store: SessionStore }) {
       <ul class="list">
         {templates.map((t) => (
           <li key={t.key}>
-            <Editable title={<><strong>{t.label}</strong> <span class="muted small">· {t.category}{t.override !== null ? " · customised" : ""}</span></>}>
+            <Editable
+              title={
+                <>
+                  <strong>{t.label}</strong>{" "}
+                  <span class="muted small">
+                    · {t.category}
+                    {t.override !== null ? " · customised" : ""}
+                  </span>
+                </>
+              }
+            >
               <p class="muted small">{t.description}</p>
               <p class="muted small">Placeholders: {t.placeholders.map((p) => `{${p}}`).join(" ") || "none"}</p>
               <EntityForm

@@ -21,7 +21,7 @@ export function DmView({ store }: { store: SessionStore }) {
     <>
       <nav class="tabs" aria-label="DM sections">
         {TABS.map((t) => (
-          <button key={t} class={tab.value === t ? "tab active" : "tab"} aria-pressed={tab.value === t} onClick={() => (tab.value = t)}>
+          <button type="button" key={t} class={tab.value === t ? "tab active" : "tab"} aria-pressed={tab.value === t} onClick={() => (tab.value = t)}>
             {t}
           </button>
         ))}
@@ -70,7 +70,7 @@ function Invite({ store }: { store: SessionStore }) {
 function InviteCode({ store }: { store: SessionStore }) {
   const code = store.invite.value;
   const rotate = (
-    <button class="small" onClick={() => void store.rotateInvite()} data-testid="rotate-invite">
+    <button type="button" class="small" onClick={() => void store.rotateInvite()} data-testid="rotate-invite">
       New invite code
     </button>
   );
@@ -78,7 +78,11 @@ function InviteCode({ store }: { store: SessionStore }) {
   const link = `${location.origin}/join/${code}`;
   return (
     <p>
-      Code <code data-testid="invite-code">{code}</code> · link <a href={link} data-testid="invite-link">{link}</a> {rotate}
+      Code <code data-testid="invite-code">{code}</code> · link{" "}
+      <a href={link} data-testid="invite-link">
+        {link}
+      </a>{" "}
+      {rotate}
     </p>
   );
 }
@@ -148,7 +152,13 @@ function StatRule({ store, rule }: { store: SessionStore; rule: { stats: string[
               },
             },
           },
-          { labels: { "player_stat_edits.min": "Lowest value a player may set", "player_stat_edits.max": "Highest value a player may set", "player_stat_edits.stats": "Stats players may change" } },
+          {
+            labels: {
+              "player_stat_edits.min": "Lowest value a player may set",
+              "player_stat_edits.max": "Highest value a player may set",
+              "player_stat_edits.stats": "Stats players may change",
+            },
+          },
         )
       }
     />

@@ -81,7 +81,10 @@ export function playLog(store: SessionStore): PlayLog {
   log = l;
   store.client.on("PlayLogged", (e) => l.merge([e.entry]));
   store.client.onSnapshot(() => void l.reload());
-  void store.client.whenOpen().then(() => l.reload(), () => undefined);
+  void store.client.whenOpen().then(
+    () => l.reload(),
+    () => undefined,
+  );
   return log;
 }
 
@@ -120,6 +123,7 @@ export function GameLog({ store }: { store: SessionStore }) {
       <div
         class="log"
         ref={box}
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable log must be reachable by keyboard (axe: scrollable-region-focusable)
         tabIndex={0}
         role="log"
         aria-label="Game log"
@@ -132,7 +136,7 @@ export function GameLog({ store }: { store: SessionStore }) {
       >
         <div ref={top} class="log-top">
           {log.more.value ? (
-            <button class="small" disabled={log.loading.value} onClick={() => void log.older()} data-testid="log-older">
+            <button type="button" class="small" disabled={log.loading.value} onClick={() => void log.older()} data-testid="log-older">
               {log.loading.value ? "Reading…" : "Show older entries"}
             </button>
           ) : (
@@ -142,7 +146,10 @@ export function GameLog({ store }: { store: SessionStore }) {
         <ol class="log-list">
           {entries.map((e) => (
             <li key={e.id} class={`log-entry log-${e.kind}`} data-testid="log-entry" data-kind={e.kind} data-id={e.id}>
-              <time class="muted small" dateTime={new Date(e.created_at).toISOString()}>{time(e.created_at)}</time> <Entry store={store} e={e} />
+              <time class="muted small" dateTime={new Date(e.created_at).toISOString()}>
+                {time(e.created_at)}
+              </time>{" "}
+              <Entry store={store} e={e} />
             </li>
           ))}
         </ol>

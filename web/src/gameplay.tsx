@@ -74,7 +74,10 @@ export function gameplay(store: SessionStore): GameplayState {
   c.on("ChallengePrompt", (e) => (st.attempts.value = { ...st.attempts.value, [e.attempt.id]: { ...e.attempt, challenge_name: e.challenge.name } }));
   c.on("ChallengeRollSubmitted", (e) => {
     const prior = st.attempts.value[e.attempt.id];
-    st.attempts.value = { ...st.attempts.value, [e.attempt.id]: { ...e.attempt, challenge_name: prior?.challenge_name ?? st.challenges.value[e.attempt.challenge_id]?.name ?? "Challenge" } };
+    st.attempts.value = {
+      ...st.attempts.value,
+      [e.attempt.id]: { ...e.attempt, challenge_name: prior?.challenge_name ?? st.challenges.value[e.attempt.challenge_id]?.name ?? "Challenge" },
+    };
   });
   c.on("ChallengeResolved", (e) => {
     st.attempts.value = { ...st.attempts.value, [e.attempt.id]: { ...e.attempt, challenge_name: e.challenge_name, outcome_text: e.outcome_text } };
@@ -88,7 +91,11 @@ export function gameplay(store: SessionStore): GameplayState {
     st.presence.value = { ...st.presence.value, [p.region_id]: p };
     // No event says that a staging ran out: read the region again when it does.
     clearTimeout(expiries.get(p.region_id));
-    if (p.expires_at) expiries.set(p.region_id, setTimeout(() => void loadPresence(p.region_id), Math.max(0, Math.min(p.expires_at - Date.now() + 500, 2 ** 31 - 1))));
+    if (p.expires_at)
+      expiries.set(
+        p.region_id,
+        setTimeout(() => void loadPresence(p.region_id), Math.max(0, Math.min(p.expires_at - Date.now() + 500, 2 ** 31 - 1))),
+      );
   };
   const loadPresence = async (regionId: string) => {
     const sent = clock;
@@ -112,7 +119,9 @@ export function gameplay(store: SessionStore): GameplayState {
   const asked = new Set<string>();
   effect(() => {
     const regions = store.isDm.value
-      ? Object.values(store.characters.value).filter((ch) => ch.kind === "pc" && ch.region_id).map((ch) => ch.region_id!)
+      ? Object.values(store.characters.value)
+          .filter((ch) => ch.kind === "pc" && ch.region_id)
+          .map((ch) => ch.region_id!)
       : [store.myPc.value?.region_id].filter((r): r is string => !!r);
     for (const r of regions) {
       if (asked.has(r)) continue;
@@ -124,7 +133,8 @@ export function gameplay(store: SessionStore): GameplayState {
     asked.clear();
     st.presence.value = {};
   });
-  for (const type of ["ChallengeCreated", "ChallengeUpdated"] as const) c.on(type, (e) => (st.challenges.value = { ...st.challenges.value, [e.challenge.id]: e.challenge }));
+  for (const type of ["ChallengeCreated", "ChallengeUpdated"] as const)
+    c.on(type, (e) => (st.challenges.value = { ...st.challenges.value, [e.challenge.id]: e.challenge }));
   c.on("ChallengeDeleted", (e) => (st.challenges.value = without(st.challenges.value, e.challenge_id)));
   // What was waiting before this page loaded: the DM's queue, or what the player waits for / must do.
   const attemptOf = (v: { attempt: ChallengeAttempt; challenge_name: string }) => [v.attempt.id, { ...v.attempt, challenge_name: v.challenge_name }] as const;
@@ -161,7 +171,11 @@ export const diceOf = (r: DiceRoll) => r.terms.flatMap((t) => t.dice.map((d) => 
 
 /** A roll's breakdown: "2d6+1: 3 + 5, +1 = 9". */
 export function breakdown(r: DiceRoll, modifier = 0): string {
-  const parts = r.terms.map((t) => (t.kind === "constant" ? `${t.sign < 0 ? "−" : "+"}${Math.abs(t.value)}` : `${t.sign < 0 ? "−" : ""}[${t.dice.map((d) => (d.kept ? d.value : `(${d.value})`)).join(", ")}]`));
+  const parts = r.terms.map((t) =>
+    t.kind === "constant"
+      ? `${t.sign < 0 ? "−" : "+"}${Math.abs(t.value)}`
+      : `${t.sign < 0 ? "−" : ""}[${t.dice.map((d) => (d.kept ? d.value : `(${d.value})`)).join(", ")}]`,
+  );
   const mod = modifier ? ` ${modifier < 0 ? "−" : "+"}${Math.abs(modifier)} (stat)` : "";
   return `${r.formula}: ${parts.join(" ")}${mod} = ${r.total + modifier}`;
 }
@@ -191,8 +205,17 @@ export function DicePanel({ store }: { store: SessionStore }) {
       <form class="form dice-form" onSubmit={roll} data-testid="dice-form">
         <div class="field">
           <label for="dice-formula">Dice</label>
-          <input id="dice-formula" value={formula} maxLength={100} placeholder="2d6+1" aria-describedby="dice-hint" onInput={(e) => setFormula(e.currentTarget.value)} />
-          <span id="dice-hint" class="muted small">Write them like 2d6+1, 1d20+5 or 4d6kh3.</span>
+          <input
+            id="dice-formula"
+            value={formula}
+            maxLength={100}
+            placeholder="2d6+1"
+            aria-describedby="dice-hint"
+            onInput={(e) => setFormula(e.currentTarget.value)}
+          />
+          <span id="dice-hint" class="muted small">
+            Write them like 2d6+1, 1d20+5 or 4d6kh3.
+          </span>
         </div>
         {dm && (
           <div class="field">
@@ -222,7 +245,11 @@ export function DicePanel({ store }: { store: SessionStore }) {
           <li key={r.id}>
             <strong>{r.total}</strong>{" "}
             <span class="muted">
-              · {character_id ? `${store.characters.value[character_id]?.name ?? "a character"} (${names(r.roller_participant_id)})` : names(r.roller_participant_id)} · {r.formula} · {diceOf(r)}
+              ·{" "}
+              {character_id
+                ? `${store.characters.value[character_id]?.name ?? "a character"} (${names(r.roller_participant_id)})`
+                : names(r.roller_participant_id)}{" "}
+              · {r.formula} · {diceOf(r)}
             </span>
             {r.visibility !== "public" && <span class="tag">{dm ? "secret" : "DM only"}</span>}
           </li>
@@ -245,7 +272,9 @@ export function PlayerGameplay({ store }: { store: SessionStore }) {
               <li key={a.id}>
                 <strong>{a.challenge_name}</strong>{" "}
                 {a.status === "prompted" && (
-                  <button onClick={() => store.run({ type: "SubmitChallengeRoll", challenge_id: a.challenge_id })}>Roll {a.suggested_dice}</button>
+                  <button type="button" onClick={() => store.run({ type: "SubmitChallengeRoll", challenge_id: a.challenge_id })}>
+                    Roll {a.suggested_dice}
+                  </button>
                 )}
                 {a.status === "rolled" && (
                   <span class="muted" data-testid="challenge-waiting">
@@ -304,14 +333,24 @@ export function StagingRequest({ store, staging }: { store: SessionStore; stagin
         {staging.proposal.map((n) => (
           <li key={n.character_id}>
             <label class="check">
-              <input type="checkbox" checked={!!present[n.character_id]} onChange={(e) => setPresent({ ...present, [n.character_id]: e.currentTarget.checked })} />
-              {name(n.character_id)} <span class="muted">({n.reasoning}{n.hidden ? ", hidden" : ""})</span>
+              <input
+                type="checkbox"
+                checked={!!present[n.character_id]}
+                onChange={(e) => setPresent({ ...present, [n.character_id]: e.currentTarget.checked })}
+              />
+              {name(n.character_id)}{" "}
+              <span class="muted">
+                ({n.reasoning}
+                {n.hidden ? ", hidden" : ""})
+              </span>
             </label>
           </li>
         ))}
         {staging.proposal.length === 0 && <li class="muted">No NPC has a tie to this region.</li>}
       </ul>
-      <button onClick={approve}>Approve staging for {region}</button>
+      <button type="button" onClick={approve}>
+        Approve staging for {region}
+      </button>
     </li>
   );
 }
@@ -330,7 +369,13 @@ function DmPresence({ store }: { store: SessionStore }) {
           return (
             <li key={r}>
               <strong>{region?.name ?? "A region"}</strong>{" "}
-              <span class="muted">· {pcs.filter((c) => c.region_id === r).map((c) => c.name).join(", ")}</span>
+              <span class="muted">
+                ·{" "}
+                {pcs
+                  .filter((c) => c.region_id === r)
+                  .map((c) => c.name)
+                  .join(", ")}
+              </span>
               <div class="small">
                 {!p ? (
                   <span class="muted">…</span>
@@ -379,8 +424,12 @@ function Challenges({ store }: { store: SessionStore }) {
       <ul class="list" data-testid="challenge-list">
         {Object.values(st.challenges.value).map((c) => (
           <li key={c.id}>
-            <strong>{c.name}</strong> <span class="muted">· {c.difficulty.kind === "narrative" ? "narrative" : `${c.difficulty.kind} ${c.difficulty.value}`}{c.hidden ? " · hidden" : ""}</span>{" "}
-            <button disabled={!target} onClick={() => store.run({ type: "TriggerChallenge", challenge_id: c.id, character_id: target })}>
+            <strong>{c.name}</strong>{" "}
+            <span class="muted">
+              · {c.difficulty.kind === "narrative" ? "narrative" : `${c.difficulty.kind} ${c.difficulty.value}`}
+              {c.hidden ? " · hidden" : ""}
+            </span>{" "}
+            <button type="button" disabled={!target} onClick={() => store.run({ type: "TriggerChallenge", challenge_id: c.id, character_id: target })}>
               Trigger {c.name}
             </button>
           </li>
@@ -402,21 +451,24 @@ function Challenges({ store }: { store: SessionStore }) {
         submitLabel="Create challenge"
         testId="challenge-new"
         onSubmit={(d) =>
-          store.run({
-            type: "CreateChallenge",
-            data: {
-              name: String(d.name),
-              ...(d.check_stat ? { check_stat: String(d.check_stat) } : {}),
-              difficulty: { kind: "dc", value: Number(d.dc ?? 12) || 12 },
-              outcomes: {
-                critical: String(d.critical ?? ""),
-                success: String(d.success ?? ""),
-                partial: String(d.partial ?? ""),
-                failure: String(d.failure ?? ""),
-                critical_failure: String(d.critical_failure ?? ""),
+          store.run(
+            {
+              type: "CreateChallenge",
+              data: {
+                name: String(d.name),
+                ...(d.check_stat ? { check_stat: String(d.check_stat) } : {}),
+                difficulty: { kind: "dc", value: Number(d.dc ?? 12) || 12 },
+                outcomes: {
+                  critical: String(d.critical ?? ""),
+                  success: String(d.success ?? ""),
+                  partial: String(d.partial ?? ""),
+                  failure: String(d.failure ?? ""),
+                  critical_failure: String(d.critical_failure ?? ""),
+                },
               },
             },
-          }, { labels: { name: "Challenge name", "difficulty.value": "DC", check_stat: "Check (stat or skill)" } })
+            { labels: { name: "Challenge name", "difficulty.value": "DC", check_stat: "Check (stat or skill)" } },
+          )
         }
       />
     </Section>
@@ -446,7 +498,10 @@ export function RollToResolve({ store, attempt: a }: { store: SessionStore; atte
   const [narration, setNarration] = useState("");
   const who = store.characters.value[a.character_id]?.name ?? "A player character";
   const resolve = (o: ChallengeOutcome) =>
-    store.run({ type: "ResolveChallenge", attempt_id: a.id, outcome: o, ...(narration.trim() ? { narration: narration.trim() } : {}) }, { labels: { narration: "Narration" } });
+    store.run(
+      { type: "ResolveChallenge", attempt_id: a.id, outcome: o, ...(narration.trim() ? { narration: narration.trim() } : {}) },
+      { labels: { narration: "Narration" } },
+    );
   const group = `outcome-${a.id}`;
   return (
     <div class="resolve" data-testid="roll-to-resolve">
@@ -480,9 +535,11 @@ export function RollToResolve({ store, attempt: a }: { store: SessionStore; atte
         <textarea rows={2} value={narration} maxLength={5000} onInput={(e) => setNarration(e.currentTarget.value)} />
       </label>
       <div class="buttons">
-        <button onClick={() => resolve(outcome)}>Resolve: {OUTCOME_WORDS[outcome].toLowerCase()}</button>
+        <button type="button" onClick={() => resolve(outcome)}>
+          Resolve: {OUTCOME_WORDS[outcome].toLowerCase()}
+        </button>
         {a.suggested_outcome && outcome !== a.suggested_outcome && (
-          <button class="small" onClick={() => resolve(a.suggested_outcome!)}>
+          <button type="button" class="small" onClick={() => resolve(a.suggested_outcome!)}>
             Accept {OUTCOME_WORDS[a.suggested_outcome].toLowerCase()}
           </button>
         )}

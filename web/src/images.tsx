@@ -70,7 +70,9 @@ export function Images({ store }: { store: SessionStore }) {
               Kind
               <select name="image">
                 {["portrait", "sprite", "backdrop", "map"].map((k) => (
-                  <option key={k} value={k}>{k}</option>
+                  <option key={k} value={k}>
+                    {k}
+                  </option>
                 ))}
               </select>
             </label>
@@ -78,7 +80,9 @@ export function Images({ store }: { store: SessionStore }) {
               Number of images
               <select name="count">
                 {[1, 2, 3, 4].map((n) => (
-                  <option key={n} value={n}>{n}</option>
+                  <option key={n} value={n}>
+                    {n}
+                  </option>
                 ))}
               </select>
             </label>
@@ -87,7 +91,8 @@ export function Images({ store }: { store: SessionStore }) {
           <ul class="plain">
             {Object.entries(batches.value).map(([id, b]) => (
               <li key={id} data-testid="generation-batch">
-                <span>{b.prompt}</span> <progress value={b.completed} max={b.total} aria-label={`generation of ${b.prompt}`} /> {b.completed}/{b.total} · {b.state}
+                <span>{b.prompt}</span> <progress value={b.completed} max={b.total} aria-label={`generation of ${b.prompt}`} /> {b.completed}/{b.total} ·{" "}
+                {b.state}
               </li>
             ))}
           </ul>

@@ -70,7 +70,7 @@ export function NeedsYouBadge({ store }: { store: SessionStore }) {
     panel.querySelector<HTMLElement>("summary")?.focus();
   };
   return (
-    <button class={`needs-badge${n > 0 ? " waiting" : ""}`} onClick={show} data-testid="needs-you-count" aria-label={`Needs you: ${n} waiting`}>
+    <button type="button" class={`needs-badge${n > 0 ? " waiting" : ""}`} onClick={show} data-testid="needs-you-count" aria-label={`Needs you: ${n} waiting`}>
       Needs you <span class="count">{n}</span>
     </button>
   );

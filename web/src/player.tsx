@@ -14,24 +14,24 @@ export function PlayerView({ store }: { store: SessionStore }) {
   gameplay(store); // follows prompts and presence from the start
   return (
     <>
-    <PlayerWaits store={store} />
-    <div class="columns">
-      <div class="column">
-        <WorldHeader store={store} />
-        <SceneCard store={store} />
-        <GameLog store={store} />
+      <PlayerWaits store={store} />
+      <div class="columns">
+        <div class="column">
+          <WorldHeader store={store} />
+          <SceneCard store={store} />
+          <GameLog store={store} />
+        </div>
+        <div class="column">
+          {pc ? <Whereabouts store={store} pc={pc} /> : !spectator && <CreatePc store={store} />}
+          {pc && <DialoguePanel store={store} pc={pc} />}
+          {pc && <PlayerGameplay store={store} />}
+          <DicePanel store={store} />
+          {pc && <Sheet store={store} pc={pc} />}
+          <Npcs store={store} />
+          <Timeline store={store} />
+          <Participants store={store} />
+        </div>
       </div>
-      <div class="column">
-        {pc ? <Whereabouts store={store} pc={pc} /> : !spectator && <CreatePc store={store} />}
-        {pc && <DialoguePanel store={store} pc={pc} />}
-        {pc && <PlayerGameplay store={store} />}
-        <DicePanel store={store} />
-        {pc && <Sheet store={store} pc={pc} />}
-        <Npcs store={store} />
-        <Timeline store={store} />
-        <Participants store={store} />
-      </div>
-    </div>
     </>
   );
 }
@@ -80,13 +80,19 @@ function Whereabouts({ store, pc }: { store: SessionStore; pc: Character }) {
       <div class="buttons">
         {region
           ? ways.map(({ way, to }) => (
-              <button key={way.id} disabled={way.is_locked} title={way.is_locked ? (way.lock_description ?? "Locked") : undefined} onClick={() => move(to!.id)}>
+              <button
+                type="button"
+                key={way.id}
+                disabled={way.is_locked}
+                title={way.is_locked ? (way.lock_description ?? "Locked") : undefined}
+                onClick={() => move(to!.id)}
+              >
                 {to!.name}
                 {way.is_locked ? " (locked)" : ""}
               </button>
             ))
           : spawns.map((r) => (
-              <button key={r.id} onClick={() => move(r.id)}>
+              <button type="button" key={r.id} onClick={() => move(r.id)}>
                 Enter {regionLabel(store, r)}
               </button>
             ))}
@@ -124,7 +130,9 @@ function HereWithYou({ store, regionId }: { store: SessionStore; regionId: strin
             <strong>{p.name}</strong> <span class="muted">· {store.participants.value[p.owner_participant_id ?? ""]?.name ?? "player character"}</span>
           </li>
         ))}
-      {presence.npcs_present.length === 0 && presence.pcs_present.filter((p) => p.character_id !== store.myPc.value?.id).length === 0 && <li class="muted">Nobody else.</li>}
+      {presence.npcs_present.length === 0 && presence.pcs_present.filter((p) => p.character_id !== store.myPc.value?.id).length === 0 && (
+        <li class="muted">Nobody else.</li>
+      )}
     </ul>
   );
 }
@@ -163,7 +171,9 @@ function Sheet({ store, pc }: { store: SessionStore; pc: Character }) {
         <h3>Stats</h3>
         {rule && !statKeys.every(mayEdit) && (
           <p class="muted small">
-            {rule.stats.length === 0 ? "The DM sets your stats." : `You may change ${rule.stats.join(", ")} (from ${rule.min} to ${rule.max}); the DM sets the others.`}
+            {rule.stats.length === 0
+              ? "The DM sets your stats."
+              : `You may change ${rule.stats.join(", ")} (from ${rule.min} to ${rule.max}); the DM sets the others.`}
           </p>
         )}
         <div class="stats">
@@ -171,7 +181,15 @@ function Sheet({ store, pc }: { store: SessionStore; pc: Character }) {
             <div class="field stat" key={`${key}-${pc.version}-${flash}`}>
               <label for={`stat-${key}`}>{label(key)}</label>
               {mayEdit(key) ? (
-                <input id={`stat-${key}`} type="number" inputMode="numeric" min={rule?.min} max={rule?.max} value={pc.stats[key] ?? ""} onChange={(e) => setStat(key, e.currentTarget.value)} />
+                <input
+                  id={`stat-${key}`}
+                  type="number"
+                  inputMode="numeric"
+                  min={rule?.min}
+                  max={rule?.max}
+                  value={pc.stats[key] ?? ""}
+                  onChange={(e) => setStat(key, e.currentTarget.value)}
+                />
               ) : (
                 <output id={`stat-${key}`} class="stat-value" title="Set by the DM">
                   {pc.stats[key] ?? "—"}
@@ -203,7 +221,12 @@ export function Inventory({ store, characterId, items }: { store: SessionStore; 
                   checked={item.equipped}
                   onChange={(e) => {
                     const equipped = e.currentTarget.checked;
-                    void store.edit(store.items, item.id, { equipped }, { type: "UpdateInventoryItem", item_id: item.id, data: { equipped }, expected_version: item.version });
+                    void store.edit(
+                      store.items,
+                      item.id,
+                      { equipped },
+                      { type: "UpdateInventoryItem", item_id: item.id, data: { equipped }, expected_version: item.version },
+                    );
                   }}
                 />
                 Equipped
@@ -217,11 +240,21 @@ export function Inventory({ store, characterId, items }: { store: SessionStore; 
                   onChange={(e) => {
                     const quantity = Number(e.currentTarget.value);
                     if (!Number.isInteger(quantity) || quantity < 1) return;
-                    void store.edit(store.items, item.id, { quantity }, { type: "UpdateInventoryItem", item_id: item.id, data: { quantity }, expected_version: item.version });
+                    void store.edit(
+                      store.items,
+                      item.id,
+                      { quantity },
+                      { type: "UpdateInventoryItem", item_id: item.id, data: { quantity }, expected_version: item.version },
+                    );
                   }}
                 />
               </label>
-              <button class="small danger" aria-label={`Remove ${item.name}`} onClick={() => store.run({ type: "RemoveInventoryItem", item_id: item.id })}>
+              <button
+                type="button"
+                class="small danger"
+                aria-label={`Remove ${item.name}`}
+                onClick={() => store.run({ type: "RemoveInventoryItem", item_id: item.id })}
+              >
                 Remove
               </button>
             </span>
@@ -236,7 +269,11 @@ export function Inventory({ store, characterId, items }: { store: SessionStore; 
         ]}
         submitLabel="Add item"
         onSubmit={(data) =>
-          store.run({ type: "AddInventoryItem", character_id: characterId, data: { name: String(data.name), ...(data.item_type ? { item_type: String(data.item_type) } : {}) } })
+          store.run({
+            type: "AddInventoryItem",
+            character_id: characterId,
+            data: { name: String(data.name), ...(data.item_type ? { item_type: String(data.item_type) } : {}) },
+          })
         }
       />
     </>

@@ -23,7 +23,9 @@ export function SessionPage({ sessionId }: { sessionId: string }) {
     return (
       <main class="narrow">
         <h1>Not signed in</h1>
-        <p>This browser has no token for this session. Ask your DM for the invite link, or <a href="/">start over</a>.</p>
+        <p>
+          This browser has no token for this session. Ask your DM for the invite link, or <a href="/">start over</a>.
+        </p>
       </main>
     );
   }
@@ -52,7 +54,9 @@ export function SessionPage({ sessionId }: { sessionId: string }) {
           Disconnected for good: {store.closedReason.value}
         </p>
       )}
-      <main class="wide">{!store.loaded.value ? <p class="muted">Loading the session…</p> : store.isDm.value ? <DmView store={store} /> : <PlayerView store={store} />}</main>
+      <main class="wide">
+        {!store.loaded.value ? <p class="muted">Loading the session…</p> : store.isDm.value ? <DmView store={store} /> : <PlayerView store={store} />}
+      </main>
       <Toasts store={store} />
     </>
   );

@@ -26,7 +26,7 @@ export interface Toast {
 type Entity = { id: string; version: number };
 type Table<T> = Signal<Record<string, T>>;
 
-const table = <T,>(): Table<T> => signal<Record<string, T>>({});
+const table = <T>(): Table<T> => signal<Record<string, T>>({});
 
 function put<T extends { version: number }>(t: Table<T>, key: string, value: T, force = false): void {
   const old = t.value[key];
@@ -80,7 +80,10 @@ export class SessionStore {
   private toastId = 0;
   private everOpen = false;
 
-  constructor(readonly sessionId: string, token: string) {
+  constructor(
+    readonly sessionId: string,
+    token: string,
+  ) {
     const claims = tokenClaims(token);
     this.invite.value = loadInvite(sessionId);
     this.client = connect({
@@ -108,7 +111,10 @@ export class SessionStore {
       if (isWrldbldrError(err)) return void (err.code !== "FORBIDDEN" && this.toast("error", describeError(err)));
       console.warn("wrldbldr:", err);
     });
-    void this.client.whenOpen().then(() => this.load(), () => undefined);
+    void this.client.whenOpen().then(
+      () => this.load(),
+      () => undefined,
+    );
   }
 
   close(): void {
@@ -121,7 +127,10 @@ export class SessionStore {
     const items: unknown[] = [];
     let cursor: string | undefined;
     do {
-      const page = (await this.client.request({ ...payload, limit: 200, ...(cursor ? { cursor } : {}) } as Payload<K>)) as unknown as { items: unknown[]; next_cursor: string | null };
+      const page = (await this.client.request({ ...payload, limit: 200, ...(cursor ? { cursor } : {}) } as Payload<K>)) as unknown as {
+        items: unknown[];
+        next_cursor: string | null;
+      };
       items.push(...page.items);
       cursor = page.next_cursor ?? undefined;
     } while (cursor);
@@ -305,7 +314,6 @@ export class SessionStore {
     }, 2500);
   }
 }
-
 
 export interface RunOptions {
   /** The words shown when it worked (default: from the operation, see doneWords; "" shows nothing). */

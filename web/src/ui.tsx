@@ -41,7 +41,7 @@ export function EntityForm(props: {
   fields: FieldSpec[];
   initial?: Record<string, unknown>;
   submitLabel: string;
-  onSubmit: (data: Record<string, unknown>) => Promise<unknown> | void;
+  onSubmit: (data: Record<string, unknown>) => unknown;
   children?: ComponentChildren;
   testId?: string;
 }) {
@@ -140,7 +140,7 @@ export function Toasts({ store }: { store: SessionStore }) {
       {store.toasts.value.map((t) => (
         <div key={t.id} class={`toast toast-${t.kind}`}>
           <span>{t.text}</span>
-          <button class="small" aria-label="Dismiss" onClick={() => store.dismiss(t.id)}>
+          <button type="button" class="small" aria-label="Dismiss" onClick={() => store.dismiss(t.id)}>
             ×
           </button>
         </div>

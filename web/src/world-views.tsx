@@ -33,9 +33,7 @@ export function SceneCard({ store }: { store: SessionStore }) {
         <div class="scene">
           {scene.backdrop_asset_id && <AssetImage store={store} assetId={scene.backdrop_asset_id} class="backdrop" alt={`Backdrop of ${scene.name}`} />}
           <h3 data-testid="scene-name">{scene.name}</h3>
-          <p class="muted">
-            {[location?.name, scene.time_context].filter(Boolean).join(" · ")}
-          </p>
+          <p class="muted">{[location?.name, scene.time_context].filter(Boolean).join(" · ")}</p>
           <p>{scene.description}</p>
           {scene.directorial_notes !== undefined && scene.directorial_notes !== "" && (
             <p class="dm-only">
@@ -104,12 +102,12 @@ export function Participants({ store, onKick }: { store: SessionStore; onKick?: 
         {people.map((p) => (
           <li key={p.id} class="row">
             <span>
-              <span class={`dot ${p.online ? "on" : "off"}`} aria-label={p.online ? "online" : "offline"} /> {p.name}
+              <span role="img" class={`dot ${p.online ? "on" : "off"}`} aria-label={p.online ? "online" : "offline"} /> {p.name}
               <span class="muted"> · {p.role}</span>
               {p.id === me && <span class="muted"> (you)</span>}
             </span>
             {onKick && p.id !== me && (
-              <button class="small danger" onClick={() => onKick(p.id)} aria-label={`Kick ${p.name}`}>
+              <button type="button" class="small danger" onClick={() => onKick(p.id)} aria-label={`Kick ${p.name}`}>
                 Kick
               </button>
             )}

@@ -1,13 +1,5 @@
 import { z } from "zod";
-import {
-  CharacterEntity,
-  CharacterKindSchema,
-  CharacterSchema,
-  InventoryItemEntity,
-  InventoryItemSchema,
-  PageParams,
-  pageOf,
-} from "../entities";
+import { CharacterEntity, CharacterKindSchema, CharacterSchema, InventoryItemEntity, InventoryItemSchema, PageParams, pageOf } from "../entities";
 import { Deleted, ExpectedVersion, Id, op } from "./define";
 
 /**

@@ -8,7 +8,14 @@ type IdInput<K extends string> = { [X in `${K}_id`]: typeof Id };
 type Strict<T extends z.ZodRawShape> = z.ZodObject<T, z.core.$strict>;
 
 /** The five operations of a plain entity, as crudOps declares them. */
-export type CrudOps<N extends string, P extends string, K extends string, S extends z.ZodRawShape, F extends z.ZodRawShape, L extends z.ZodRawShape = Record<never, never>> = {
+export type CrudOps<
+  N extends string,
+  P extends string,
+  K extends string,
+  S extends z.ZodRawShape,
+  F extends z.ZodRawShape,
+  L extends z.ZodRawShape = Record<never, never>,
+> = {
   [X in `List${P}`]: OperationDef<L & typeof PageParams, ReturnType<typeof pageOf<z.ZodObject<S>>>>;
 } & { [X in `Get${N}`]: OperationDef<IdInput<K>, z.ZodObject<S>> } & {
   [X in `Create${N}`]: OperationDef<{ data: Strict<CreateShape<F>> }, z.ZodObject<S>>;
@@ -22,10 +29,14 @@ export type CrudOps<N extends string, P extends string, K extends string, S exte
  * Deleted`; `listBy`: the List's filters, before its paging fields. An area with more rules
  * overrides one of them after the spread (same key, same place).
  */
-export function crudOps<N extends string, P extends string, K extends string, S extends z.ZodRawShape, F extends z.ZodRawShape, L extends z.ZodRawShape = Record<never, never>>(
-  e: EntityDecl<N, P, K, S, F>,
-  opts: { read?: Access; write?: Access; listBy?: L } = {},
-): CrudOps<N, P, K, S, F, L> {
+export function crudOps<
+  N extends string,
+  P extends string,
+  K extends string,
+  S extends z.ZodRawShape,
+  F extends z.ZodRawShape,
+  L extends z.ZodRawShape = Record<never, never>,
+>(e: EntityDecl<N, P, K, S, F>, opts: { read?: Access; write?: Access; listBy?: L } = {}): CrudOps<N, P, K, S, F, L> {
   const read = opts.read ?? "read";
   const write = opts.write ?? "dm";
   const id = { [e.idKey]: Id } as IdInput<K>;
