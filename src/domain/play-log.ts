@@ -11,11 +11,10 @@ import { ALL, DMS, NON_DMS, only, type Audience } from "../engine/tx";
  * part is written twice under one id: whole for DMs, redacted for everyone else.
  */
 
-/** Who reads an entry: everyone, DMs, everyone but DMs (the redacted copy), or DMs and some participants. */
-export type LogAudience = { kind: "all" } | { kind: "dm" } | { kind: "non_dm" } | { kind: "some"; participants: string[] };
-export const LOG_ALL: LogAudience = { kind: "all" };
-export const LOG_DMS: LogAudience = { kind: "dm" };
-export const logTo = (...participants: string[]): LogAudience => ({ kind: "some", participants });
+/** Who reads an entry: the audiences of events (a `some` entry: those participants and DMs). */
+export const LOG_ALL: Audience = ALL;
+export const LOG_DMS: Audience = DMS;
+export const logTo = only;
 
 export type LogInput = Pick<PlayLogEntry, "kind" | "text"> & Partial<Omit<PlayLogEntry, "kind" | "text" | "id" | "created_at" | "audience">>;
 
@@ -23,7 +22,7 @@ type LogScope = WriteScope & { now: number; actor?: { participant_id: string } }
 
 const SYSTEM_PARTICIPANT = "system";
 
-function entryOf(s: LogScope, id: string, input: LogInput, audience: LogAudience): PlayLogEntry {
+function entryOf(s: LogScope, id: string, input: LogInput, audience: Audience): PlayLogEntry {
   const actor = s.actor?.participant_id;
   return {
     id,
@@ -44,9 +43,7 @@ function entryOf(s: LogScope, id: string, input: LogInput, audience: LogAudience
   };
 }
 
-const audienceOf = (a: LogAudience): Audience => (a.kind === "all" ? ALL : a.kind === "dm" ? DMS : a.kind === "non_dm" ? NON_DMS : only(...a.participants));
-
-function write(s: LogScope, entry: PlayLogEntry, audience: LogAudience): void {
+function write(s: LogScope, entry: PlayLogEntry, audience: Audience): void {
   const participants = audience.kind === "some" ? audience.participants : [];
   s.tx
     .write(
@@ -54,11 +51,11 @@ function write(s: LogScope, entry: PlayLogEntry, audience: LogAudience): void {
         .prepare("INSERT INTO play_log (id, session_id, created_at, audience, participant_ids, entry) VALUES (?, ?, ?, ?, ?, ?)")
         .bind(entry.id, s.session.sessionId, entry.created_at, audience.kind, JSON.stringify(participants), JSON.stringify(entry)),
     )
-    .emit({ type: "PlayLogged", entry }, audienceOf(audience));
+    .emit({ type: "PlayLogged", entry }, audience);
 }
 
 /** Logs one entry for one audience (DMs read every entry but the players' copies). Returns its id. */
-export function logPlay(s: LogScope, input: LogInput, audience: LogAudience = LOG_ALL): string {
+export function logPlay(s: LogScope, input: LogInput, audience: Audience = ALL): string {
   const id = newId(s.now);
   write(s, entryOf(s, id, input, audience), audience);
   return id;
@@ -70,8 +67,8 @@ export function logPlay(s: LogScope, input: LogInput, audience: LogAudience = LO
  */
 export function logPlaySplit(s: LogScope, forDms: LogInput, forPlayers: LogInput | null): string {
   const id = newId(s.now);
-  write(s, entryOf(s, id, forDms, LOG_DMS), LOG_DMS);
-  if (forPlayers) write(s, entryOf(s, id, forPlayers, LOG_ALL), { kind: "non_dm" });
+  write(s, entryOf(s, id, forDms, DMS), DMS);
+  if (forPlayers) write(s, entryOf(s, id, forPlayers, ALL), NON_DMS);
   return id;
 }
 

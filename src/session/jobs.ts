@@ -74,9 +74,8 @@ export class JobRunner {
     // this job. A lease whose commit failed finds no job and is dropped.
     this.lease(row.id, now + this.deps.limits.jobTimeoutMs, now);
     // A pending row too: later writes of the same Tx or group see the job (dialogue's budget counts them).
-    tx.pending.put(jobs.name, row);
-    tx.write(jobs.insert(db, { session_id: session.sessionId, world_id: session.worldId }, row))
-      .emit({ type: "JobUpdated", job: toJob(row) }, this.audienceOf(row))
+    jobs.add({ db, session, tx }, row);
+    tx.emit({ type: "JobUpdated", job: toJob(row) }, this.audienceOf(row))
       .onCommit(() => this.launch(row, kind));
     return toJob(row);
   }
@@ -229,8 +228,10 @@ export class JobRunner {
     });
   }
 
-  /** A committed write about one job: it may emit JobUpdated and its kind's declared events. */
-  /** Commits what `build` adds to the Tx unless it returns false; rejects when the commit fails. */
+  /**
+   * A committed write about one job (JobUpdated and its kind's declared events): what `build` adds
+   * to the Tx unless it returns false; rejects when the commit fails.
+   */
   private async write(job: JobRef, build: (tx: Tx, now: number) => Promise<boolean>): Promise<boolean> {
     const declared: EventType[] = ["JobUpdated", ...(this.deps.kinds.get(job.kind)?.events ?? [])];
     const run = async (ctx: HandlerContext) => ((await build(ctx.tx, ctx.now)) ? null : NOTHING);

@@ -115,7 +115,7 @@ export class Pipeline {
   ): Promise<{ data: T; committed: boolean }> {
     const causedBy = actor.participant_id === SYSTEM_ACTOR.participant_id ? null : actor.participant_id;
     const o = await this.submit({ actor, causedBy, requestId: null, what, declared: new Set(declared), deadline: false, run });
-    if (!o.ok) throw o.cause instanceof AppError ? o.cause : o.error;
+    if (!o.ok) throw o.error;
     return { data: o.data as T, committed: o.committed };
   }
 
