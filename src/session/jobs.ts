@@ -75,8 +75,7 @@ export class JobRunner {
     this.lease(row.id, now + this.deps.limits.jobTimeoutMs, now);
     // A pending row too: later writes of the same Tx or group see the job (dialogue's budget counts them).
     jobs.add({ db, session, tx }, row);
-    tx.emit({ type: "JobUpdated", job: toJob(row) }, this.audienceOf(row))
-      .onCommit(() => this.launch(row, kind));
+    tx.emit({ type: "JobUpdated", job: toJob(row) }, this.audienceOf(row)).onCommit(() => this.launch(row, kind));
     return toJob(row);
   }
 
